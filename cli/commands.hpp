@@ -1,0 +1,19 @@
+// Each cmd_*.cpp registers its subcommands. A subcommand's callback stores
+// the action to run; main() runs it inside the one error boundary.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "output.hpp"
+
+namespace kura::cli {
+
+using Action = std::function<int()>;
+
+void add_repo_commands(CLI::App& app, Global& g, Action& action);     // init add rm status commit
+void add_history_commands(CLI::App& app, Global& g, Action& action);  // log show ls-files checkout switch branch tag
+void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
+
+}  // namespace kura::cli

@@ -1,0 +1,43 @@
+// kura: dataset version control for vision fine-tuning data.
+// Exit status: 0 success; 1 completed with a negative answer (fsck found
+// problems, nothing to commit); 2 error; 3 repository locked (docs/cli.md).
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "kura/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace kura;
+  CLI::App app{"kura: version control and curation for vision fine-tuning data"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("kura ") + KURA_VERSION);
+  cli::Global g;
+  app.add_option("-C", g.dir, "Run as if started in this folder");
+  app.add_option("--lock-timeout", g.lock_timeout, "Seconds to wait for another kura process (default 30)");
+  app.add_flag("-q,--quiet", g.quiet, "No progress bars or informational output");
+  cli::Action action;
+  cli::add_repo_commands(app, g, action);
+  cli::add_history_commands(app, g, action);
+  cli::add_maint_commands(app, g, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::cerr << "kura: " << e.what() << "\n";
+    switch (e.code()) {
+      case ErrorCode::kNothingToDo: return 1;
+      case ErrorCode::kLocked: return 3;
+      default: return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "kura: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+}

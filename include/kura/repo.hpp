@@ -1,0 +1,213 @@
+// Repo is a kura repository: a working folder and the .kura/ folder inside it,
+//
+//   .kura/store/   the RocksDB store (objects, staging index, stat cache, git objects)
+//   .kura/git/     a bare git repository (libgit2) holding HEAD, refs and reflogs;
+//                  its object database is the store's `git` table
+//   .kura/lock     the repository lock (flock)
+//   .kura/tmp/     scratch files (the file-system clock probe)
+// Settings (user.name, user.email) are git config: .kura/git/config, then the
+// user's global git config, then KURA_AUTHOR_NAME / KURA_AUTHOR_EMAIL.
+//
+// A commit is a git commit whose tree mirrors the working folder; each file is
+// a pointer blob (see objects.hpp). Staging works like git's: add records the
+// file in the index, commit turns the index into a tree.
+//
+// A Repo holds the repository lock for its whole life, so one Repo per process
+// writes at a time; a second process waits for the lock (up to
+// OpenOptions::lock_timeout) and then fails with Error(kLocked) naming the
+// lock file and its holder. Methods are not thread-safe on one Repo; they use
+// worker threads internally.
+//
+// Write order, everywhere: objects, then the index, then the ref, each step
+// atomic; a process killed at any moment leaves the last good commit intact
+// and fsck clean (docs/architecture.md has the argument).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kura/objects.hpp"
+#include "kura/store.hpp"
+
+namespace kura {
+
+// One long-running step, for progress bars. Called from the calling thread.
+struct Progress {
+  const char* phase = "";   // "hashing", "checking out", ...
+  uint64_t done = 0, total = 0;
+  uint64_t bytes_done = 0, bytes_total = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct OpenOptions {
+  std::chrono::milliseconds lock_timeout{30000};
+  ProgressFn progress;         // may be empty
+  unsigned threads = 0;        // 0: one per core
+  std::string command = "kura";  // recorded in the lock file for other processes' messages
+};
+
+// A file as the index or a commit knows it.
+struct FileEntry {
+  std::string path;        // relative to the working folder, '/'-separated
+  uint32_t mode = 0100644; // git mode: 0100644, 0100755 or 0120000 (link)
+  Pointer pointer;
+  std::string pointer_oid; // hex id of the pointer blob in git
+};
+
+struct AddResult {
+  uint64_t files_added = 0;    // new or changed files staged
+  uint64_t files_unchanged = 0;
+  uint64_t files_removed = 0;  // deletions staged
+  uint64_t files_hashed = 0;   // read and hashed (not answered by the stat cache)
+  uint64_t bytes_hashed = 0;
+  uint64_t objects_written = 0;
+  uint64_t bytes_written = 0;
+  uint64_t rows = 0, images = 0;
+  std::vector<std::string> skipped;  // special files (sockets, fifos), with why
+};
+
+enum class Change { kAdded, kModified, kDeleted, kTypeChanged };
+const char* change_name(Change change);
+
+struct StatusEntry {
+  std::string path;
+  Change change;
+};
+
+struct StatusReport {
+  std::string branch;           // empty when HEAD is detached
+  std::string head;             // hex commit id, empty before the first commit
+  std::vector<StatusEntry> staged;    // index against HEAD
+  std::vector<StatusEntry> unstaged;  // working folder against the index
+  std::vector<std::string> untracked;
+  uint64_t files_hashed = 0;
+  bool clean() const { return staged.empty() && unstaged.empty() && untracked.empty(); }
+};
+
+struct CommitInfo {
+  std::string id;               // hex
+  std::vector<std::string> parents;
+  std::string author_name, author_email;
+  int64_t time = 0;             // unix seconds
+  int offset_minutes = 0;
+  std::string message;
+  std::string tree;
+};
+
+struct CommitOptions {
+  std::string message;
+  bool allow_empty = false;
+  std::string author_name, author_email;  // empty: config, then environment
+};
+
+struct CheckoutOptions {
+  bool force = false;                // overwrite local changes
+  std::vector<std::string> paths;    // empty: the whole tree, moving HEAD
+};
+
+struct CheckoutResult {
+  std::string commit;
+  uint64_t files_written = 0, files_removed = 0, bytes_written = 0;
+  bool detached = false;
+};
+
+struct RefInfo {
+  std::string name;     // short name: "main", "v1"
+  std::string target;   // hex commit id
+  bool current = false; // HEAD points here
+  std::string message;  // annotated tags only
+};
+
+struct FsckProblem {
+  std::string object;   // hex id (kura object or git object)
+  std::string kind;     // "corrupt", "missing", "undecodable", "bad-ref"
+  std::string message;
+  std::vector<std::string> used_by;  // "rev:path" or "index:path", a few
+};
+
+struct FsckReport {
+  uint64_t objects_checked = 0, git_objects_checked = 0, bytes_checked = 0;
+  uint64_t commits = 0, files = 0;
+  std::vector<FsckProblem> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+struct GcOptions {
+  std::chrono::seconds keep_recent{std::chrono::hours(24 * 14)};  // like git's gc.pruneExpire
+};
+
+struct GcReport {
+  uint64_t objects_kept = 0, objects_removed = 0, bytes_removed = 0;
+  uint64_t git_objects_removed = 0;
+  uint64_t unreachable_kept_recent = 0;
+};
+
+class Repo {
+ public:
+  // Creates .kura/ in `dir` (which must exist). Error(kConflict) if one exists.
+  static void init(const std::filesystem::path& dir, const std::string& branch = "main");
+  // Finds .kura/ in `start` or a parent, takes the lock and opens the store.
+  static std::unique_ptr<Repo> open(const std::filesystem::path& start, const OpenOptions& options = {});
+  ~Repo();
+
+  const std::filesystem::path& root() const;
+  Store& store();
+
+  // Stages the files under `paths` (relative to the process's current folder
+  // or absolute, inside the working folder): new and changed files are
+  // stored, removed ones are staged as deletions. Unchanged files, known by
+  // size, mtime, ctime and inode, are not read again.
+  AddResult add(const std::vector<std::string>& paths);
+  // Unstages and deletes from the working folder (`kura rm`); `cached` keeps the files.
+  uint64_t remove(const std::vector<std::string>& paths, bool cached);
+  StatusReport status();
+  // Records the index as a new commit on HEAD. Error(kNothingToDo) when the
+  // tree equals HEAD's and !allow_empty.
+  CommitInfo commit(const CommitOptions& options);
+
+  // Resolves a revision: full or short id, branch, tag, HEAD, HEAD~N, REV^.
+  CommitInfo resolve(const std::string& rev) const;
+  std::vector<CommitInfo> log(const std::string& rev, size_t max_count) const;
+  // Files of a commit's tree, or of the index when rev is empty; path order.
+  std::vector<FileEntry> ls_files(const std::string& rev,
+                                  const std::vector<std::string>& paths = {}) const;
+  // One file of a commit, or nullopt when the commit has no such path.
+  std::optional<FileEntry> file_at(const std::string& rev, const std::string& path) const;
+  // Streams the file's bytes, exactly as committed, verifying their SHA-256.
+  void read_file(const FileEntry& file, const std::function<void(std::string_view)>& sink) const;
+  // Paths that differ between two commits (rev_a may be empty: the empty tree).
+  std::vector<StatusEntry> changes(const std::string& rev_a, const std::string& rev_b) const;
+
+  CheckoutResult checkout(const std::string& rev, const CheckoutOptions& options);
+  // Moves HEAD to branch `name` and checks it out; `create` makes it at HEAD first.
+  CheckoutResult switch_branch(const std::string& name, bool create, bool force);
+
+  std::vector<RefInfo> branches() const;
+  void create_branch(const std::string& name, const std::string& start, bool force);
+  void delete_branch(const std::string& name);
+  std::vector<RefInfo> tags() const;
+  void create_tag(const std::string& name, const std::string& rev, const std::string& message);
+  void delete_tag(const std::string& name);
+  // Current branch name, empty when detached.
+  std::string current_branch() const;
+
+  FsckReport fsck();
+  GcReport gc(const GcOptions& options);
+
+  struct Impl;
+
+ private:
+  explicit Repo(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The library version ("0.1.0").
+const char* version();
+
+}  // namespace kura

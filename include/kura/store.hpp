@@ -1,0 +1,121 @@
+// Store is kura's embedded key-value store: one RocksDB database under
+// .kura/store with a column family per kind of data. It knows nothing of files
+// or commits.
+//
+//   objects       ObjectId (32 raw bytes) -> the object's bytes. Values of 2 KiB
+//                 and more live in BlobDB blob files, uncompressed (media is
+//                 already compressed); smaller ones (JSONL rows) in LZ4 tables.
+//   object_times  ObjectId -> when it was first stored (gc's grace period);
+//                 also the cheap "does it exist" answer, so a dedup check never
+//                 reads a multi-megabyte value.
+//   index, statcache, meta, git, checks, runs: small tables used by the layers
+//                 above (see docs/architecture.md for their formats).
+//
+// Object writes skip the write-ahead log (they are the bulk of the bytes) and
+// become durable with sync_objects(), which flushes them atomically; a caller
+// must call it before it writes anything that refers to them (the index, a
+// ref). Table writes go through the WAL and are durable when written with
+// Sync::kYes. RocksDB's own LOCK keeps a second process out; kura's repository
+// lock (repo layer) serialises processes before they get here.
+//
+// Thread safety: every method may be called from several threads at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kura/object_id.hpp"
+
+namespace kura {
+
+enum class Table { kIndex, kStatCache, kMeta, kGit, kChecks, kRuns };
+enum class Sync { kNo, kYes };
+
+// Work counters, so tests can assert the work done instead of timing it.
+struct StoreCounters {
+  std::atomic<uint64_t> objects_written{0};  // new objects stored
+  std::atomic<uint64_t> objects_deduped{0};  // puts of objects already present
+  std::atomic<uint64_t> bytes_written{0};    // bytes of new objects
+  std::atomic<uint64_t> objects_read{0};
+};
+
+// A group of table writes applied atomically by Store::write().
+class TableBatch {
+ public:
+  TableBatch();
+  ~TableBatch();
+  TableBatch(TableBatch&&) noexcept;
+  TableBatch& operator=(TableBatch&&) noexcept;
+  void put(Table table, std::string_view key, std::string_view value);
+  void erase(Table table, std::string_view key);
+  size_t size() const;
+
+ private:
+  friend class Store;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  // Opens (creating when `create` is true) the store in `dir`. Throws
+  // Error(kIo) naming the folder when RocksDB refuses.
+  static std::unique_ptr<Store> open(const std::filesystem::path& dir, bool create);
+  ~Store();
+
+  // --- objects -----------------------------------------------------------
+  // Stores `bytes` under sha256(bytes) unless already present; returns the id.
+  ObjectId put_object(std::string_view bytes);
+  // Same, for a caller that already hashed the bytes. The caller vouches for
+  // the id; fsck re-hashes every object and reports a mismatch.
+  void put_object(const ObjectId& id, std::string_view bytes);
+  bool has_object(const ObjectId& id) const;
+  // The object's bytes, or nullopt when absent. Does not re-hash.
+  std::optional<std::string> get_object(const ObjectId& id) const;
+  // The bytes, or Error(kNotFound) "object <id> not found".
+  std::string read_object(const ObjectId& id) const;
+  // Unix seconds at which the object was first stored, nullopt when absent.
+  std::optional<int64_t> object_time(const ObjectId& id) const;
+  // Calls fn(id, bytes) for every object in id order; stops when fn is false.
+  void for_each_object(const std::function<bool(const ObjectId&, std::string_view)>& fn) const;
+  // Ids only (reads no values); in id order.
+  void for_each_object_id(const std::function<bool(const ObjectId&, int64_t time)>& fn) const;
+  void erase_objects(const std::vector<ObjectId>& ids);
+  // Makes every object written so far durable (atomic memtable flush).
+  void sync_objects();
+
+  // --- small tables ------------------------------------------------------
+  std::optional<std::string> get(Table table, std::string_view key) const;
+  void put(Table table, std::string_view key, std::string_view value, Sync sync = Sync::kNo);
+  void erase(Table table, std::string_view key, Sync sync = Sync::kNo);
+  void write(TableBatch& batch, Sync sync);
+  // Calls fn(key, value) for keys starting with `prefix`, in key order.
+  void scan(Table table, std::string_view prefix,
+            const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  // The first key >= `from` in `table`, with its value; for prefix lookups.
+  std::optional<std::pair<std::string, std::string>> seek(Table table, std::string_view from) const;
+  // Makes every table write so far durable (fsyncs the write-ahead log).
+  void sync_tables();
+
+  // Reclaims space after erasures (compaction, blob garbage collection).
+  void compact();
+  // Bytes on disk under the store folder.
+  uint64_t disk_usage() const;
+
+  StoreCounters& counters() { return counters_; }
+
+ private:
+  Store();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  mutable StoreCounters counters_;
+};
+
+}  // namespace kura

@@ -1,0 +1,164 @@
+// Tables (JSONL files) as rows, chunks and a manifest.
+//   chunk:    "KC" 0x01 | varint n | n x (32-byte row id, 1-byte line end)
+//   manifest: "KM" 0x01 | varint rows | varint size | varint n | n x (32-byte chunk id, varint rows)
+// A chunk ends after a row whose id has a zero second byte (1 in 256 rows on
+// average), or after kMaxChunkRows rows: boundaries follow content, so an
+// edit changes the chunk it falls in and leaves the others shared.
+#include "kura/error.hpp"
+#include "kura/objects.hpp"
+#include "kura/store.hpp"
+#include "objects/codec.hpp"
+
+namespace kura {
+
+namespace {
+
+constexpr std::string_view kChunkMagic = "KC\x01";
+constexpr std::string_view kManifestMagic = "KM\x01";
+constexpr size_t kMaxChunkRows = 4096;
+
+bool ends_chunk(const ObjectId& row) { return row.bytes[1] == 0; }
+
+struct ChunkRef {
+  ObjectId id;
+  uint64_t rows;
+};
+
+ChunkRef store_chunk(Store& store, const std::vector<RowRef>& rows) {
+  std::string out(kChunkMagic);
+  put_varint(out, rows.size());
+  for (const auto& r : rows) {
+    put_id(out, r.row);
+    out.push_back(static_cast<char>(r.end));
+  }
+  return {store.put_object(out), rows.size()};
+}
+
+std::vector<ChunkRef> decode_manifest(std::string_view bytes, const ObjectId& id, uint64_t* rows,
+                                      uint64_t* size) {
+  Reader in(bytes, "manifest " + id.hex());
+  if (in.take(kManifestMagic.size()) != kManifestMagic) in.corrupt();
+  *rows = in.varint();
+  *size = in.varint();
+  uint64_t n = in.varint();
+  if (n > bytes.size()) in.corrupt();
+  std::vector<ChunkRef> chunks;
+  chunks.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    ObjectId chunk = in.id();
+    chunks.push_back({chunk, in.varint()});
+  }
+  if (!in.done()) in.corrupt();
+  return chunks;
+}
+
+std::vector<RowRef> decode_chunk(std::string_view bytes, const ObjectId& id) {
+  Reader in(bytes, "row chunk " + id.hex());
+  if (in.take(kChunkMagic.size()) != kChunkMagic) in.corrupt();
+  uint64_t n = in.varint();
+  if (n > bytes.size()) in.corrupt();
+  std::vector<RowRef> rows;
+  rows.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    ObjectId row = in.id();
+    uint8_t end = in.byte();
+    if (end > 2) in.corrupt();
+    rows.push_back({row, static_cast<LineEnd>(end)});
+  }
+  if (!in.done()) in.corrupt();
+  return rows;
+}
+
+}  // namespace
+
+ObjectId store_media(Store& store, std::string_view file) { return store.put_object(file); }
+
+TableInfo store_table(Store& store, std::string_view file) {
+  TableInfo info;
+  info.file_sha = sha256(file);
+  info.size = file.size();
+  std::vector<ChunkRef> chunks;
+  std::vector<RowRef> pending;
+  std::vector<std::string> images;
+  size_t pos = 0;
+  while (pos < file.size()) {
+    size_t nl = file.find('\n', pos);
+    RowRef ref;
+    std::string_view line;
+    if (nl == std::string_view::npos) {
+      line = file.substr(pos);
+      ref.end = LineEnd::kNone;
+      pos = file.size();
+    } else {
+      line = file.substr(pos, nl - pos);
+      ref.end = LineEnd::kLf;
+      if (!line.empty() && line.back() == '\r') {
+        line.remove_suffix(1);
+        ref.end = LineEnd::kCrLf;
+      }
+      pos = nl + 1;
+    }
+    images.clear();
+    Row row = split_row(line, &images);
+    for (size_t i = 0; i < images.size(); ++i) store.put_object(row.images[i].media, images[i]);
+    info.images += row.images.size();
+    // Count the data URIs left in place, for the add report.
+    for (size_t p = 0; (p = row.body.find("base64,", p)) != std::string::npos; p += 7) {
+      if (p + 7 < row.body.size() && row.body[p + 7] != '"') ++info.inline_kept;
+    }
+    ref.row = store.put_object(encode_row(row));
+    pending.push_back(ref);
+    ++info.rows;
+    if (ends_chunk(ref.row) || pending.size() >= kMaxChunkRows) {
+      chunks.push_back(store_chunk(store, pending));
+      pending.clear();
+    }
+  }
+  if (!pending.empty()) chunks.push_back(store_chunk(store, pending));
+  std::string manifest(kManifestMagic);
+  put_varint(manifest, info.rows);
+  put_varint(manifest, info.size);
+  put_varint(manifest, chunks.size());
+  for (const auto& c : chunks) {
+    put_id(manifest, c.id);
+    put_varint(manifest, c.rows);
+  }
+  info.manifest = store.put_object(manifest);
+  return info;
+}
+
+std::vector<ObjectId> manifest_chunks(const Store& store, const ObjectId& manifest) {
+  uint64_t rows, size;
+  std::vector<ObjectId> out;
+  for (const auto& c : decode_manifest(store.read_object(manifest), manifest, &rows, &size))
+    out.push_back(c.id);
+  return out;
+}
+
+std::vector<RowRef> read_manifest(const Store& store, const ObjectId& manifest) {
+  uint64_t rows, size;
+  auto chunks = decode_manifest(store.read_object(manifest), manifest, &rows, &size);
+  std::vector<RowRef> out;
+  out.reserve(rows);
+  for (const auto& c : chunks) {
+    auto part = decode_chunk(store.read_object(c.id), c.id);
+    if (part.size() != c.rows)
+      fail(ErrorCode::kCorrupt, "row chunk " + c.id.hex() + " does not hold the rows its manifest says");
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  if (out.size() != rows)
+    fail(ErrorCode::kCorrupt, "manifest " + manifest.hex() + " row count does not match its chunks");
+  return out;
+}
+
+void read_table(const Store& store, const ObjectId& manifest,
+                const std::function<void(std::string_view)>& sink) {
+  static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
+  for (const auto& ref : read_manifest(store, manifest)) {
+    Row row = decode_row(store.read_object(ref.row), ref.row);
+    sink(render_row(store, row));
+    sink(kEnds[static_cast<size_t>(ref.end)]);
+  }
+}
+
+}  // namespace kura

@@ -1,0 +1,103 @@
+// kura commit: the index becomes a tree, the tree a commit, and the branch
+// moves to it last, by compare-and-swap against the commit it was built on.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <tuple>
+
+#include "kura/error.hpp"
+#include "repo/index.hpp"
+#include "repo/repo_impl.hpp"
+
+namespace kura {
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+git::Signature make_signature(git_repository* repo, const CommitOptions& o) {
+  std::string name = o.author_name, email = o.author_email;
+  if (name.empty()) name = env("KURA_AUTHOR_NAME");
+  if (email.empty()) email = env("KURA_AUTHOR_EMAIL");
+  git_signature* sig = nullptr;
+  if (name.empty() || email.empty()) {
+    if (git_signature_default(&sig, repo) == 0) {
+      git::Signature from_config(sig);
+      if (name.empty()) name = from_config->name;
+      if (email.empty()) email = from_config->email;
+    }
+  }
+  if (name.empty()) name = env("USER").empty() ? "kura user" : env("USER");
+  if (email.empty()) {
+    char host[256] = "localhost";
+    std::ignore = ::gethostname(host, sizeof host - 1);  // a fallback address only
+    email = name + "@" + host;
+  }
+  git::check(git_signature_now(&sig, name.c_str(), email.c_str()),
+             "cannot use author '" + name + " <" + email + ">'");
+  return git::Signature(sig);
+}
+
+}  // namespace
+
+CommitInfo Repo::commit(const CommitOptions& options) {
+  Impl& I = *impl_;
+  std::string message = options.message;
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  if (message.empty()) fail(ErrorCode::kInvalidInput, "empty commit message; give one with -m");
+  message += "\n";
+
+  const auto index = load_index(*I.store);
+  const git_oid tree_oid = I.build_tree(index);
+  const auto head = I.head_oid();
+  git::Commit parent;
+  if (head) {
+    git_commit* c = nullptr;
+    git::check(git_commit_lookup(&c, I.git.get(), &*head), "cannot read HEAD's commit");
+    parent.reset(c);
+  }
+  if (!options.allow_empty) {
+    const bool same = head ? git_oid_equal(git_commit_tree_id(parent.get()), &tree_oid)
+                           : index.empty();
+    if (same)
+      fail(ErrorCode::kNothingToDo,
+           "nothing to commit: the index matches HEAD; stage changes with 'kura add' (see 'kura status')");
+  }
+
+  git_tree* tree = nullptr;
+  git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the new tree");
+  git::Tree tree_owner(tree);
+  git::Signature sig = make_signature(I.git.get(), options);
+  const git_commit* parents[1] = {parent.get()};
+  git_oid oid;
+  git::check(git_commit_create(&oid, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
+                               message.c_str(), tree, head ? 1 : 0, parents),
+             "cannot write the commit");
+  I.store->sync_tables();  // tree and commit durable before the ref names them
+
+  const std::string log_message = "commit: " + message.substr(0, message.find('\n'));
+  git_reference* head_ref = nullptr;
+  git::check(git_reference_lookup(&head_ref, I.git.get(), "HEAD"), "cannot read HEAD");
+  git::Reference head_owner(head_ref);
+  const std::string target = git_reference_type(head_ref) == GIT_REFERENCE_SYMBOLIC
+                                 ? git_reference_symbolic_target(head_ref)
+                                 : "HEAD";
+  git_reference* updated = nullptr;
+  int rc = head ? git_reference_create_matching(&updated, I.git.get(), target.c_str(), &oid, 1, &*head,
+                                                log_message.c_str())
+                : git_reference_create(&updated, I.git.get(), target.c_str(), &oid, 0, log_message.c_str());
+  if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+    fail(ErrorCode::kConflict, "'" + target + "' moved while committing; nothing was lost, run the commit again");
+  git::check(rc, "cannot move '" + target + "' to the new commit");
+  git_reference_free(updated);
+
+  git_commit* made = nullptr;
+  git::check(git_commit_lookup(&made, I.git.get(), &oid), "cannot read the new commit");
+  git::Commit made_owner(made);
+  return commit_info(made);
+}
+
+}  // namespace kura

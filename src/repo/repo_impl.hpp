@@ -1,0 +1,58 @@
+// Repo's private state and the helpers its operations share.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kura/repo.hpp"
+#include "repo/git.hpp"
+#include "util/lock.hpp"
+
+namespace kura {
+
+struct TreeFile {
+  uint32_t mode = 0;
+  git_oid oid{};
+};
+using TreeFiles = std::map<std::string, TreeFile>;
+
+struct Repo::Impl {
+  std::filesystem::path root, kura_dir;
+  OpenOptions options;
+  std::unique_ptr<RepoLock> lock;
+  std::unique_ptr<Store> store;  // declared before git: closed after it
+  git::Repository git;
+
+  unsigned threads() const;
+  void progress(const Progress& p) const {
+    if (options.progress) options.progress(p);
+  }
+
+  // HEAD's commit, nullopt before the first commit.
+  std::optional<git_oid> head_oid() const;
+  // Resolves REV to a commit or throws Error(kNotFound) naming it.
+  git::Commit commit_of(const std::string& rev) const;
+  // Every file of a tree, by path.
+  TreeFiles flatten(const git_tree* tree) const;
+  TreeFiles flatten_rev(const std::string& rev) const;  // "" or unborn HEAD: empty
+  TreeFiles head_files() const;
+  // Reads the pointer blob (or link target) of a tree file.
+  FileEntry entry_of(const std::string& path, const TreeFile& file) const;
+
+  // Reads and stores a working file. Returns its entry and the bytes of its
+  // git blob (pointer text, or link target); `st` receives the stat that
+  // matches the bytes read.
+  FileEntry store_file(const std::string& path, std::string* blob, struct stat* st) const;
+  // SHA-256 of a working file (or of a link's target), without storing it.
+  ObjectId hash_file(const std::string& path, const struct stat& st) const;
+
+  // Writes the tree for an index; returns its id.
+  git_oid build_tree(const std::map<std::string, FileEntry>& index) const;
+};
+
+CommitInfo commit_info(const git_commit* commit);
+bool is_table_path(const std::string& path);
+
+}  // namespace kura

@@ -1,0 +1,103 @@
+#include "repo/worktree.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "kura/error.hpp"
+
+namespace kura {
+
+namespace fs = std::filesystem;
+
+IgnoreRules IgnoreRules::load(const fs::path& root) {
+  IgnoreRules r;
+  std::ifstream in(root / ".kuraignore");
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    Rule rule;
+    if (line.back() == '/') {
+      rule.dir_only = true;
+      line.pop_back();
+    }
+    if (line.find('/') != std::string::npos) {
+      rule.anchored = true;
+      if (line[0] == '/') line.erase(0, 1);
+    }
+    rule.pattern = line;
+    if (!rule.pattern.empty()) r.rules_.push_back(std::move(rule));
+  }
+  return r;
+}
+
+bool IgnoreRules::ignored(const std::string& path, bool is_dir) const {
+  for (const auto& rule : rules_) {
+    if (rule.dir_only && !is_dir) continue;
+    if (rule.anchored) {
+      if (fnmatch(rule.pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
+    } else {
+      size_t slash = path.rfind('/');
+      std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+      if (fnmatch(rule.pattern.c_str(), base.c_str(), 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+void walk(const fs::path& root, const std::string& rel, const IgnoreRules& rules,
+          std::vector<WorkFile>& out, std::vector<std::string>* skipped) {
+  const fs::path dir = rel.empty() ? root : root / rel;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) fail_errno("read folder", dir.string());
+  std::unique_ptr<DIR, int (*)(DIR*)> owner(d, ::closedir);
+  while (dirent* ent = ::readdir(d)) {
+    std::string_view name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    if (rel.empty() && name == ".kura") continue;
+    if (name == ".git") continue;
+    std::string path = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+    struct stat st;
+    if (::fstatat(::dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // vanished while we walked
+      fail_errno("stat", (root / path).string());
+    }
+    const bool is_dir = S_ISDIR(st.st_mode);
+    if (rules.ignored(path, is_dir)) continue;
+    if (is_dir) {
+      walk(root, path, rules, out, skipped);
+    } else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+      out.push_back({std::move(path), st});
+    } else if (skipped) {
+      skipped->push_back(path + ": not a regular file or symlink (socket, fifo or device); not versioned");
+    }
+  }
+}
+
+}  // namespace
+
+void scan_worktree(const fs::path& root, const std::string& rel, const IgnoreRules& rules,
+                   std::vector<WorkFile>& out, std::vector<std::string>* skipped) {
+  const size_t first = out.size();
+  struct stat st;
+  const fs::path top = rel.empty() ? root : root / rel;
+  if (::lstat(top.c_str(), &st) != 0) fail_errno("stat", top.string());
+  if (S_ISDIR(st.st_mode)) {
+    walk(root, rel, rules, out, skipped);
+  } else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+    out.push_back({rel, st});
+  } else if (skipped) {
+    skipped->push_back(rel + ": not a regular file or symlink; not versioned");
+  }
+  std::sort(out.begin() + static_cast<long>(first), out.end(),
+            [](const WorkFile& a, const WorkFile& b) { return a.path < b.path; });
+}
+
+}  // namespace kura

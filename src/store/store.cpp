@@ -1,0 +1,305 @@
+#include "kura/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+#include <cassert>
+#include <ctime>
+#include <mutex>
+
+#include "kura/error.hpp"
+
+namespace kura {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kTableNames[] = {"index", "statcache", "meta", "git", "checks", "runs"};
+constexpr size_t kTableCount = sizeof kTableNames / sizeof kTableNames[0];
+
+// Translates a RocksDB status once, here; nothing above sees rocksdb::Status.
+void check(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return;
+  ErrorCode code = s.IsCorruption() ? ErrorCode::kCorrupt : ErrorCode::kIo;
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) code = ErrorCode::kLocked;
+  fail(code, what + ": " + s.ToString());
+}
+
+std::string encode_time(int64_t t) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(uint64_t(t) >> (8 * i));
+  return out;
+}
+
+int64_t decode_time(std::string_view v) {
+  uint64_t t = 0;
+  for (size_t i = 0; i < 8 && i < v.size(); ++i) t |= uint64_t(uint8_t(v[i])) << (8 * i);
+  return static_cast<int64_t>(t);
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+struct TableBatch::Impl {
+  std::vector<std::tuple<Table, std::string, std::string, bool>> ops;  // resolved by Store
+};
+
+TableBatch::TableBatch() : impl_(std::make_unique<Impl>()) {}
+TableBatch::~TableBatch() = default;
+TableBatch::TableBatch(TableBatch&&) noexcept = default;
+TableBatch& TableBatch::operator=(TableBatch&&) noexcept = default;
+void TableBatch::put(Table table, std::string_view key, std::string_view value) {
+  impl_->ops.emplace_back(table, std::string(key), std::string(value), true);
+}
+void TableBatch::erase(Table table, std::string_view key) {
+  impl_->ops.emplace_back(table, std::string(key), std::string(), false);
+}
+size_t TableBatch::size() const { return impl_->ops.size(); }
+
+struct Store::Impl {
+  fs::path dir;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* objects = nullptr;
+  rocksdb::ColumnFamilyHandle* times = nullptr;
+  rocksdb::ColumnFamilyHandle* tables[kTableCount] = {};
+  // Two threads storing the same new object (an image in two files) would
+  // both write it; a stripe lock per id makes the second one a dedup.
+  std::mutex stripes[64];
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : handles) std::ignore = db->DestroyColumnFamilyHandle(h);  // closing anyway
+      std::ignore = db->Close();
+    }
+  }
+  rocksdb::ColumnFamilyHandle* cf(Table t) const { return tables[static_cast<size_t>(t)]; }
+};
+
+Store::Store() : impl_(std::make_unique<Impl>()) {}
+Store::~Store() = default;
+
+std::unique_ptr<Store> Store::open(const fs::path& dir, bool create) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = create;
+  db_options.create_missing_column_families = true;
+  // Objects skip the WAL; an atomic flush makes an object and its time
+  // durable together (sync_objects).
+  db_options.atomic_flush = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.max_total_wal_size = 256 << 20;
+
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  rocksdb::ColumnFamilyOptions small;
+  small.compression = rocksdb::kLZ4Compression;
+  small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  small.write_buffer_size = 32 << 20;
+
+  rocksdb::ColumnFamilyOptions objects = small;
+  objects.write_buffer_size = 128 << 20;
+  objects.max_write_buffer_number = 3;
+  objects.enable_blob_files = true;
+  objects.min_blob_size = 2048;
+  objects.blob_file_size = 256 << 20;
+  objects.blob_compression_type = rocksdb::kNoCompression;  // media is compressed already
+  objects.enable_blob_garbage_collection = true;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, small},
+      {"objects", objects},
+      {"object_times", small},
+  };
+  for (const char* name : kTableNames) descriptors.emplace_back(name, small);
+
+  auto store = std::unique_ptr<Store>(new Store());
+  auto& impl = *store->impl_;
+  impl.dir = dir;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir.string(), descriptors, &impl.handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("LOCK") != std::string::npos)
+      fail(ErrorCode::kLocked, "store " + dir.string() + " is in use by another process");
+    check(s, "cannot open the store " + dir.string());
+  }
+  impl.db.reset(raw);
+  impl.objects = impl.handles[1];
+  impl.times = impl.handles[2];
+  for (size_t i = 0; i < kTableCount; ++i) impl.tables[i] = impl.handles[3 + i];
+  return store;
+}
+
+ObjectId Store::put_object(std::string_view bytes) {
+  ObjectId id = sha256(bytes);
+  put_object(id, bytes);
+  return id;
+}
+
+void Store::put_object(const ObjectId& id, std::string_view bytes) {
+  std::lock_guard<std::mutex> guard(impl_->stripes[id.bytes[0] % 64]);
+  if (has_object(id)) {
+    ++counters_.objects_deduped;
+    return;
+  }
+  rocksdb::WriteBatch batch;
+  check(batch.Put(impl_->objects, slice(id.raw()), slice(bytes)), "cannot store object");
+  check(batch.Put(impl_->times, slice(id.raw()), encode_time(std::time(nullptr))),
+        "cannot store object");
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  check(impl_->db->Write(wo, &batch), "cannot store object " + id.hex());
+  ++counters_.objects_written;
+  counters_.bytes_written += bytes.size();
+}
+
+bool Store::has_object(const ObjectId& id) const {
+  rocksdb::PinnableSlice v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->times, slice(id.raw()), &v);
+  if (s.IsNotFound()) return false;
+  check(s, "cannot read the store");
+  return true;
+}
+
+std::optional<int64_t> Store::object_time(const ObjectId& id) const {
+  rocksdb::PinnableSlice v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->times, slice(id.raw()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  check(s, "cannot read the store");
+  return decode_time(v.ToStringView());
+}
+
+std::optional<std::string> Store::get_object(const ObjectId& id) const {
+  std::string v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->objects, slice(id.raw()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  check(s, "cannot read object " + id.hex());
+  ++counters_.objects_read;
+  return v;
+}
+
+std::string Store::read_object(const ObjectId& id) const {
+  auto v = get_object(id);
+  if (!v) fail(ErrorCode::kNotFound, "object " + id.hex() + " not found in the store; run 'kura fsck'");
+  return std::move(*v);
+}
+
+void Store::for_each_object(const std::function<bool(const ObjectId&, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->objects));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto id = ObjectId::from_raw(it->key().ToStringView());
+    if (!id) continue;  // not an object key; fsck reports objects, not stray keys
+    if (!fn(*id, it->value().ToStringView())) break;
+  }
+  check(it->status(), "cannot read the store");
+}
+
+void Store::for_each_object_id(const std::function<bool(const ObjectId&, int64_t)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->times));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto id = ObjectId::from_raw(it->key().ToStringView());
+    if (!id) continue;
+    if (!fn(*id, decode_time(it->value().ToStringView()))) break;
+  }
+  check(it->status(), "cannot read the store");
+}
+
+void Store::erase_objects(const std::vector<ObjectId>& ids) {
+  rocksdb::WriteBatch batch;
+  for (const auto& id : ids) {
+    check(batch.Delete(impl_->objects, slice(id.raw())), "cannot erase object");
+    check(batch.Delete(impl_->times, slice(id.raw())), "cannot erase object");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  check(impl_->db->Write(wo, &batch), "cannot erase objects");
+}
+
+void Store::sync_objects() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  check(impl_->db->Flush(fo, {impl_->objects, impl_->times}), "cannot flush objects to disk");
+}
+
+std::optional<std::string> Store::get(Table table, std::string_view key) const {
+  std::string v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(table), slice(key), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  check(s, "cannot read the store");
+  return v;
+}
+
+void Store::put(Table table, std::string_view key, std::string_view value, Sync sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync == Sync::kYes;
+  check(impl_->db->Put(wo, impl_->cf(table), slice(key), slice(value)), "cannot write the store");
+}
+
+void Store::erase(Table table, std::string_view key, Sync sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync == Sync::kYes;
+  check(impl_->db->Delete(wo, impl_->cf(table), slice(key)), "cannot write the store");
+}
+
+void Store::write(TableBatch& batch, Sync sync) {
+  rocksdb::WriteBatch wb;
+  for (auto& [table, key, value, is_put] : batch.impl_->ops) {
+    if (is_put)
+      check(wb.Put(impl_->cf(table), key, value), "cannot write the store");
+    else
+      check(wb.Delete(impl_->cf(table), key), "cannot write the store");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync == Sync::kYes;
+  check(impl_->db->Write(wo, &wb), "cannot write the store");
+  batch.impl_->ops.clear();
+}
+
+void Store::scan(Table table, std::string_view prefix,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(table)));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, it->value().ToStringView())) break;
+  }
+  check(it->status(), "cannot read the store");
+}
+
+std::optional<std::pair<std::string, std::string>> Store::seek(Table table, std::string_view from) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(table)));
+  it->Seek(slice(from));
+  check(it->status(), "cannot read the store");
+  if (!it->Valid()) return std::nullopt;
+  return std::make_pair(it->key().ToString(), it->value().ToString());
+}
+
+void Store::sync_tables() { check(impl_->db->SyncWAL(), "cannot sync the store's log"); }
+
+void Store::compact() {
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  co.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+  co.blob_garbage_collection_age_cutoff = 1.0;
+  check(impl_->db->CompactRange(co, impl_->objects, nullptr, nullptr), "cannot compact the store");
+  check(impl_->db->CompactRange(co, impl_->times, nullptr, nullptr), "cannot compact the store");
+  check(impl_->db->CompactRange(co, impl_->cf(Table::kGit), nullptr, nullptr), "cannot compact the store");
+}
+
+uint64_t Store::disk_usage() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(impl_->dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace kura

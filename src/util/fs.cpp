@@ -1,0 +1,185 @@
+#include "util/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <tuple>
+#include <cerrno>
+#include <vector>
+
+#include "kura/error.hpp"
+
+namespace kura {
+
+namespace fs = std::filesystem;
+
+MappedFile::MappedFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) fail_errno("open", path.string());
+  if (::fstat(fd, &st_) != 0) {
+    ::close(fd);
+    fail_errno("stat", path.string());
+  }
+  if (!S_ISREG(st_.st_mode)) {
+    ::close(fd);
+    fail(ErrorCode::kInvalidInput, "'" + path.string() + "' is not a regular file");
+  }
+  size_ = static_cast<size_t>(st_.st_size);
+  if (size_ > 0) {
+    data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data_ == MAP_FAILED) {
+      data_ = nullptr;
+      ::close(fd);
+      fail_errno("read", path.string());
+    }
+    ::madvise(data_, size_, MADV_SEQUENTIAL);
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(data_, size_);
+}
+
+namespace {
+
+std::atomic<uint64_t> tmp_counter{0};
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_;
+};
+
+void write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, mode_t mode,
+                       const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
+  const fs::path tmp = path.parent_path() /
+                       (".kura-tmp-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(tmp_counter++) + "-" + path.filename().string());
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) fail_errno("create", tmp.string());
+  try {
+    std::string buffer;
+    buffer.reserve(1 << 20);
+    produce([&](std::string_view piece) {
+      if (buffer.size() + piece.size() > (1 << 20)) {
+        write_all(fd.get(), buffer, path.string());
+        buffer.clear();
+      }
+      if (piece.size() >= (1 << 20)) {
+        write_all(fd.get(), piece, path.string());
+      } else {
+        buffer.append(piece);
+      }
+    });
+    write_all(fd.get(), buffer, path.string());
+    if (::fchmod(fd.get(), mode) != 0) fail_errno("chmod", path.string());
+    if (::fsync(fd.get()) != 0) fail_errno("fsync", path.string());
+    if (::close(fd.release()) != 0) fail_errno("close", path.string());
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail_errno("rename into place", path.string());
+  } catch (...) {
+    std::ignore = ::unlink(tmp.c_str());  // best effort: the temporary is garbage now
+    throw;
+  }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes, mode_t mode) {
+  write_file_atomic(path, mode, [&](const auto& write) { write(bytes); });
+}
+
+void sync_dir(const fs::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) fail_errno("open folder", dir.string());
+  if (::fsync(fd.get()) != 0) fail_errno("fsync folder", dir.string());
+}
+
+std::string relative_to_root(const fs::path& root, const fs::path& cwd, const std::string& path) {
+  fs::path p(path);
+  fs::path abs = (p.is_absolute() ? p : cwd / p).lexically_normal();
+  fs::path rel = abs.lexically_relative(root);
+  std::string s = rel.generic_string();
+  if (s == "." || s.empty()) return "";
+  if (!s.empty() && s.back() == '/') s.pop_back();
+  if (s == ".." || s.rfind("../", 0) == 0 || rel.is_absolute())
+    fail(ErrorCode::kInvalidInput,
+         "'" + path + "' is outside the repository " + root.string());
+  if (s == ".kura" || s.rfind(".kura/", 0) == 0)
+    fail(ErrorCode::kInvalidInput, "'" + path + "' is inside .kura/, which kura manages itself");
+  return s;
+}
+
+void check_tree_path(const std::string& path) {
+  auto refuse = [&](const std::string& why) {
+    fail(ErrorCode::kInvalidInput, "refusing to write '" + path + "': " + why);
+  };
+  if (path.empty()) refuse("empty path");
+  if (path.front() == '/') refuse("absolute path");
+  size_t start = 0;
+  bool first = true;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." ) refuse("empty or '.' path component");
+    if (part == "..") refuse("it would land outside the working folder");
+    if (part.find('\0') != std::string_view::npos) refuse("NUL in path");
+    if (first && part == ".kura") refuse("it would land inside .kura/");
+    if (part == ".git") refuse("it would land inside a .git folder");
+    first = false;
+    start = end + 1;
+  }
+}
+
+void check_no_symlink_parents(const fs::path& root, const std::string& path) {
+  size_t pos = 0;
+  while ((pos = path.find('/', pos)) != std::string::npos) {
+    std::string prefix = path.substr(0, pos);
+    struct stat st;
+    if (::lstat((root / prefix).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      auto target = fs::read_symlink(root / prefix, ec);
+      fail(ErrorCode::kInvalidInput, "refusing to write '" + path + "': '" + prefix +
+                                         "' is a symlink (to '" + target.string() +
+                                         "') and writing through it could leave the working folder");
+    }
+    ++pos;
+  }
+}
+
+int64_t fs_now_ns(const fs::path& dir) {
+  fs::path probe = dir / "clock";
+  Fd fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) fail_errno("create", probe.string());
+  write_all(fd.get(), "t", probe.string());
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) fail_errno("stat", probe.string());
+  return ns(st.st_mtim);
+}
+
+}  // namespace kura

@@ -1,0 +1,63 @@
+// File-system helpers shared by the layers: mapped reads, crash-safe writes,
+// and the path rules that keep kura inside the working folder.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace kura {
+
+// A read-only memory map of a whole file (empty files map to an empty view).
+class MappedFile {
+ public:
+  // Throws Error naming `path` when it cannot be opened or mapped.
+  explicit MappedFile(const std::filesystem::path& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+  const struct stat& info() const { return st_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+  struct stat st_ {};
+};
+
+// Writes a file by streaming into a temporary beside it, fsync, then rename,
+// so readers see the old file or the new one, never a part. `produce` gets a
+// writer it may call any number of times. `mode` is applied before the rename.
+void write_file_atomic(const std::filesystem::path& path, mode_t mode,
+                       const std::function<void(const std::function<void(std::string_view)>&)>& produce);
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, mode_t mode = 0644);
+// fsyncs a directory so a rename in it survives power loss.
+void sync_dir(const std::filesystem::path& dir);
+
+// The repository-relative form ("a/b.jpg") of `path`, given relative to `cwd`
+// or absolute; "" for the root itself. Throws Error(kInvalidInput) when it
+// leaves `root` or enters `.kura/`. Does not touch the disk.
+std::string relative_to_root(const std::filesystem::path& root, const std::filesystem::path& cwd,
+                             const std::string& path);
+
+// Checks a path that came from a commit (maybe someone else's) before
+// checkout writes it: no empty, "." or ".." component, not absolute, not
+// under .kura/ or .git/. Throws Error(kInvalidInput) naming it.
+void check_tree_path(const std::string& path);
+
+// Throws Error(kInvalidInput) when a folder on the way from root to `path`
+// is a symlink (a checkout must not write through it out of the folder).
+void check_no_symlink_parents(const std::filesystem::path& root, const std::string& path);
+
+// Nanoseconds of a stat time.
+inline int64_t ns(const struct timespec& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; }
+
+// The file system's clock now (mtime of a file just touched in `dir`): files
+// with an mtime before it are "settled" for the stat cache (git's racy-clean rule).
+int64_t fs_now_ns(const std::filesystem::path& dir);
+
+}  // namespace kura
