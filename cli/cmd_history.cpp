@@ -57,7 +57,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--json", *json, "Print JSON");
     cmd->callback([&g, &action, rev, n, json, oneline] {
       action = [&g, rev, n, json, oneline] {
-        auto repo = open_repo(g, "log", *json);
+        auto repo = open_repo(g, "log", *json, Mode::kRead);
         auto commits = repo->log(*rev, *n);
         if (*json) {
           nlohmann::json a = nlohmann::json::array();
@@ -86,7 +86,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--json", *json, "Print JSON (for REV:PATH: the file's entry, not its bytes)");
     cmd->callback([&g, &action, spec, json] {
       action = [&g, spec, json] {
-        auto repo = open_repo(g, "show", *json);
+        auto repo = open_repo(g, "show", *json, Mode::kRead);
         size_t colon = spec->find(':');
         if (colon != std::string::npos) {
           std::string rev = spec->substr(0, colon), path = spec->substr(colon + 1);
@@ -123,12 +123,14 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     auto paths = std::make_shared<std::vector<std::string>>();
     auto json = std::make_shared<bool>(false);
     cmd->add_option("rev", *rev, "A commit (default: the index)");
-    cmd->add_option("paths", *paths, "Only under these paths (after --)");
+    cmd->add_option("paths", *paths, "Only under these paths (or after --)");
     cmd->add_flag("--json", *json, "Print JSON");
     cmd->callback([&g, &action, rev, paths, json] {
       action = [&g, rev, paths, json] {
-        auto repo = open_repo(g, "ls-files", *json);
-        auto files = repo->ls_files(*rev, *paths);
+        auto repo = open_repo(g, "ls-files", *json, Mode::kRead);
+        std::vector<std::string> wanted = *paths;
+        wanted.insert(wanted.end(), g.paths.begin(), g.paths.end());
+        auto files = repo->ls_files(*rev, wanted);
         if (*json) {
           nlohmann::json a = nlohmann::json::array();
           for (const auto& f : files) a.push_back(to_json(f));
@@ -158,11 +160,12 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         CheckoutOptions o;
         o.force = *force;
         o.paths = *paths;
+        o.paths.insert(o.paths.end(), g.paths.begin(), g.paths.end());
         auto r = repo->checkout(*rev, o);
         if (!g.quiet) {
           std::cout << "wrote " << r.files_written << " files (" << human_bytes(r.bytes_written) << "), removed "
                     << r.files_removed << "\n";
-          if (paths->empty()) {
+          if (paths->empty() && g.paths.empty()) {
             if (r.detached) std::cout << "HEAD is now at " << r.commit.substr(0, 12) << " (detached)\n";
             else std::cout << "Switched to branch '" << *rev << "'\n";
           }

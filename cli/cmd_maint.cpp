@@ -13,7 +13,7 @@ void add_maint_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--json", *json, "Print JSON");
     cmd->callback([&g, &action, json] {
       action = [&g, json] {
-        auto repo = open_repo(g, "fsck", *json);
+        auto repo = open_repo(g, "fsck", *json, Mode::kRead);
         FsckReport r = repo->fsck();
         if (*json) {
           nlohmann::json problems = nlohmann::json::array();

@@ -1,6 +1,8 @@
 // kura: dataset version control for vision fine-tuning data.
 // Exit status: 0 success; 1 completed with a negative answer (fsck found
 // problems, nothing to commit); 2 error; 3 repository locked (docs/cli.md).
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -20,6 +22,16 @@ int main(int argc, char** argv) {
   cli::add_repo_commands(app, g, action);
   cli::add_history_commands(app, g, action);
   cli::add_maint_commands(app, g, action);
+  // Everything after "--" is a path, never a revision: split it off before
+  // CLI11, which would otherwise fill the first positional slot with it.
+  for (int i = argc - 1; i >= 1; --i) {
+    std::string a = argv[i];
+    if (a == "--") {
+      g.paths.assign(argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,6 +39,11 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   try {
+    // -C DIR: paths on the command line are then relative to DIR, as in git.
+    if (g.dir != ".") {
+      if (::chdir(g.dir.c_str()) != 0) fail_errno("enter the folder given with -C", g.dir);
+      g.dir = ".";
+    }
     return action ? action() : 0;
   } catch (const Error& e) {
     std::fflush(stdout);

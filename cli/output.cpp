@@ -68,8 +68,9 @@ nlohmann::json to_json(const FileEntry& f) {
   return j;
 }
 
-std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json) {
+std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json, Mode mode) {
   OpenOptions options;
+  if (mode == Mode::kRead) options.access = Access::kReadOnly;
   options.lock_timeout = std::chrono::milliseconds(static_cast<int64_t>(g.lock_timeout * 1000));
   options.command = "kura " + command;
   if (!g.quiet && !json && ::isatty(STDERR_FILENO)) {

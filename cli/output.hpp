@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kura/repo.hpp"
 
@@ -17,11 +18,13 @@ struct Global {
   std::string dir = ".";
   double lock_timeout = 30;
   bool quiet = false;
+  std::vector<std::string> paths;  // the arguments after "--"
 };
 
 // Opens the repository found from the -C folder, with a progress bar on
 // stderr when it is a terminal and --quiet is not given.
-std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json);
+enum class Mode { kWrite, kRead };
+std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json, Mode mode = Mode::kWrite);
 
 bool stdout_is_tty();
 std::string color(const std::string& text, const char* code);  // no-op when stdout is not a tty

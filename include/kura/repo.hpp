@@ -50,6 +50,9 @@ struct OpenOptions {
   ProgressFn progress;         // may be empty
   unsigned threads = 0;        // 0: one per core
   std::string command = "kura";  // recorded in the lock file for other processes' messages
+  // Read-only commands (log, show, ls-files, fsck) open the store without
+  // writing to it; every write method then fails with Error(kIo).
+  Access access = Access::kReadWrite;
 };
 
 // A file as the index or a commit knows it.

@@ -37,6 +37,7 @@ namespace kura {
 
 enum class Table { kIndex, kStatCache, kMeta, kGit, kChecks, kRuns };
 enum class Sync { kNo, kYes };
+enum class Access { kReadWrite, kReadOnly };
 
 // Work counters, so tests can assert the work done instead of timing it.
 struct StoreCounters {
@@ -66,8 +67,10 @@ class TableBatch {
 class Store {
  public:
   // Opens (creating when `create` is true) the store in `dir`. Throws
-  // Error(kIo) naming the folder when RocksDB refuses.
-  static std::unique_ptr<Store> open(const std::filesystem::path& dir, bool create);
+  // Error(kIo) naming the folder when RocksDB refuses. A read-only store
+  // writes nothing on open (cheaper) and refuses every write.
+  static std::unique_ptr<Store> open(const std::filesystem::path& dir, bool create,
+                                     Access access = Access::kReadWrite);
   ~Store();
 
   // --- objects -----------------------------------------------------------
@@ -83,9 +86,8 @@ class Store {
   std::string read_object(const ObjectId& id) const;
   // Unix seconds at which the object was first stored, nullopt when absent.
   std::optional<int64_t> object_time(const ObjectId& id) const;
-  // Calls fn(id, bytes) for every object in id order; stops when fn is false.
-  void for_each_object(const std::function<bool(const ObjectId&, std::string_view)>& fn) const;
-  // Ids only (reads no values); in id order.
+  // Calls fn(id, time stored) for every object in id order, reading no
+  // values; stops when fn returns false.
   void for_each_object_id(const std::function<bool(const ObjectId&, int64_t time)>& fn) const;
   void erase_objects(const std::vector<ObjectId>& ids);
   // Makes every object written so far durable (atomic memtable flush).

@@ -99,7 +99,9 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
   const StatusReport local = status();
   std::set<std::string> changed_locally;
   for (const auto& s : local.staged) changed_locally.insert(s.path);
-  for (const auto& s : local.unstaged) changed_locally.insert(s.path);
+  std::set<std::string> unstaged;
+  for (const auto& s : local.unstaged) unstaged.insert(s.path);
+  changed_locally.insert(unstaged.begin(), unstaged.end());
   const std::set<std::string> untracked(local.untracked.begin(), local.untracked.end());
 
   std::vector<FileEntry> to_write;
@@ -113,7 +115,8 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
       std::string spec = relative_to_root(I.root, cwd, given);
       size_t before = to_write.size();
       for (auto it = target.lower_bound(spec); it != target.end() && is_under(it->first, spec); ++it) {
-        if (!options.force && (changed_locally.count(it->first) || untracked.count(it->first)))
+        // Staged content is safe in the store; only unsaved work is protected.
+        if (!options.force && (unstaged.count(it->first) || untracked.count(it->first)))
           conflicts.push_back(it->first);
         to_write.push_back(I.entry_of(it->first, it->second));
       }
@@ -143,10 +146,10 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
       for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1))
         if (untracked.count(path.substr(0, pos)) && !options.force) conflicts.push_back(path.substr(0, pos));
   }
+  for (const auto& f : to_write) check_no_symlink_parents(I.root, f.path);  // even with --force
   if (!conflicts.empty())
     fail(ErrorCode::kConflict, "checkout would overwrite local changes in " + list(conflicts) +
                                    "; commit them (kura add, kura commit) or use --force to discard them");
-  for (const auto& f : to_write) check_no_symlink_parents(I.root, f.path);
 
   for (const auto& path : to_remove) {
     std::error_code ec;

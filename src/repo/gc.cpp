@@ -63,7 +63,7 @@ GcReport Repo::gc(const GcOptions& options) {
   std::vector<ObjectId> doomed;
   store.for_each_object_id([&](const ObjectId& id, int64_t time) {
     if (live.count(id)) ++report.objects_kept;
-    else if (time >= cutoff) ++report.unreachable_kept_recent;
+    else if (time > cutoff) ++report.unreachable_kept_recent;
     else doomed.push_back(id);
     return true;
   });
@@ -80,7 +80,7 @@ GcReport Repo::gc(const GcOptions& options) {
     git_object_t type;
     int64_t time = 0;
     std::string_view data;
-    if (git_live.count(oid) || !decode_git_value(value, &type, &time, &data) || time >= cutoff) return true;
+    if (git_live.count(oid) || !decode_git_value(value, &type, &time, &data) || time > cutoff) return true;
     batch.erase(Table::kGit, key);
     ++report.git_objects_removed;
     return true;

@@ -88,7 +88,7 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
   impl->options = options;
   fs::create_directories(impl->kura_dir / "tmp", ec);
   impl->lock = std::make_unique<RepoLock>(impl->kura_dir / "lock", options.command, options.lock_timeout);
-  impl->store = Store::open(impl->kura_dir / "store", /*create=*/false);
+  impl->store = Store::open(impl->kura_dir / "store", /*create=*/false, options.access);
   git_repository* raw = nullptr;
   git::check(git_repository_open_bare(&raw, (impl->kura_dir / "git").c_str()),
              "cannot open " + (impl->kura_dir / "git").string());

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The main job, end to end, on real sample data.
+#
+#   scripts/demo.sh [DIR]
+#
+# Installs what is missing, builds kura, then in DIR (default: a new temporary
+# folder; if given it must be empty or not exist) makes a small vision
+# fine-tuning dataset from the sample images Debian's opencv-doc package ships:
+# images/<label>/*.jpg|png plus train.jsonl and validation.jsonl in the OpenAI
+# chat format with the images inlined as base64 data URLs. It then versions the
+# dataset with kura: init, add, commit, change it, commit again, look at the
+# history, read a file of the first version back and check out the first version,
+# comparing every file's SHA-256 with what was committed. The folder is left in
+# place for you to explore.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+samples=/usr/share/doc/opencv-doc/examples/data
+
+# --- presentation -----------------------------------------------------------
+if [[ -t 1 ]]; then bold=$'\e[1m' cyan=$'\e[36m' green=$'\e[32m' off=$'\e[0m'
+else bold='' cyan='' green='' off=''; fi
+section() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$off"; }
+note() { printf '\n%s# %s%s\n' "$cyan" "$*" "$off"; }
+ok() { printf '%sOK%s %s\n' "$green" "$off" "$*"; }
+die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
+# Runs `kura ARGS...`, showing the command first as a user would type it.
+run() {
+  local shown=kura arg
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:~^=@+-]+$ ]]; then shown+=" $arg"; else shown+=" \"$arg\""; fi
+  done
+  printf '\n%s$ %s%s\n' "$cyan" "$shown" "$off"
+  "$kura" "$@"
+}
+
+# --- the demo folder (checked before the long build) --------------------------
+if [[ $# -ge 1 ]]; then
+  work=$1
+  mkdir -p "$work"
+  [[ -z "$(ls -A "$work")" ]] || die "$work is not empty; give an empty or new folder"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/kura-demo.XXXXXX")
+fi
+work=$(cd "$work" && pwd)
+# Checksum lists live beside the dataset, not in it, so kura does not see them.
+sums=$(mktemp -d "${TMPDIR:-/tmp}/kura-demo-sums.XXXXXX")
+trap 'rm -rf "$sums"' EXIT
+
+# --- build --------------------------------------------------------------------
+section "Setting up and building kura"
+echo "(installs missing packages and compiles: a few minutes the first time)"
+"$repo/scripts/build.sh" >/dev/null
+build_dir=${KURA_BUILD_DIR:-build}
+[[ "$build_dir" == /* ]] || build_dir="$repo/$build_dir"
+kura="$build_dir/kura"
+[[ -x "$kura" ]] || die "$kura was not built"
+echo "built $kura"
+cd "$work"
+
+# --- the sample dataset -------------------------------------------------------
+section "Making a sample dataset in $work"
+[[ -d "$samples" ]] || die "$samples is missing; scripts/setup.sh installs opencv-doc"
+declare -A label_of=(
+  [apple.jpg]=fruit [orange.jpg]=fruit [fruits.jpg]=fruit
+  [baboon.jpg]=animal [HappyFish.jpg]=animal [butterfly.jpg]=animal
+  [squirrel_cls.jpg]=animal [chicky_512.png]=animal
+  [building.jpg]=scene [home.jpg]=scene [aero1.jpg]=scene [leuvenA.jpg]=scene
+  [LinuxLogo.jpg]=logo [WindowsLogo.jpg]=logo [opencv-logo.png]=logo
+  [opencv-logo-white.png]=logo
+  [board.jpg]=object [stuff.jpg]=object [box.png]=object [smarties.png]=object
+)
+# Row order: which image each row shows. Images listed twice are used by two
+# rows (a second question about the same picture): kura stores them once.
+train_images=(
+  apple.jpg baboon.jpg building.jpg LinuxLogo.jpg board.jpg orange.jpg
+  HappyFish.jpg home.jpg WindowsLogo.jpg stuff.jpg butterfly.jpg aero1.jpg
+  opencv-logo.png box.png squirrel_cls.jpg apple.jpg baboon.jpg home.jpg
+)
+validation_images=(
+  fruits.jpg chicky_512.png leuvenA.jpg opencv-logo-white.png smarties.png board.jpg
+)
+
+system_prompt="You label images with one word: fruit, animal, scene, logo or object."
+# Prints one chat-format row for images/<label>/<name>, asking `question`.
+row() {
+  local name=$1 question=$2 label=${label_of[$1]} mime
+  case "$name" in
+    *.png) mime=image/png ;;
+    *) mime=image/jpeg ;;
+  esac
+  printf '{"messages":[{"role":"system","content":"%s"},' "$system_prompt"
+  printf '{"role":"user","content":[{"type":"text","text":"%s"},' "$question"
+  printf '{"type":"image_url","image_url":{"url":"data:%s;base64,%s"}}]},' \
+    "$mime" "$(base64 -w0 "images/$label/$name")"
+  printf '{"role":"assistant","content":"%s"}]}\n' "$label"
+}
+# Writes a JSONL file with one row per image; a repeated image gets a second question.
+write_jsonl() {
+  local out=$1 name
+  shift
+  local -A seen=()
+  : >"$out"
+  for name in "$@"; do
+    if [[ -n "${seen[$name]:-}" ]]; then
+      row "$name" "Which one word describes this picture?" >>"$out"
+    else
+      row "$name" "What is in this image?" >>"$out"
+    fi
+    seen[$name]=1
+  done
+}
+
+for name in "${!label_of[@]}"; do
+  mkdir -p "images/${label_of[$name]}"
+  cp "$samples/$name" "images/${label_of[$name]}/$name"
+done
+write_jsonl train.jsonl "${train_images[@]}"
+write_jsonl validation.jsonl "${validation_images[@]}"
+echo "$(find images -type f | wc -l) images in $(find images -mindepth 1 -type d | wc -l) labels," \
+  "$(wc -l <train.jsonl) training rows, $(wc -l <validation.jsonl) validation rows," \
+  "$(du -sh . | cut -f1) in all"
+find . -type f -print0 | sort -z | xargs -0 sha256sum >"$sums/v1"
+
+# --- first version ------------------------------------------------------------
+section "Version 1: start tracking the dataset"
+run init
+run add .
+run status
+run commit -m "first version"
+
+# --- second version -----------------------------------------------------------
+section "Changing the data"
+# Row 5 of train.jsonl shows the circuit board: relabel it.
+note 'relabel train.jsonl row 5 (board.jpg): object -> electronics'
+sed -i '5s/"content":"object"}]}$/"content":"electronics"}]}/' train.jsonl
+grep -q '"content":"electronics"' train.jsonl || die "relabelling row 5 failed"
+note 'add images/art/starry_night.jpg and a training row that uses it'
+mkdir -p images/art
+cp "$samples/starry_night.jpg" images/art/
+label_of[starry_night.jpg]=art
+row starry_night.jpg "What is in this image?" >>train.jsonl
+note 'delete images/object/stuff.jpg'
+rm images/object/stuff.jpg
+
+run status
+run add .
+run commit -m "second version"
+find . -path ./.kura -prune -o -type f -print0 | sort -z | xargs -0 sha256sum >"$sums/v2"
+
+# --- history ------------------------------------------------------------------
+section "History"
+run log
+run ls-files
+
+section "Reading the first version's train.jsonl back from the store"
+v1_train=$(grep ' ./train.jsonl$' "$sums/v1" | cut -d' ' -f1)
+printf '\n%s$ kura show HEAD~1:train.jsonl | sha256sum%s\n' "$cyan" "$off"
+shown=$("$kura" show HEAD~1:train.jsonl | sha256sum | cut -d' ' -f1)
+echo "$shown"
+[[ "$shown" == "$v1_train" ]] || die "show gave $shown, version 1 was $v1_train"
+ok "same SHA-256 as the train.jsonl committed in version 1"
+
+# --- back to the first version and forward again ------------------------------
+# Checks that the files outside .kura/ are exactly those of a checksum list.
+same_as() {
+  local list=$1 what=$2
+  diff <(cut -d' ' -f3- "$list") \
+    <(find . -path ./.kura -prune -o -type f -print | sort) >/dev/null ||
+    die "the set of files differs from $what"
+  sha256sum --check --quiet "$list" || die "file contents differ from $what"
+  ok "$(wc -l <"$list") files byte-for-byte equal to $what (sha256sum)"
+}
+
+section "Checking out version 1"
+run checkout HEAD~1
+same_as "$sums/v1" "version 1"
+run status
+
+section "Back to main"
+run switch main
+same_as "$sums/v2" "version 2"
+
+section "Verifying every stored object"
+run fsck
+
+section "Done"
+echo "The dataset and its .kura/ repository are in $work"

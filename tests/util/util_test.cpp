@@ -1,0 +1,46 @@
+#include <catch2/catch.hpp>
+
+#include "kura/error.hpp"
+#include "kura/object_id.hpp"
+#include "util/base64.hpp"
+#include "util/fs.hpp"
+
+using namespace kura;
+
+TEST_CASE("sha256 matches the known digest of 'abc'", "[util][fast]") {
+  REQUIRE(sha256("abc").hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 h;
+  h.update("a");
+  h.update("bc");
+  REQUIRE(h.finish() == sha256("abc"));
+  REQUIRE(ObjectId::from_hex(sha256("abc").hex()) == sha256("abc"));
+  REQUIRE_FALSE(ObjectId::from_hex("xyz"));
+}
+
+TEST_CASE("base64 decodes only canonical text", "[util][fast]") {
+  REQUIRE(base64_encode("hello") == "aGVsbG8=");
+  REQUIRE(base64_decode_canonical("aGVsbG8=") == std::optional<std::string>("hello"));
+  REQUIRE_FALSE(base64_decode_canonical("aGVsbG8"));     // missing padding
+  REQUIRE_FALSE(base64_decode_canonical("aGVs\nbG8="));  // line break
+  REQUIRE_FALSE(base64_decode_canonical("aGVsbG9="));    // non-zero trailing bits
+  REQUIRE_FALSE(base64_decode_canonical("aGV-bG8="));    // url-safe alphabet
+  REQUIRE_FALSE(base64_decode_canonical(""));
+}
+
+TEST_CASE("paths given to add are kept inside the repository", "[util][fast]") {
+  const std::filesystem::path root = "/data/set", cwd = "/data/set/images";
+  REQUIRE(relative_to_root(root, cwd, "a.jpg") == "images/a.jpg");
+  REQUIRE(relative_to_root(root, cwd, "..") == "");
+  REQUIRE(relative_to_root(root, cwd, "/data/set/train.jsonl") == "train.jsonl");
+  REQUIRE_THROWS_WITH(relative_to_root(root, cwd, "../../other"), Catch::Contains("outside the repository"));
+  REQUIRE_THROWS_WITH(relative_to_root(root, cwd, "../.kura/store"), Catch::Contains(".kura"));
+}
+
+TEST_CASE("paths from a commit that would escape the folder are refused", "[util][fast]") {
+  REQUIRE_NOTHROW(check_tree_path("images/cat.jpg"));
+  REQUIRE_THROWS_WITH(check_tree_path("../evil"), Catch::Contains("outside the working folder"));
+  REQUIRE_THROWS_WITH(check_tree_path("a/../../evil"), Catch::Contains("outside"));
+  REQUIRE_THROWS_WITH(check_tree_path("/etc/passwd"), Catch::Contains("absolute"));
+  REQUIRE_THROWS_WITH(check_tree_path(".kura/store/CURRENT"), Catch::Contains(".kura"));
+  REQUIRE_THROWS_WITH(check_tree_path("sub/.git/hooks/pre-commit"), Catch::Contains(".git"));
+}
