@@ -67,6 +67,7 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
                       {"objects_written", r.objects_written},
                       {"bytes_written", r.bytes_written},
                       {"rows", r.rows},
+                      {"images", r.images},
                       {"skipped", r.skipped}});
         } else if (!g.quiet) {
           std::cout << "staged " << r.files_added << " new or changed, " << r.files_removed << " removed, "

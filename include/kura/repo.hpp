@@ -71,7 +71,8 @@ struct AddResult {
   uint64_t bytes_hashed = 0;
   uint64_t objects_written = 0;
   uint64_t bytes_written = 0;
-  uint64_t rows = 0, images = 0;
+  uint64_t rows = 0;    // rows of the tables staged
+  uint64_t images = 0;  // inline images cut out of the tables read (before dedup)
   std::vector<std::string> skipped;  // special files (sockets, fifos), with why
 };
 

@@ -99,12 +99,14 @@ AddResult Repo::add(const std::vector<std::string>& paths) {
 
   const uint64_t written_before = store.counters().objects_written;
   const uint64_t bytes_before = store.counters().bytes_written;
-  std::atomic<uint64_t> done{0}, bytes_done{0};
+  std::atomic<uint64_t> done{0}, bytes_done{0}, images{0};
   parallel_for(
       todo.size(), I.threads(),
       [&](size_t k) {
         size_t i = todo[k];
-        entries[i] = I.store_file(work[i].path, &blobs[i], &stats[i]);
+        uint64_t cut = 0;
+        entries[i] = I.store_file(work[i].path, &blobs[i], &stats[i], &cut);
+        images += cut;
         bytes_done += entries[i].pointer.size;
         ++done;
       },
@@ -151,6 +153,7 @@ AddResult Repo::add(const std::vector<std::string>& paths) {
   store.write(batch, Sync::kYes);
 
   result.files_hashed = todo.size();
+  result.images = images.load();
   result.bytes_hashed = bytes_done.load();
   result.objects_written = store.counters().objects_written - written_before;
   result.bytes_written = store.counters().bytes_written - bytes_before;

@@ -9,6 +9,8 @@
 #include "repo/index.hpp"
 #include "repo/repo_impl.hpp"
 
+#include <git2/sys/commit.h>
+
 namespace kura {
 
 namespace {
@@ -67,14 +69,12 @@ CommitInfo Repo::commit(const CommitOptions& options) {
            "nothing to commit: the index matches HEAD; stage changes with 'kura add' (see 'kura status')");
   }
 
-  git_tree* tree = nullptr;
-  git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the new tree");
-  git::Tree tree_owner(tree);
   git::Signature sig = make_signature(I.git.get(), options);
-  const git_commit* parents[1] = {parent.get()};
+  // From ids: no need to read a (possibly megabytes-large) tree back.
+  const git_oid* parents[1] = {head ? &*head : nullptr};
   git_oid oid;
-  git::check(git_commit_create(&oid, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
-                               message.c_str(), tree, head ? 1 : 0, parents),
+  git::check(git_commit_create_from_ids(&oid, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
+                                        message.c_str(), &tree_oid, head ? 1 : 0, parents),
              "cannot write the commit");
   I.store->sync_tables();  // tree and commit durable before the ref names them
 

@@ -107,7 +107,8 @@ unsigned Repo::Impl::threads() const {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-FileEntry Repo::Impl::store_file(const std::string& path, std::string* blob, struct stat* st) const {
+FileEntry Repo::Impl::store_file(const std::string& path, std::string* blob, struct stat* st,
+                                 uint64_t* images) const {
   const fs::path abs = root / path;
   FileEntry e;
   e.path = path;
@@ -133,6 +134,7 @@ FileEntry Repo::Impl::store_file(const std::string& path, std::string* blob, str
       e.pointer.object = t.manifest;
       e.pointer.file_sha = t.file_sha;
       e.pointer.rows = t.rows;
+      if (images) *images = t.images;
     } else {
       e.pointer.kind = FileKind::kMedia;
       e.pointer.object = store_media(*store, file.bytes());

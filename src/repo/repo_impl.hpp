@@ -44,7 +44,9 @@ struct Repo::Impl {
   // Reads and stores a working file. Returns its entry and the bytes of its
   // git blob (pointer text, or link target); `st` receives the stat that
   // matches the bytes read.
-  FileEntry store_file(const std::string& path, std::string* blob, struct stat* st) const;
+  // `images` counts the inline images cut out of a table.
+  FileEntry store_file(const std::string& path, std::string* blob, struct stat* st,
+                       uint64_t* images = nullptr) const;
   // SHA-256 of a working file (or of a link's target), without storing it.
   ObjectId hash_file(const std::string& path, const struct stat& st) const;
 

@@ -4,6 +4,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/table.h>
+#include <rocksdb/transaction_log.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
@@ -64,6 +65,7 @@ size_t TableBatch::size() const { return impl_->ops.size(); }
 
 struct Store::Impl {
   fs::path dir;
+  bool read_only = false;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* objects = nullptr;
@@ -74,6 +76,15 @@ struct Store::Impl {
   std::mutex stripes[64];
 
   ~Impl() {
+    if (db && !read_only) {
+      // Opens skip the flush of the replayed log (cheap commands); fold the
+      // logs into tables once they pile up, so replay stays short.
+      rocksdb::VectorLogPtr logs;
+      if (db->GetSortedWalFiles(logs).ok() && logs.size() > 8) {
+        rocksdb::FlushOptions fo;
+        std::ignore = db->Flush(fo, handles);  // best effort: the logs still hold the data
+      }
+    }
     if (db) {
       for (auto* h : handles) std::ignore = db->DestroyColumnFamilyHandle(h);  // closing anyway
       std::ignore = db->Close();
@@ -131,6 +142,7 @@ std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access acce
   auto store = std::unique_ptr<Store>(new Store());
   auto& impl = *store->impl_;
   impl.dir = dir;
+  impl.read_only = access == Access::kReadOnly;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       access == Access::kReadOnly

@@ -17,6 +17,7 @@ TEST_CASE("add stores an image used under three paths and inside two JSONL rows 
   AddResult r = f.add_all();
   REQUIRE(r.files_added == 4);
   REQUIRE(r.rows == 2);
+  REQUIRE(r.images == 2);
   auto files = f.repo->ls_files("");
   REQUIRE(files.size() == 4);
   const ObjectId manifest = files.back().pointer.object;
