@@ -4,6 +4,10 @@
 
 #include "commands.hpp"
 #include "kura/error.hpp"
+#include "report.hpp"
+
+#include <unistd.h>
+#include <cstdlib>
 
 namespace kura::cli {
 
@@ -142,25 +146,43 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
     auto message = std::make_shared<std::string>();
     auto author = std::make_shared<std::string>();
     auto allow_empty = std::make_shared<bool>(false);
+    auto no_verify = std::make_shared<bool>(false);
     auto json = std::make_shared<bool>(false);
     cmd->add_option("-m,--message", *message, "Commit message")->required();
+    cmd->add_flag("-n,--no-verify", *no_verify, "Skip the checks");
     cmd->add_option("--author", *author, "Author as 'Name <email>'");
     cmd->add_flag("--allow-empty", *allow_empty, "Commit even when nothing changed");
     cmd->add_flag("--json", *json, "Print the commit as JSON");
-    cmd->callback([&g, &action, message, author, allow_empty, json] {
-      action = [&g, message, author, allow_empty, json] {
+    cmd->callback([&g, &action, message, author, allow_empty, no_verify, json] {
+      action = [&g, message, author, allow_empty, no_verify, json] {
         CommitOptions o;
         o.message = *message;
         o.allow_empty = *allow_empty;
+        o.verify = !*no_verify;
         if (!author->empty()) parse_author(*author, o);
         auto repo = open_repo(g, "commit", *json);
-        CommitInfo c = repo->commit(o);
+        CheckReport report;
+        CommitInfo c;
+        try {
+          c = repo->commit(o, &report);
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kCheckFailed) throw;
+          if (*json) print_json({{"committed", false}, {"checks", report.to_json()}});
+          else print_report(std::cerr, report, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
+          throw;
+        }
         if (*json) {
-          print_json(to_json(c));
+          nlohmann::json j = to_json(c);
+          j["committed"] = true;
+          if (o.verify) j["checks"] = report.to_json();
+          print_json(j);
         } else if (!g.quiet) {
           std::string branch = repo->current_branch();
           std::cout << "[" << (branch.empty() ? "detached HEAD" : branch) << " " << c.id.substr(0, 12) << "] "
                     << c.message.substr(0, c.message.find('\n')) << "\n";
+          if (o.verify && (report.summary.warnings || report.summary.infos || report.summary.excluded))
+            std::cout << "checks: " << report.summary.warnings << " warnings, " << report.summary.infos << " info, "
+                      << report.summary.excluded << " excluded (see 'kura show')\n";
         }
         return 0;
       };

@@ -15,5 +15,6 @@ using Action = std::function<int()>;
 void add_repo_commands(CLI::App& app, Global& g, Action& action);     // init add rm status commit
 void add_history_commands(CLI::App& app, Global& g, Action& action);  // log show ls-files checkout switch branch tag
 void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
+void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, hook install
 
 }  // namespace kura::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::add_repo_commands(app, g, action);
   cli::add_history_commands(app, g, action);
   cli::add_maint_commands(app, g, action);
+  cli::add_check_commands(app, g, action);
   // Everything after "--" is a path, never a revision: split it off before
   // CLI11, which would otherwise fill the first positional slot with it.
   for (int i = argc - 1; i >= 1; --i) {
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::cerr << "kura: " << e.what() << "\n";
     switch (e.code()) {
-      case ErrorCode::kNothingToDo: return 1;
+      case ErrorCode::kNothingToDo:
+      case ErrorCode::kCheckFailed: return 1;
       case ErrorCode::kLocked: return 3;
       default: return 2;
     }

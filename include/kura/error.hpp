@@ -20,6 +20,7 @@ enum class ErrorCode {
   kNotARepository, // no .kura/ found from the working directory upwards
   kConflict,       // the operation would clobber local changes or a moved ref
   kNothingToDo,    // e.g. commit with no staged change
+  kCheckFailed,    // checks found errors (commit stopped; see the report)
   kLocked,         // another kura process holds the repository lock
   kCorrupt,        // stored data does not match its hash or cannot be decoded
   kIo,             // the operating system refused a read or write

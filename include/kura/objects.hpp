@@ -54,6 +54,14 @@ struct Pointer {
   static Pointer decode(std::string_view text, const std::string& where);
 };
 
+// A file as the index or a commit knows it.
+struct FileEntry {
+  std::string path;        // relative to the working folder, '/'-separated
+  uint32_t mode = 0100644; // git mode: 0100644, 0100755 or 0120000 (link)
+  Pointer pointer;
+  std::string pointer_oid; // hex id of the pointer blob in git
+};
+
 enum class LineEnd : uint8_t { kLf = 0, kCrLf = 1, kNone = 2 };
 
 // One image cut out of a row: where its payload stood in the row body, and

@@ -32,18 +32,12 @@
 #include <string>
 #include <vector>
 
+#include "kura/check.hpp"
 #include "kura/objects.hpp"
+#include "kura/progress.hpp"
 #include "kura/store.hpp"
 
 namespace kura {
-
-// One long-running step, for progress bars. Called from the calling thread.
-struct Progress {
-  const char* phase = "";   // "hashing", "checking out", ...
-  uint64_t done = 0, total = 0;
-  uint64_t bytes_done = 0, bytes_total = 0;
-};
-using ProgressFn = std::function<void(const Progress&)>;
 
 struct OpenOptions {
   std::chrono::milliseconds lock_timeout{30000};
@@ -53,14 +47,6 @@ struct OpenOptions {
   // Read-only commands (log, show, ls-files, fsck) open the store without
   // writing to it; every write method then fails with Error(kIo).
   Access access = Access::kReadWrite;
-};
-
-// A file as the index or a commit knows it.
-struct FileEntry {
-  std::string path;        // relative to the working folder, '/'-separated
-  uint32_t mode = 0100644; // git mode: 0100644, 0100755 or 0120000 (link)
-  Pointer pointer;
-  std::string pointer_oid; // hex id of the pointer blob in git
 };
 
 struct AddResult {
@@ -108,6 +94,16 @@ struct CommitOptions {
   std::string message;
   bool allow_empty = false;
   std::string author_name, author_email;  // empty: config, then environment
+  // Run the checks (policy .kura/checks.json, hook .kura/hooks/pre-commit)
+  // and refuse the commit when they find an error; false is git's --no-verify.
+  bool verify = true;
+  unsigned threads = 0;
+};
+
+enum class CheckScope {
+  kWorkingFolder,  // the files as they are now (stored on the fly, index untouched)
+  kIndex,          // what the next commit would hold
+  kRevision,       // a commit
 };
 
 struct CheckoutOptions {
@@ -172,8 +168,20 @@ class Repo {
   uint64_t remove(const std::vector<std::string>& paths, bool cached);
   StatusReport status();
   // Records the index as a new commit on HEAD. Error(kNothingToDo) when the
-  // tree equals HEAD's and !allow_empty.
-  CommitInfo commit(const CommitOptions& options);
+  // tree equals HEAD's and !allow_empty. With options.verify, the checks run
+  // first: their report goes to `report` (when given) and is stored with the
+  // commit (a `kura-checks` header naming the report object); errors stop the
+  // commit with Error(kCheckFailed).
+  CommitInfo commit(const CommitOptions& options, CheckReport* report = nullptr);
+
+  // Runs the checks on the working folder, the index or a commit, limited
+  // to `paths` when given (dataset-level rules then see only those files).
+  CheckReport check(CheckScope scope, const std::string& rev, const std::vector<std::string>& paths,
+                    const CheckOptions& options);
+  // The check policy of this repository (.kura/checks.json, or the defaults).
+  Policy policy() const;
+  // The report stored with a commit; nullopt when it was committed with --no-verify.
+  std::optional<CheckReport> commit_report(const std::string& rev) const;
 
   // Resolves a revision: full or short id, branch, tag, HEAD, HEAD~N, REV^.
   CommitInfo resolve(const std::string& rev) const;
@@ -210,6 +218,13 @@ class Repo {
   explicit Repo(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Checks files outside any kura repository (a plain git repository's
+// pre-commit hook, a folder about to be uploaded): the files under `paths`
+// (relative to `root`) are stored in a cache store in `cache_dir`, so
+// unchanged images are not inspected twice. Takes that store's lock.
+CheckReport check_folder(const std::filesystem::path& cache_dir, const std::filesystem::path& root,
+                         const std::vector<std::string>& paths, const CheckOptions& options);
 
 // The library version ("0.1.0").
 const char* version();

@@ -9,8 +9,6 @@
 #include "repo/index.hpp"
 #include "repo/repo_impl.hpp"
 
-#include <git2/sys/commit.h>
-
 namespace kura {
 
 namespace {
@@ -45,7 +43,7 @@ git::Signature make_signature(git_repository* repo, const CommitOptions& o) {
 
 }  // namespace
 
-CommitInfo Repo::commit(const CommitOptions& options) {
+CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   Impl& I = *impl_;
   std::string message = options.message;
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
@@ -69,12 +67,41 @@ CommitInfo Repo::commit(const CommitOptions& options) {
            "nothing to commit: the index matches HEAD; stage changes with 'kura add' (see 'kura status')");
   }
 
+  // Checks, on the whole index: cached by object, so unchanged data costs look-ups.
+  std::string report_hex;
+  if (options.verify) {
+    std::vector<FileEntry> files;
+    files.reserve(index.size());
+    for (const auto& [path, entry] : index) files.push_back(entry);
+    CheckOptions check_options;
+    check_options.policy = policy();
+    check_options.threads = options.threads;
+    CheckReport report = run_checks(*I.store, files, I.check_options(check_options));
+    if (report_out) *report_out = report;
+    if (!report.ok())
+      fail(ErrorCode::kCheckFailed,
+           "commit stopped: the checks found " + std::to_string(report.summary.errors) +
+               (report.summary.errors == 1 ? " error" : " errors") +
+               "; fix them (see 'kura check'), change the rules in .kura/checks.json, or commit with --no-verify");
+    report_hex = I.store->put_object(report.to_json().dump()).hex();
+    I.store->sync_objects();  // the report before the commit that names it
+  }
+
   git::Signature sig = make_signature(I.git.get(), options);
-  // From ids: no need to read a (possibly megabytes-large) tree back.
-  const git_oid* parents[1] = {head ? &*head : nullptr};
+  git_tree* tree = nullptr;
+  git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the new tree");
+  git::Tree tree_owner(tree);
+  const git_commit* parents[1] = {parent.get()};
+  git_buf buffer = GIT_BUF_INIT;
+  git::check(git_commit_create_buffer(&buffer, I.git.get(), sig.get(), sig.get(), "UTF-8", message.c_str(), tree,
+                                      head ? 1 : 0, parents),
+             "cannot write the commit");
+  std::string content(buffer.ptr, buffer.size);
+  git_buf_dispose(&buffer);
+  // The report id rides in a header of its own, so it is part of the commit id.
   git_oid oid;
-  git::check(git_commit_create_from_ids(&oid, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
-                                        message.c_str(), &tree_oid, head ? 1 : 0, parents),
+  git::check(git_commit_create_with_signature(&oid, I.git.get(), content.c_str(),
+                                              report_hex.empty() ? nullptr : report_hex.c_str(), kReportHeader),
              "cannot write the commit");
   I.store->sync_tables();  // tree and commit durable before the ref names them
 

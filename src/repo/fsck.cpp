@@ -124,6 +124,18 @@ FsckReport Repo::fsck() {
       continue;
     }
     const std::string short_id = git::hex(oid).substr(0, 10);
+    try {
+      git_commit* raw = nullptr;
+      git::check(git_commit_lookup(&raw, I.git.get(), &oid), "cannot read commit " + git::hex(oid));
+      git::Commit owner(raw);
+      if (auto report = I.report_id(raw)) {
+        if (!store.has_object(*report))
+          c.problem(report->hex(), "missing", "the check report " + report->hex() + " of commit " + short_id + " is missing");
+        c.used_by(report->hex(), short_id + ":(check report)");
+      }
+    } catch (const Error& e) {
+      c.problem(git::hex(oid), "undecodable", e.what());
+    }
     for (const auto& [path, file] : files) {
       const std::string pointer = git::hex(file.oid);
       check_file(short_id + ":" + path, [&, p = path, f = file] { return I.entry_of(p, f); }, pointer);

@@ -35,6 +35,7 @@ GcReport Repo::gc(const GcOptions& options) {
     git_commit* c = nullptr;
     git::check(git_commit_lookup(&c, I.git.get(), &oid), "cannot read commit " + git::hex(oid));
     git::Commit owner(c);
+    if (auto report = I.report_id(c)) live.insert(*report);
     git_tree* tree = nullptr;
     git::check(git_commit_tree(&tree, c), "cannot read a tree");
     git::Tree tree_owner(tree);

@@ -50,9 +50,19 @@ struct Repo::Impl {
   // SHA-256 of a working file (or of a link's target), without storing it.
   ObjectId hash_file(const std::string& path, const struct stat& st) const;
 
+  // The working folder's files (under `specs`) as stored entries; see check.cpp.
+  std::vector<FileEntry> working_entries(const std::vector<std::string>& specs);
+  // Fills in the repository's threads, progress, root and user hook.
+  CheckOptions check_options(const CheckOptions& given) const;
+  // The report object named by a commit's kura-checks header, if any.
+  std::optional<ObjectId> report_id(const git_commit* commit) const;
+
   // Writes the tree for an index; returns its id.
   git_oid build_tree(const std::map<std::string, FileEntry>& index) const;
 };
+
+// The commit header that names the check report object.
+constexpr const char* kReportHeader = "kura-checks";
 
 CommitInfo commit_info(const git_commit* commit);
 bool is_table_path(const std::string& path);

@@ -30,12 +30,19 @@ void make_dataset(const TempDir& d) {
   write_file(d / "train.jsonl", example(data_file("fish.jpg"), "fish") + "\n" + example(data_file("linux.jpg"), "logo") + "\n");
 }
 
+// A repository whose commits check only format and integrity (the "generic"
+// profile): these tests are about storage; tests/check covers the rules.
+void init_repo(const TempDir& d) {
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
+}
+
 }  // namespace
 
 TEST_CASE("cli: init, add, commit, log, show and checkout round trip", "[cli]") {
   TempDir d;
   make_dataset(d);
-  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  init_repo(d);
   auto add = run_kura(d.path(), {"add", ".", "--json"});
   REQUIRE(add.exit_code == 0);
   REQUIRE(json::parse(add.out)["files_added"] == 4);
@@ -114,7 +121,7 @@ TEST_CASE("cli: a held lock makes a second process wait, then fail with code 3",
 
 TEST_CASE("cli: concurrent writers take turns and never corrupt the repository", "[cli][lock]") {
   TempDir d;
-  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  init_repo(d);
   for (int i = 0; i < 20; ++i) {
     std::string img = data_file(i % 2 ? "fish.jpg" : "linux.jpg");
     img += std::to_string(i);  // distinct bytes per file
@@ -140,7 +147,7 @@ TEST_CASE("cli: concurrent writers take turns and never corrupt the repository",
 
 TEST_CASE("cli: kill -9 at random moments of add and commit never breaks the repository", "[cli][crash]") {
   TempDir d;
-  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  init_repo(d);
   std::mt19937 rng(12345);
   auto random_bytes = [&](size_t n) {
     std::string s(n, '\0');

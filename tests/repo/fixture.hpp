@@ -31,6 +31,7 @@ struct RepoFixture {
   CommitInfo commit(const std::string& message) {
     CommitOptions o;
     o.message = message;
+    o.verify = false;  // storage tests; tests/check covers commit-time checks
     return repo->commit(o);
   }
   size_t object_count() {

@@ -1,0 +1,108 @@
+// kura check, kura hook install.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "hook_script.hpp"
+#include "kura/error.hpp"
+#include "report.hpp"
+
+namespace kura::cli {
+
+namespace {
+
+std::filesystem::path cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "kura" / "check-cache";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::filesystem::path(h) / ".cache" / "kura" / "check-cache";
+  return std::filesystem::temp_directory_path() / "kura-check-cache";
+}
+
+}  // namespace
+
+void add_check_commands(CLI::App& app, Global& g, Action& action) {
+  {
+    auto* cmd = app.add_subcommand("check", "Check the data set (working folder, --staged, or --rev REV)");
+    auto paths = std::make_shared<std::vector<std::string>>();
+    auto staged = std::make_shared<bool>(false);
+    auto rev = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    auto no_faces = std::make_shared<bool>(false);
+    auto profile = std::make_shared<std::string>();
+    auto policy_file = std::make_shared<std::string>();
+    cmd->add_option("paths", *paths, "Only these files or folders");
+    cmd->add_option("--policy", *policy_file, "A policy file to use instead of .kura/checks.json");
+    cmd->add_flag("--staged", *staged, "Check the index (what the next commit holds)");
+    cmd->add_option("--rev", *rev, "Check a commit");
+    cmd->add_option("--profile", *profile, "openai (default) or generic");
+    cmd->add_flag("--no-faces", *no_faces, "Skip face detection");
+    cmd->add_flag("--json", *json, "Print the report as JSON");
+    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file] {
+      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file] {
+        std::vector<std::string> wanted = *paths;
+        wanted.insert(wanted.end(), g.paths.begin(), g.paths.end());
+        CheckReport report;
+        CheckOptions options;
+        std::unique_ptr<Repo> repo;
+        try {
+          repo = open_repo(g, "check", *json);
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kNotARepository) throw;
+        }
+        if (!policy_file->empty()) options.policy = Policy::load(*policy_file);
+        else if (repo) options.policy = repo->policy();
+        if (!profile->empty()) {
+          if (*profile != "openai" && *profile != "generic")
+            fail(ErrorCode::kInvalidInput, "--profile must be openai or generic");
+          options.policy.profile = *profile;
+        }
+        if (*no_faces) options.policy.detect_faces = false;
+        if (!repo) {
+          if (*staged || !rev->empty())
+            fail(ErrorCode::kNotARepository, "--staged and --rev need a kura repository; run 'kura init'");
+          report = check_folder(cache_dir(), std::filesystem::current_path(), wanted, options);
+        } else {
+          CheckScope scope = !rev->empty() ? CheckScope::kRevision : *staged ? CheckScope::kIndex : CheckScope::kWorkingFolder;
+          report = repo->check(scope, *rev, wanted, options);
+        }
+        if (*json) print_json(report.to_json());
+        else print_report(std::cout, report, stdout_is_tty() && !std::getenv("NO_COLOR"));
+        return report.ok() ? 0 : 1;
+      };
+    });
+  }
+  {
+    auto* hook = app.add_subcommand("hook", "Git integration");
+    hook->require_subcommand(1);
+    auto* install = hook->add_subcommand("install", "Install kura's pre-commit hook in the current git repository");
+    auto force = std::make_shared<bool>(false);
+    install->add_flag("-f,--force", *force, "Replace an existing pre-commit hook");
+    install->callback([&g, &action, force] {
+      action = [&g, force] {
+        namespace fs = std::filesystem;
+        fs::path dir = fs::current_path(), hooks;
+        for (fs::path p = dir;; p = p.parent_path()) {
+          if (fs::is_directory(p / ".git")) {
+            hooks = p / ".git" / "hooks";
+            break;
+          }
+          if (p == p.root_path()) break;
+        }
+        if (hooks.empty()) fail(ErrorCode::kNotFound, "not inside a git repository (no .git/ found)");
+        fs::create_directories(hooks);
+        fs::path target = hooks / "pre-commit";
+        if (fs::exists(target) && !*force)
+          fail(ErrorCode::kConflict, target.string() + " already exists; use --force to replace it");
+        std::ofstream(target, std::ios::trunc) << kPreCommitHook;
+        fs::permissions(target, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+        if (!g.quiet) std::cout << "installed " << target.string() << "\n";
+        return 0;
+      };
+    });
+  }
+}
+
+}  // namespace kura::cli

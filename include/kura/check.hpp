@@ -1,0 +1,128 @@
+// Checks: what is wrong with a dataset before it costs a training run.
+//
+// A check reads files as the store holds them (a commit's tree, the index, or
+// the working folder stored on the fly) and reports findings. Each finding has
+// a rule id (`image.too_large`, `jsonl.no_assistant_message`, ...), a
+// severity, where it is (file, line, message index, content index, image
+// object), a message a person understands and how to fix it. docs/checks.md
+// lists every rule.
+//
+// A policy (.kura/checks.json) sets, per rule, error | warn | off | exclude:
+// an excluded example stays in history, is marked excluded in the report, and
+// training and export skip it. Profiles: "openai" (the OpenAI / Azure vision
+// fine-tuning limits, the default) and "generic" (format and integrity only).
+//
+// Work is cached in the store by object id: image facts by (image, facts
+// version), row results by (row, rules version, policy hash), so re-checking an
+// unchanged dataset costs look-ups only. Images are inspected on all cores.
+//
+// Thread safety: run_checks may be called from one thread at a time per Store.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kura/objects.hpp"
+#include "kura/progress.hpp"
+
+namespace kura {
+
+class Store;
+
+enum class Severity { kError, kWarning, kInfo };
+const char* severity_name(Severity severity);
+
+struct Finding {
+  std::string rule;          // "image.bad_color_mode"
+  Severity severity = Severity::kError;
+  std::string path;          // file in the dataset
+  uint64_t line = 0;         // 1-based JSONL line; 0 when it does not apply
+  int message_index = -1;    // index into "messages"; -1 when it does not apply
+  int content_index = -1;    // index into a message's content parts; -1 likewise
+  std::string object;        // SHA-256 hex of the image concerned, or empty
+  std::string message;       // what is wrong, in a person's words
+  std::string fix;           // what to do about it
+  bool excluded = false;     // the policy excludes the example (or image file)
+};
+
+struct CheckSummary {
+  uint64_t files = 0, examples = 0, images = 0;
+  uint64_t errors = 0, warnings = 0, infos = 0, excluded = 0;
+};
+
+struct CheckReport {
+  CheckSummary summary;
+  std::vector<Finding> findings;  // ordered by path, line, message, content
+  // Examples the policy excludes, per table path: 1-based line numbers.
+  std::map<std::string, std::vector<uint64_t>> excluded_lines;
+  // Work counters (not part of the stored report).
+  uint64_t images_inspected = 0, image_cache_hits = 0, rows_parsed = 0, row_cache_hits = 0;
+
+  bool ok() const { return summary.errors == 0; }
+  // The stable JSON form documented in docs/checks.md.
+  nlohmann::json to_json() const;
+  static CheckReport from_json(const nlohmann::json& j);
+};
+
+enum class RuleAction { kDefault, kError, kWarn, kOff, kExclude };
+
+struct Policy {
+  std::string profile = "openai";
+  std::map<std::string, RuleAction> rules;  // overrides of the profile's defaults
+
+  uint64_t max_image_bytes = 10'000'000;    // image.too_large
+  uint64_t max_pixels = 100'000'000;        // refuse to decode above (decompression bombs)
+  int min_image_side = 0;                   // image.too_small; 0: off
+  int max_images_per_example = 64;          // jsonl.too_many_images
+  uint64_t max_image_examples = 50'000;     // jsonl.too_many_image_examples
+  uint64_t min_examples = 10;               // jsonl.too_few_examples
+  uint64_t max_tokens = 65'536;             // jsonl.too_long (estimated)
+  bool detect_faces = true;                 // moderation.face
+  int min_face_px = 40;
+  int near_duplicate_distance = 6;          // pHash Hamming distance for "the same picture"
+  std::string train_file = "train.jsonl", validation_file = "validation.jsonl";
+
+  // Reads `file` (JSON, see docs/checks.md); defaults when it does not
+  // exist. Error(kInvalidInput) naming the file and key on bad content.
+  static Policy load(const std::filesystem::path& file);
+  nlohmann::json to_json() const;
+  // Identifies the policy in cache keys.
+  std::string hash() const;
+  // The severity of `rule` under this policy: its default, overridden.
+  RuleAction action(const std::string& rule) const;
+};
+
+struct CheckOptions {
+  Policy policy;
+  unsigned threads = 0;                          // 0: one per core
+  ProgressFn progress;                           // may be empty
+  // An executable run with the changed paths as arguments; it prints
+  // findings as JSON lines (docs/checks.md). Empty: none.
+  std::filesystem::path user_hook;
+  std::filesystem::path root;                    // working folder, for the hook
+  // Finds a file that a JSONL row names by path but that is not among the
+  // checked files (a check of some files only); empty: such paths are missing.
+  std::function<std::optional<FileEntry>(const std::string& path)> resolve;
+};
+
+// Checks `files` (entries whose objects are in `store`). Bad data never
+// throws: it becomes findings. Throws Error only when the check itself
+// cannot run (store failure, hook that cannot be started).
+CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const CheckOptions& options);
+
+// The default severity of every rule, with its one-line description.
+struct RuleInfo {
+  const char* id;
+  Severity severity;
+  const char* what;
+};
+const std::vector<RuleInfo>& all_rules();
+
+}  // namespace kura

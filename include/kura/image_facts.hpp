@@ -1,0 +1,140 @@
+// Image facts: what the check layer needs to know about one image's bytes,
+// measured once and cached by (object id, kImageFactsVersion, options).
+//
+// inspect_image() reads the header (format, size, colour mode, orientation),
+// refuses decompression bombs before any pixel is decoded, decodes the whole
+// image to its last byte so truncated and corrupt files are caught, computes a
+// perceptual hash for near-duplicate search and, when asked, counts frontal
+// faces. It never judges: turning facts into findings ("CMYK is not accepted",
+// "image contains a face") is the check layer's job.
+//
+//   kura::init_image_library();                 // once, before any thread uses it
+//   ImageOptions options;
+//   options.detect_faces = true;
+//   ImageFacts facts = kura::inspect_image(bytes, options);
+//   if (!facts.decodes) report(facts.decode_error);
+//
+// All image work goes through libvips (trusted loaders only: see
+// init_image_library) and face detection through dlib's HOG frontal face
+// detector; neither library's types appear here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kura {
+
+// Bumped whenever inspect_image() can give different facts for the same bytes
+// and options (a new field, another hash, another detector setting). Part of
+// the check-result cache key, so a bump re-inspects every image once.
+inline constexpr int kImageFactsVersion = 1;
+
+// The container format, sniffed from the first bytes (magic numbers), never
+// from a file name. kOther: libvips' trusted loaders read it but it is none of
+// the named kinds (e.g. PPM); kUnknown: no trusted loader recognises it (text,
+// an empty buffer, a format whose only loader is an untrusted one).
+enum class ImageFormat { kJpeg, kPng, kWebp, kGif, kBmp, kTiff, kHeif, kOther, kUnknown };
+
+// "jpeg", "png", "webp", "gif", "bmp", "tiff", "heif", "other", "unknown".
+std::string_view image_format_name(ImageFormat format);
+
+// The format from magic bytes alone: cheap, decodes nothing, never fails.
+// Returns kOther for nothing (that needs libvips); inspect_image() refines
+// kUnknown to kOther when a trusted loader accepts the bytes.
+ImageFormat sniff_image_format(std::string_view bytes);
+
+struct ImageFacts {
+  ImageFormat format = ImageFormat::kUnknown;
+  std::string format_name = "unknown";  // image_format_name(format), or the loader's
+                                        // name for kOther ("ppm", "jp2k", ...)
+
+  // From the header, as stored (not rotated by EXIF orientation). For an
+  // animation, the size of one frame. All 0 when the header cannot be read.
+  int width = 0, height = 0, bands = 0;
+  int pages = 1;                 // frames of a GIF / WebP / TIFF / HEIF; 1 otherwise
+  std::string interpretation;    // libvips' name: "srgb", "b-w", "cmyk", "rgb16",
+                                 // "grey16", "multiband", ...; empty when no header
+  int bits_per_sample = 8;       // of the decoded samples: 8, 16 (or 32 for float TIFF)
+  bool has_alpha = false;
+  bool palette = false;          // an indexed-colour PNG, or any GIF
+  int exif_orientation = 1;      // EXIF Orientation 1..8; 1 when absent or invalid
+
+  // True only when every pixel of every frame decoded without a libvips error
+  // (loaders run with fail_on=error, so truncation counts). When false,
+  // decode_error holds the decoder's first message, one line, deterministic
+  // for the same bytes (e.g. "Premature end of input file").
+  bool decodes = false;
+  std::string decode_error;
+
+  // width * height * pages exceeded ImageOptions::max_pixels: the header was
+  // read but no pixel was decoded (decompression bomb). decodes is false,
+  // decode_error says so, phash is 0 and faces is -1.
+  bool too_many_pixels = false;
+
+  // 64-bit DCT perceptual hash of the image as displayed (EXIF orientation
+  // applied), 0 when it did not decode. Compare two with hamming(): a
+  // re-encoded or resized copy is typically within 8 bits, unrelated images
+  // typically more than 20 apart. Algorithm: shrink-on-load thumbnail forced
+  // to 32x32 (aspect ratio ignored), first band of its B_W conversion, 2-D
+  // DCT-II, the 8x8 coefficients at frequencies 1..8 in each direction (the
+  // constant row and column are left out), bit i set when coefficient i is
+  // above the median of the 64.
+  uint64_t phash = 0;
+
+  // Frontal faces found (dlib HOG), or -1 when detection did not run (not
+  // asked, too many pixels, or the image does not decode). Boxes are x, y,
+  // width, height in pixels of the image as displayed (EXIF orientation
+  // applied) at its full resolution, clipped to the image.
+  int faces = -1;
+  std::vector<std::array<int, 4>> face_boxes;
+  // The smallest face (box side, original pixels) the scan was sized to find:
+  // ImageOptions::min_face_px, or more when the image was so large that
+  // scanning it at that sensitivity would exceed the detector's pixel cap.
+  // 0 when detection did not run.
+  int face_scan_min_px = 0;
+};
+
+struct ImageOptions {
+  // Images with more pixels (width * height * pages) are not decoded at all.
+  uint64_t max_pixels = 100'000'000;
+  bool detect_faces = false;
+  // Faces whose box side is at least this many original pixels are looked
+  // for. The detector's own smallest face is about 80 pixels, so the image is
+  // scanned at scale 80 / min_face_px: 80 scans at full size, 40 at twice the
+  // size (about four times slower), 160 at half size (about four times faster).
+  int min_face_px = 40;
+};
+
+// Measures `bytes` (a whole image file). Thread-safe: call it from many
+// threads at once (libvips itself runs one thread per call; parallelise
+// across images). Never throws for bad image bytes: an empty buffer, text, a
+// truncated or hostile file give facts with decodes == false. Throws
+// kura::Error only for programming or resource failures (e.g. an invalid
+// option, out of memory). Calls init_image_library() if nobody has.
+[[nodiscard]] ImageFacts inspect_image(std::string_view bytes, const ImageOptions& options = {});
+
+// Number of differing bits between two perceptual hashes (0..64).
+[[nodiscard]] int hamming(uint64_t a, uint64_t b);
+
+// Starts libvips once per process (later calls do nothing). Process-wide
+// settings, chosen for many small independent images on all cores: libvips'
+// operation cache off (every image is different), one libvips worker per
+// call, untrusted loaders blocked (ImageMagick, PDF, SVG, ...: a dataset is
+// untrusted input; BMP is readable only through ImageMagick, so a BMP reports
+// format kBmp but decodes == false), and libvips' warnings to stderr
+// silenced (their substance is returned in decode_error instead).
+void init_image_library();
+
+// Work done since the process started, for tests that assert a cache hit did
+// no work and for benchmarks. Monotonic; safe to read from any thread.
+struct ImageCounters {
+  uint64_t headers_read = 0;    // inspect_image() calls that reached libvips
+  uint64_t images_decoded = 0;  // full decodes attempted (pixel limit passed)
+  uint64_t faces_run = 0;       // face detector runs
+};
+[[nodiscard]] ImageCounters image_counters();
+
+}  // namespace kura

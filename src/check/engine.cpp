@@ -1,0 +1,346 @@
+// run_checks: rows and images of the given files, then the dataset-level
+// rules (counts, duplicates, leakage), then the user's hook.
+#include <atomic>
+#include <memory>
+#include <functional>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+
+#include "check/hook.hpp"
+#include "check/image_rules.hpp"
+#include "check/row_check.hpp"
+#include "check/rules.hpp"
+#include "kura/image_facts.hpp"
+#include "kura/error.hpp"
+#include "kura/store.hpp"
+#include "util/parallel.hpp"
+
+namespace kura {
+
+namespace {
+
+using check::ImageUse;
+using check::RowResult;
+
+struct Use {
+  std::string path;
+  uint64_t line = 0;  // 0: an image file of the folder
+  int message_index = -1, content_index = -1;
+  std::string media;  // hex
+  std::string declared, detail;
+};
+
+std::string dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+std::string base_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// "a/b/../c.jpg" relative to `dir`, or nullopt when it leaves the data set.
+std::optional<std::string> resolve(const std::string& dir, const std::string& ref) {
+  if (ref.empty() || ref[0] == '/' || ref.rfind("file:", 0) == 0) return std::nullopt;
+  std::vector<std::string> parts;
+  auto push = [&](const std::string& s) {
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t end = s.find('/', start);
+      if (end == std::string::npos) end = s.size();
+      std::string part = s.substr(start, end - start);
+      if (part == "..") {
+        if (parts.empty()) return false;
+        parts.pop_back();
+      } else if (!part.empty() && part != ".") {
+        parts.push_back(part);
+      }
+      start = end + 1;
+    }
+    return true;
+  };
+  if (!dir.empty()) push(dir);
+  if (!push(ref)) return std::nullopt;
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  if (out == ".kura" || out.rfind(".kura/", 0) == 0) return std::nullopt;
+  return out;
+}
+
+bool image_extension(const std::string& path) {
+  static const char* exts[] = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"};
+  std::string lower = path;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : exts) {
+    std::string_view ext(e);
+    if (lower.size() > ext.size() && lower.compare(lower.size() - ext.size(), ext.size(), ext) == 0) return true;
+  }
+  return false;
+}
+
+std::string where(const std::string& path, uint64_t line) {
+  return line ? path + " line " + std::to_string(line) : path;
+}
+
+struct Similar {
+  size_t a, b;  // indexes into uses, a < b
+  int distance;
+};
+
+// For each use, the earliest earlier use of the same picture (same bytes, or
+// pHash within `threshold`) for which `relevant` holds. Hashes are bucketed by
+// byte (two hashes within distance 7 share a byte exactly), so this is not
+// quadratic; a bucket is searched for at most kMaxCandidates entries.
+std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
+                                   const std::unordered_map<std::string, const check::Facts*>& facts, int threshold,
+                                   const std::function<bool(const Use&, const Use&)>& relevant) {
+  constexpr size_t kMaxCandidates = 64;
+  std::vector<Similar> out;
+  std::unordered_map<std::string, std::vector<size_t>> by_media;
+  std::unordered_map<uint64_t, std::vector<size_t>> buckets[8];
+  const bool bucketed = threshold < 8;
+  for (size_t b = 0; b < uses.size(); ++b) {
+    const check::Facts& fb = *facts.at(uses[b].media);
+    std::optional<Similar> best;
+    auto consider = [&](size_t a) {
+      if (best && best->a <= a) return;
+      if (!relevant(uses[a], uses[b])) return;
+      int d = uses[a].media == uses[b].media ? 0 : hamming(facts.at(uses[a].media)->phash, fb.phash);
+      if (d <= threshold) best = Similar{a, b, d};
+    };
+    for (size_t a : by_media[uses[b].media]) consider(a);
+    const bool hashed = fb.decodes && fb.phash != 0;
+    if (hashed) {
+      if (bucketed) {
+        for (int k = 0; k < 8; ++k) {
+          auto& list = buckets[k][(fb.phash >> (8 * k)) & 0xff];
+          for (size_t i = 0; i < list.size() && i < kMaxCandidates; ++i) consider(list[i]);
+        }
+      } else {
+        for (size_t a = 0; a < b; ++a)
+          if (facts.at(uses[a].media)->decodes) consider(a);
+      }
+    }
+    if (best) out.push_back(*best);
+    by_media[uses[b].media].push_back(b);
+    if (hashed && bucketed)
+      for (int k = 0; k < 8; ++k) buckets[k][(fb.phash >> (8 * k)) & 0xff].push_back(b);
+  }
+  return out;
+}
+
+}  // namespace
+
+CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const CheckOptions& options) {
+  const Policy& policy = options.policy;
+  CheckReport report;
+  const std::string row_key_prefix = "r" + std::to_string(check::kRulesVersion) + policy.hash();
+  std::unordered_map<std::string, const FileEntry*> by_path;
+  for (const auto& f : files) by_path[f.path] = &f;
+  std::vector<std::unique_ptr<FileEntry>> resolved;  // files found through options.resolve
+
+  auto add = [&](const std::string& rule, const std::string& path, uint64_t line, int m, int c,
+                 const std::string& object, const std::string& message) {
+    Finding f;
+    f.path = path;
+    f.line = line;
+    f.message_index = m;
+    f.content_index = c;
+    f.object = object;
+    f.message = message;
+    if (check::make_finding(policy, rule, f)) report.findings.push_back(std::move(f));
+  };
+
+  std::vector<Use> uses;
+  struct RowTokens {
+    std::string path;
+    uint64_t line;
+    uint64_t text;
+    std::vector<size_t> uses;  // indexes into `uses`
+  };
+  std::vector<RowTokens> token_rows;
+  std::atomic<uint64_t> rows_parsed{0}, row_hits{0};
+
+  for (const auto& file : files) {
+    ++report.summary.files;
+    if (file.pointer.kind == FileKind::kMedia) {
+      if (image_extension(file.path)) uses.push_back({file.path, 0, -1, -1, file.pointer.object.hex(), "", ""});
+      continue;
+    }
+    if (file.pointer.kind != FileKind::kTable) continue;
+    const std::vector<RowRef> refs = read_manifest(store, file.pointer.object);
+    std::vector<RowResult> results(refs.size());
+    parallel_for(refs.size(), options.threads, [&](size_t i) {
+      const std::string key = row_key_prefix + std::string(refs[i].row.raw());
+      if (auto cached = store.get(Table::kChecks, key)) {
+        try {
+          results[i] = RowResult::from_json(nlohmann::json::from_msgpack(*cached));
+          ++row_hits;
+          return;
+        } catch (const nlohmann::json::exception&) {
+          // A damaged cache entry is a miss.
+        }
+      }
+      Row row = decode_row(store.read_object(refs[i].row), refs[i].row);
+      results[i] = check::check_row(store, row, policy);
+      ++rows_parsed;
+      auto packed = nlohmann::json::to_msgpack(results[i].to_json());
+      store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
+    });
+
+    const std::string dir = dir_of(file.path);
+    std::unordered_map<ObjectId, uint64_t, ObjectIdHash> first_line;
+    uint64_t examples = 0, image_examples = 0;
+    for (size_t i = 0; i < refs.size(); ++i) {
+      const uint64_t line = i + 1;
+      const RowResult& r = results[i];
+      if (r.is_example) ++examples;
+      for (Finding f : r.findings) {
+        f.path = file.path;
+        f.line = line;
+        report.findings.push_back(std::move(f));
+      }
+      if (r.is_example) {
+        auto [it, fresh] = first_line.emplace(refs[i].row, line);
+        if (!fresh) add("jsonl.duplicate_example", file.path, line, -1, -1, "", "the same example as line " + std::to_string(it->second));
+      }
+      if (!r.images.empty()) ++image_examples;
+      RowTokens tokens{file.path, line, r.text_tokens, {}};
+      for (const ImageUse& u : r.images) {
+        if (u.kind == ImageUse::kRemote) {
+          add("image.remote_url", file.path, line, u.message_index, u.content_index, "",
+              "image at " + u.ref + " is not checked offline");
+          continue;
+        }
+        Use use{file.path, line, u.message_index, u.content_index, u.media, u.declared, u.detail};
+        if (u.kind == ImageUse::kPath) {
+          auto target = resolve(dir, u.ref);
+          if (!target) {
+            add("image.path_outside", file.path, line, u.message_index, u.content_index, "",
+                "image path '" + u.ref + "' leaves the data set folder; it was not read");
+            continue;
+          }
+          auto it = by_path.find(*target);
+          if (it == by_path.end() && options.resolve) {
+            if (auto found = options.resolve(*target)) {
+              resolved.push_back(std::make_unique<FileEntry>(std::move(*found)));
+              it = by_path.emplace(*target, resolved.back().get()).first;
+            }
+          }
+          if (it == by_path.end() || it->second->pointer.kind != FileKind::kMedia) {
+            add("image.missing_file", file.path, line, u.message_index, u.content_index, "",
+                "image path '" + u.ref + "' names no file in the data set (looked for '" + *target + "')");
+            continue;
+          }
+          use.media = it->second->pointer.object.hex();
+        }
+        tokens.uses.push_back(uses.size());
+        uses.push_back(std::move(use));
+      }
+      token_rows.push_back(std::move(tokens));
+    }
+    report.summary.examples += examples;
+    if (base_of(file.path) != policy.validation_file && examples < policy.min_examples && !refs.empty())
+      add("jsonl.too_few_examples", file.path, 0, -1, -1, "",
+          std::to_string(examples) + " examples; at least " + std::to_string(policy.min_examples) + " are needed");
+    if (image_examples > policy.max_image_examples)
+      add("jsonl.too_many_image_examples", file.path, 0, -1, -1, "",
+          std::to_string(image_examples) + " examples with images; at most " + std::to_string(policy.max_image_examples));
+  }
+  report.rows_parsed = rows_parsed;
+  report.row_cache_hits = row_hits;
+
+  // Inspect every distinct image once (cached across runs by object id).
+  std::vector<ObjectId> distinct;
+  {
+    std::unordered_map<std::string, bool> seen;
+    for (const auto& u : uses)
+      if (seen.emplace(u.media, true).second) distinct.push_back(*ObjectId::from_hex(u.media));
+  }
+  report.summary.images = distinct.size();
+  std::vector<check::Facts> facts(distinct.size());
+  std::atomic<uint64_t> inspected{0}, hits{0}, done{0};
+  parallel_for(
+      distinct.size(), options.threads,
+      [&](size_t i) {
+        bool hit = false;
+        facts[i] = check::facts_of(store, distinct[i], policy, &hit);
+        ++(hit ? hits : inspected);
+        ++done;
+      },
+      [&] {
+        if (options.progress) options.progress({"checking images", done.load(), distinct.size(), 0, 0});
+      });
+  report.images_inspected = inspected;
+  report.image_cache_hits = hits;
+  std::unordered_map<std::string, const check::Facts*> facts_of;
+  for (size_t i = 0; i < distinct.size(); ++i) facts_of[distinct[i].hex()] = &facts[i];
+
+  for (const auto& u : uses) {
+    for (auto& [rule, message] : check::image_findings(*facts_of[u.media], u.declared, policy))
+      add(rule, u.path, u.line, u.message_index, u.content_index, u.media, message);
+  }
+  for (const auto& row : token_rows) {
+    uint64_t total = row.text;
+    for (size_t i : row.uses) total += check::image_tokens(*facts_of[uses[i].media], uses[i].detail);
+    if (total > policy.max_tokens)
+      add("jsonl.too_long", row.path, row.line, -1, -1, "",
+          "about " + std::to_string(total) + " tokens (an estimate: text/4 plus the image tile formula); the limit is " +
+              std::to_string(policy.max_tokens));
+  }
+
+  // The same picture twice: across train and validation (leakage), inside one file (near duplicates).
+  auto is_split = [&](const std::string& path, const std::string& name) { return base_of(path) == name; };
+  auto relevant = [&](const Use& x, const Use& y) {
+    const bool cross = (is_split(x.path, policy.train_file) && is_split(y.path, policy.validation_file)) ||
+                       (is_split(x.path, policy.validation_file) && is_split(y.path, policy.train_file));
+    return cross || (x.path == y.path && x.line != y.line);
+  };
+  for (const auto& [a, b, distance] : similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant)) {
+    const Use& first = uses[a];
+    const Use& second = uses[b];
+    const std::string how = distance == 0 && first.media == second.media
+                                ? "the same image"
+                                : "a near-identical image (pHash distance " + std::to_string(distance) + ")";
+    const std::string fa = base_of(first.path), fb = base_of(second.path);
+    if (first.path != second.path) {
+      const Use& val = fa == policy.validation_file ? first : second;
+      const Use& train = fa == policy.validation_file ? second : first;
+      add("dataset.leakage", val.path, val.line, val.message_index, val.content_index, val.media,
+          how + " is in " + where(train.path, train.line) + " (training data)");
+    } else {
+      add("image.near_duplicate", second.path, second.line, second.message_index, second.content_index, second.media,
+          how + " as " + where(first.path, first.line));
+    }
+  }
+
+  if (!options.user_hook.empty()) {
+    std::vector<std::string> paths;
+    for (const auto& f : files) paths.push_back(f.path);
+    for (Finding f : check::run_user_hook(options.user_hook, options.root, paths)) report.findings.push_back(std::move(f));
+  }
+
+  std::sort(report.findings.begin(), report.findings.end(), [](const Finding& x, const Finding& y) {
+    return std::tie(x.path, x.line, x.message_index, x.content_index, x.rule) <
+           std::tie(y.path, y.line, y.message_index, y.content_index, y.rule);
+  });
+  for (const auto& f : report.findings) {
+    if (f.excluded) {
+      auto& lines = report.excluded_lines[f.path];
+      if (lines.empty() || lines.back() != f.line) lines.push_back(f.line);
+    }
+    if (f.severity == Severity::kError) ++report.summary.errors;
+    else if (f.severity == Severity::kWarning) ++report.summary.warnings;
+    else ++report.summary.infos;
+  }
+  for (auto& [path, lines] : report.excluded_lines) {
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    report.summary.excluded += lines.size();
+  }
+  return report;
+}
+
+}  // namespace kura

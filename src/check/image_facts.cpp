@@ -1,0 +1,324 @@
+#include "kura/image_facts.hpp"
+
+#include <vips/vips8>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <numbers>
+#include <shared_mutex>
+#include <tuple>
+
+#include "check/faces.hpp"
+#include "kura/error.hpp"
+
+namespace kura {
+
+using vips::VError;
+using vips::VImage;
+using vips::VSource;
+
+namespace {
+
+std::atomic<uint64_t> g_headers_read{0};
+std::atomic<uint64_t> g_images_decoded{0};
+std::atomic<uint64_t> g_faces_run{0};
+
+// libvips keeps one error buffer for the whole process. An inspection that
+// fails is therefore run again alone (exclusive lock, buffer cleared first),
+// so its message is its own and the same for the same bytes whatever else
+// runs; successful inspections share the lock and never wait for each other.
+std::shared_mutex g_vips_errors;
+
+// The frames that must all decode: animations are loaded whole (n=-1), so
+// "height" below is the height of every frame stacked. TIFF and HEIF pages
+// may differ in size, so only their first (primary) image is read.
+const char* load_options(ImageFormat format) {
+  if (format == ImageFormat::kGif || format == ImageFormat::kWebp) {
+    return "[n=-1,access=sequential,fail_on=error]";
+  }
+  return "[access=sequential,fail_on=error]";
+}
+
+// "VipsJpeg: Premature end of input file\n..." -> "Premature end of input file".
+std::string clean_message(std::string_view text) {
+  size_t end = text.find('\n');
+  std::string_view line = text.substr(0, end);
+  if (size_t colon = line.find(": "); colon != std::string_view::npos &&
+                                      line.substr(0, colon).find(' ') == std::string_view::npos) {
+    line.remove_prefix(colon + 2);
+  }
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+    line.remove_suffix(1);
+  }
+  return line.empty() ? std::string("libvips reported an error without a message")
+                      : std::string(line);
+}
+
+// The loader's type name "VipsForeignLoadPpmSource" -> its nickname
+// "ppmload_source" -> "ppm".
+std::string loader_format(const char* loader) {
+  const char* nick = vips_nickname_find(g_type_from_name(loader));
+  std::string_view name = nick ? nick : "other";
+  return std::string(name.substr(0, name.find("load")));
+}
+
+int header_int(const VImage& image, const char* name, int fallback) {
+  if (image.get_typeof(name) == 0) return fallback;
+  return image.get_int(name);
+}
+
+// First band of the B_W conversion, alpha flattened onto white, as 8 bits.
+VImage to_grey8(VImage image) {
+  image = image.colourspace(VIPS_INTERPRETATION_B_W);
+  if (image.has_alpha()) {
+    image = image.flatten(VImage::option()->set("background", std::vector<double>{255.0}));
+  }
+  image = image.extract_band(0);
+  if (image.format() == VIPS_FORMAT_USHORT) image = image / 257.0;
+  return image.cast(VIPS_FORMAT_UCHAR);
+}
+
+std::vector<uint8_t> pixels(const VImage& image) {
+  size_t size = 0;
+  std::unique_ptr<void, decltype(&g_free)> data(image.write_to_memory(&size), g_free);
+  const auto* bytes = static_cast<const uint8_t*>(data.get());
+  return {bytes, bytes + size};
+}
+
+uint64_t dct_hash(const std::vector<uint8_t>& grey) {
+  constexpr int kN = 32, kK = 8;
+  // cosines[k][n] = cos(pi * (2n + 1) * k / 2N), frequencies 1..8 only.
+  static const auto cosines = [] {
+    std::array<std::array<double, kN>, kK> c{};
+    for (int k = 0; k < kK; ++k)
+      for (int n = 0; n < kN; ++n) c[k][n] = std::cos(std::numbers::pi * (2 * n + 1) * (k + 1) / (2 * kN));
+    return c;
+  }();
+  std::array<std::array<double, kK>, kN> rows{};  // DCT along x of each row
+  for (int y = 0; y < kN; ++y)
+    for (int k = 0; k < kK; ++k) {
+      double sum = 0;
+      for (int x = 0; x < kN; ++x) sum += grey[y * kN + x] * cosines[k][x];
+      rows[y][k] = sum;
+    }
+  std::array<double, kK * kK> coefficients{};
+  for (int j = 0; j < kK; ++j)
+    for (int k = 0; k < kK; ++k) {
+      double sum = 0;
+      for (int y = 0; y < kN; ++y) sum += cosines[j][y] * rows[y][k];
+      coefficients[j * kK + k] = sum;
+    }
+  std::array<double, kK * kK> sorted = coefficients;
+  std::nth_element(sorted.begin(), sorted.begin() + 31, sorted.end());
+  double low = sorted[31];
+  double high = *std::min_element(sorted.begin() + 32, sorted.end());
+  double median = (low + high) / 2;
+  uint64_t hash = 0;
+  for (int i = 0; i < kK * kK; ++i) {
+    if (coefficients[i] > median) hash |= uint64_t{1} << i;
+  }
+  return hash;
+}
+
+// A fresh read of the caller's bytes (no copy); every load needs its own.
+VSource source(std::string_view bytes) { return VSource::new_from_memory(bytes.data(), bytes.size()); }
+
+uint64_t perceptual_hash(std::string_view bytes) {
+  VImage thumb = VImage::thumbnail_source(
+      source(bytes), 32, VImage::option()->set("height", 32)->set("size", VIPS_SIZE_FORCE));
+  std::vector<uint8_t> grey = pixels(to_grey8(thumb));
+  if (grey.size() != 32 * 32) throw VError("perceptual hash: thumbnail is not 32x32");
+  return dct_hash(grey);
+}
+
+// Scans a shrink-on-load thumbnail sized so that a min_face_px face in the
+// original becomes kDetectorMinFacePx in the detector's input.
+void scan_faces(std::string_view bytes, const ImageOptions& options, ImageFacts& facts) {
+  const bool turned = facts.exif_orientation >= 5;  // 5..8 swap width and height
+  const double width = turned ? facts.height : facts.width;
+  const double height = turned ? facts.width : facts.height;
+  double scale = double(check::kDetectorMinFacePx) / std::max(1, options.min_face_px);
+  scale = std::min(scale, std::sqrt(check::kDetectorMaxPixels / (width * height)));
+  const int scan_w = std::max(1, static_cast<int>(std::lround(width * scale)));
+  const int scan_h = std::max(1, static_cast<int>(std::lround(height * scale)));
+  VImage thumb = VImage::thumbnail_source(
+      source(bytes), scan_w, VImage::option()->set("height", scan_h)->set("size", VIPS_SIZE_FORCE));
+  std::vector<uint8_t> grey = pixels(to_grey8(thumb));
+  const int w = thumb.width(), h = thumb.height();
+  if (grey.size() != size_t(w) * h) throw VError("face scan: unexpected thumbnail size");
+
+  g_faces_run.fetch_add(1, std::memory_order_relaxed);
+  facts.face_boxes.clear();
+  const double sx = width / w, sy = height / h;
+  for (const auto& box : check::find_faces(grey.data(), w, h)) {
+    int x0 = std::clamp(static_cast<int>(std::lround(box[0] * sx)), 0, int(width));
+    int y0 = std::clamp(static_cast<int>(std::lround(box[1] * sy)), 0, int(height));
+    int x1 = std::clamp(static_cast<int>(std::lround((box[0] + box[2]) * sx)), 0, int(width));
+    int y1 = std::clamp(static_cast<int>(std::lround((box[1] + box[3]) * sy)), 0, int(height));
+    if (x1 > x0 && y1 > y0) facts.face_boxes.push_back({x0, y0, x1 - x0, y1 - y0});
+  }
+  facts.faces = static_cast<int>(facts.face_boxes.size());
+  facts.face_scan_min_px =
+      static_cast<int>(std::ceil(check::kDetectorMinFacePx / std::min(w / width, h / height)));
+}
+
+enum class Count { kYes, kNo };
+
+// Everything after the format sniff. Throws VError on any libvips failure;
+// `facts` then holds what was learnt before it.
+void measure(std::string_view bytes, const ImageOptions& options, Count count, ImageFacts& facts) {
+  VSource sniffer = source(bytes);
+  const char* loader = vips_foreign_find_load_source(sniffer.get_source());
+  if (!loader) {
+    facts.decode_error = facts.format == ImageFormat::kUnknown
+                             ? "not an image: no known format signature"
+                             : "no trusted decoder for " + facts.format_name + " in this build";
+    return;
+  }
+  if (facts.format == ImageFormat::kUnknown) {
+    facts.format = ImageFormat::kOther;
+    facts.format_name = loader_format(loader);
+  }
+
+  if (count == Count::kYes) g_headers_read.fetch_add(1, std::memory_order_relaxed);
+  VImage image = VImage::new_from_source(source(bytes), load_options(facts.format));
+  facts.pages = std::max(1, header_int(image, "n-pages", 1));
+  facts.width = image.width();
+  facts.height = vips_image_get_page_height(image.get_image());
+  facts.bands = image.bands();
+  facts.interpretation = vips_enum_nick(VIPS_TYPE_INTERPRETATION, image.interpretation());
+  facts.bits_per_sample = static_cast<int>(8 * vips_format_sizeof(image.format()));
+  facts.has_alpha = image.has_alpha();
+  facts.palette = facts.format == ImageFormat::kGif || image.get_typeof("palette-bit-depth") != 0;
+  int orientation = header_int(image, "orientation", 1);
+  facts.exif_orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
+
+  const uint64_t total = uint64_t(image.width()) * uint64_t(image.height());
+  if (total > options.max_pixels) {
+    facts.too_many_pixels = true;
+    facts.decode_error = "image has " + std::to_string(total) + " pixels, over the limit of " +
+                         std::to_string(options.max_pixels) + "; not decoded";
+    return;
+  }
+
+  if (count == Count::kYes) g_images_decoded.fetch_add(1, std::memory_order_relaxed);
+  std::ignore = image.avg();  // pulls every pixel through the decoder
+  facts.decodes = true;
+
+  facts.phash = perceptual_hash(bytes);
+  if (options.detect_faces) scan_faces(bytes, options, facts);
+}
+
+ImageFacts sniffed(std::string_view bytes) {
+  ImageFacts facts;
+  facts.format = sniff_image_format(bytes);
+  facts.format_name = image_format_name(facts.format);
+  return facts;
+}
+
+void silence(const char*, GLogLevelFlags, const char*, void*) {}
+
+}  // namespace
+
+std::string_view image_format_name(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::kJpeg: return "jpeg";
+    case ImageFormat::kPng: return "png";
+    case ImageFormat::kWebp: return "webp";
+    case ImageFormat::kGif: return "gif";
+    case ImageFormat::kBmp: return "bmp";
+    case ImageFormat::kTiff: return "tiff";
+    case ImageFormat::kHeif: return "heif";
+    case ImageFormat::kOther: return "other";
+    case ImageFormat::kUnknown: break;
+  }
+  return "unknown";
+}
+
+ImageFormat sniff_image_format(std::string_view b) {
+  auto starts = [&](size_t at, std::string_view magic) {
+    return b.size() >= at + magic.size() && b.substr(at, magic.size()) == magic;
+  };
+  if (starts(0, "\xFF\xD8\xFF")) return ImageFormat::kJpeg;
+  if (starts(0, "\x89PNG\r\n\x1A\n")) return ImageFormat::kPng;
+  if (starts(0, "GIF87a") || starts(0, "GIF89a")) return ImageFormat::kGif;
+  if (starts(0, "RIFF") && starts(8, "WEBP")) return ImageFormat::kWebp;
+  if (starts(0, "BM") && b.size() >= 26) return ImageFormat::kBmp;
+  if (starts(0, std::string_view("II*\0", 4)) || starts(0, std::string_view("MM\0*", 4)) ||
+      starts(0, std::string_view("II+\0", 4)) || starts(0, std::string_view("MM\0+", 4))) {
+    return ImageFormat::kTiff;
+  }
+  // ISO base media file: a box "ftyp" whose major brand is an image brand.
+  if (starts(4, "ftyp")) {
+    for (std::string_view brand : {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"}) {
+      if (starts(8, brand)) return ImageFormat::kHeif;
+    }
+  }
+  return ImageFormat::kUnknown;
+}
+
+ImageFacts inspect_image(std::string_view bytes, const ImageOptions& options) {
+  if (options.min_face_px < 1) fail(ErrorCode::kInvalidInput, "min_face_px must be at least 1");
+  init_image_library();
+  ImageFacts facts = sniffed(bytes);
+  if (bytes.empty()) {
+    facts.decode_error = "empty file";
+    return facts;
+  }
+  {
+    std::shared_lock<std::shared_mutex> shared(g_vips_errors);
+    try {
+      measure(bytes, options, Count::kYes, facts);
+      return facts;
+    } catch (const VError&) {
+      // fall through: run again alone for a message of our own
+    }
+  }
+  std::unique_lock<std::shared_mutex> alone(g_vips_errors);
+  vips_error_clear();
+  facts = sniffed(bytes);
+  try {
+    measure(bytes, options, Count::kNo, facts);
+  } catch (const VError& e) {
+    facts.decodes = false;
+    facts.phash = 0;
+    facts.faces = -1;
+    facts.face_boxes.clear();
+    facts.face_scan_min_px = 0;
+    facts.decode_error = clean_message(e.what());
+  }
+  vips_error_clear();
+  return facts;
+}
+
+int hamming(uint64_t a, uint64_t b) { return std::popcount(a ^ b); }
+
+void init_image_library() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (VIPS_INIT("kura") != 0) {
+      std::string message = clean_message(vips_error_buffer());
+      vips_error_clear();
+      fail(ErrorCode::kIo, "cannot start libvips: " + message);
+    }
+    vips_cache_set_max(0);
+    vips_concurrency_set(1);
+    vips_block_untrusted_set(TRUE);
+    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+                      silence, nullptr);
+  });
+}
+
+ImageCounters image_counters() {
+  return {g_headers_read.load(std::memory_order_relaxed),
+          g_images_decoded.load(std::memory_order_relaxed),
+          g_faces_run.load(std::memory_order_relaxed)};
+}
+
+}  // namespace kura

@@ -1,0 +1,158 @@
+#include "check/image_rules.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "kura/image_facts.hpp"
+#include "kura/store.hpp"
+
+namespace kura::check {
+
+namespace {
+
+nlohmann::json to_json(const Facts& f) {
+  return {{"b", f.bytes}, {"f", f.format}, {"w", f.width}, {"h", f.height}, {"n", f.bands}, {"d", f.bits},
+          {"i", f.interpretation}, {"p", f.palette}, {"a", f.has_alpha}, {"ok", f.decodes},
+          {"big", f.too_many_pixels}, {"o", f.orientation}, {"e", f.error}, {"ph", f.phash},
+          {"fc", f.faces}, {"fb", f.face_boxes}};
+}
+
+Facts from_json(const nlohmann::json& j) {
+  Facts f;
+  f.bytes = j.at("b");
+  f.format = j.at("f");
+  f.width = j.at("w");
+  f.height = j.at("h");
+  f.bands = j.at("n");
+  f.bits = j.at("d");
+  f.interpretation = j.at("i");
+  f.palette = j.at("p");
+  f.has_alpha = j.at("a");
+  f.decodes = j.at("ok");
+  f.too_many_pixels = j.at("big");
+  f.orientation = j.at("o");
+  f.error = j.at("e");
+  f.phash = j.at("ph");
+  f.faces = j.at("fc");
+  f.face_boxes = j.at("fb").get<std::vector<std::array<int, 4>>>();
+  return f;
+}
+
+std::string normalise_subtype(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s == "jpg" || s == "pjpeg") return "jpeg";
+  if (s == "x-png") return "png";
+  return s;
+}
+
+}  // namespace
+
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
+  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
+  const std::string key = "f" + std::to_string(kFactsVersion) + (faces ? "F" + std::to_string(policy.min_face_px) : "-") +
+                          "/" + std::to_string(policy.max_pixels) + "/" + std::string(id.raw());
+  if (auto cached = store.get(Table::kChecks, key)) {
+    try {
+      *hit = true;
+      return from_json(nlohmann::json::from_msgpack(*cached));
+    } catch (const nlohmann::json::exception&) {
+      // A damaged cache entry is a miss.
+    }
+  }
+  *hit = false;
+  const std::string bytes = store.read_object(id);
+  ImageOptions options;
+  options.max_pixels = policy.max_pixels;
+  options.detect_faces = faces;
+  options.min_face_px = policy.min_face_px;
+  ImageFacts found = inspect_image(bytes, options);
+  Facts f;
+  f.bytes = bytes.size();
+  f.format = found.format == ImageFormat::kUnknown ? "unknown" : found.format_name;
+  f.width = found.width;
+  f.height = found.height;
+  f.bands = found.bands;
+  f.bits = found.bits_per_sample;
+  f.interpretation = found.interpretation;
+  f.palette = found.palette;
+  f.has_alpha = found.has_alpha;
+  f.decodes = found.decodes;
+  f.too_many_pixels = found.too_many_pixels;
+  f.orientation = found.exif_orientation;
+  f.error = found.decode_error;
+  f.phash = found.phash;
+  f.faces = found.faces;
+  f.face_boxes = found.face_boxes;
+  auto packed = nlohmann::json::to_msgpack(to_json(f));
+  store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
+  return f;
+}
+
+std::vector<std::pair<std::string, std::string>> image_findings(const Facts& f, const std::string& declared,
+                                                                const Policy& policy) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string dims = std::to_string(f.width) + "x" + std::to_string(f.height);
+  if (f.too_many_pixels) {
+    out.emplace_back("image.too_large", dims + " is " + std::to_string(uint64_t(f.width) * uint64_t(f.height)) +
+                                            " pixels, over the limit of " + std::to_string(policy.max_pixels) +
+                                            " (a decompression bomb?); not decoded");
+    return out;
+  }
+  if (f.format == "unknown") {
+    out.emplace_back("image.corrupt", "not an image: the bytes are not in any image format kura knows");
+    return out;
+  }
+  if (f.format != "jpeg" && f.format != "png" && f.format != "webp")
+    out.emplace_back("image.unsupported_format", "the image is " + f.format + "; only JPEG, PNG and WEBP are accepted");
+  if (!declared.empty() && normalise_subtype(declared) != f.format)
+    out.emplace_back("image.mime_mismatch", "the data URI says image/" + declared + " but the bytes are " + f.format);
+  if (f.bytes > policy.max_image_bytes) {
+    char mb[32];
+    std::snprintf(mb, sizeof mb, "%.1f MB", f.bytes / 1e6);
+    out.emplace_back("image.too_large", std::string(mb) + ", over the limit of " +
+                                            std::to_string(policy.max_image_bytes / 1000000) + " MB");
+  }
+  if (!f.decodes)
+    out.emplace_back("image.corrupt", "the image does not decode to the end" + (f.error.empty() ? "" : ": " + f.error));
+  std::string mode;
+  if (f.interpretation == "cmyk") mode = "CMYK";
+  else if (f.palette) mode = "palette (indexed colour)";
+  else if (f.bits > 8) mode = std::to_string(f.bits) + "-bit";
+  else if (f.bands == 1 || f.bands == 2 || f.interpretation == "b-w" || f.interpretation == "grey16") mode = "grayscale";
+  if (!mode.empty()) out.emplace_back("image.bad_color_mode", "the image is " + mode + ", not 8-bit RGB or RGBA");
+  if (f.orientation > 1)
+    out.emplace_back("image.exif_rotated", "EXIF orientation " + std::to_string(f.orientation) +
+                                               ": shown rotated by viewers, but not by trainers that ignore EXIF");
+  if (policy.min_image_side > 0 && f.decodes && std::min(f.width, f.height) < policy.min_image_side)
+    out.emplace_back("image.too_small", dims + " is smaller than the minimum side of " + std::to_string(policy.min_image_side));
+  if (f.faces > 0) {
+    std::string where;
+    for (size_t i = 0; i < f.face_boxes.size() && i < 3; ++i) {
+      const auto& b = f.face_boxes[i];
+      where += (i ? ", " : " at ") + std::to_string(b[2]) + "x" + std::to_string(b[3]) + "+" + std::to_string(b[0]) +
+               "+" + std::to_string(b[1]);
+    }
+    out.emplace_back("moderation.face", std::to_string(f.faces) + (f.faces == 1 ? " face" : " faces") + " found" + where);
+  }
+  return out;
+}
+
+uint64_t image_tokens(const Facts& f, const std::string& detail) {
+  if (detail == "low") return 85;
+  double w = f.width > 0 ? f.width : 512, h = f.height > 0 ? f.height : 512;
+  if (w > 2048 || h > 2048) {
+    double s = 2048 / std::max(w, h);
+    w *= s;
+    h *= s;
+  }
+  if (std::min(w, h) > 768) {
+    double s = 768 / std::min(w, h);
+    w *= s;
+    h *= s;
+  }
+  uint64_t tiles = static_cast<uint64_t>(std::ceil(w / 512) * std::ceil(h / 512));
+  return 170 * tiles + 85;
+}
+
+}  // namespace kura::check

@@ -1,0 +1,48 @@
+// From image bytes to findings: the facts libvips and dlib find (cached in
+// the store by object id), and the rules that judge them under a policy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kura/check.hpp"
+#include "kura/object_id.hpp"
+
+namespace kura {
+class Store;
+}
+
+namespace kura::check {
+
+// Bump when what inspect_image finds changes: cached facts are keyed by it.
+constexpr int kFactsVersion = 1;
+
+struct Facts {
+  uint64_t bytes = 0;
+  std::string format = "unknown";  // "jpeg", "png", "webp", "gif", ..., "unknown"
+  int width = 0, height = 0, bands = 0, bits = 8;
+  std::string interpretation;
+  bool palette = false, has_alpha = false, decodes = false, too_many_pixels = false;
+  int orientation = 1;
+  std::string error;
+  uint64_t phash = 0;
+  int faces = -1;  // -1: not looked for
+  std::vector<std::array<int, 4>> face_boxes;
+};
+
+// The facts of image `id`, from the cache or by inspecting its bytes;
+// `hit` tells which. Never throws for bad image bytes.
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit);
+
+// (rule, message) pairs for one use of an image; `declared` is the data URI's
+// subtype ("" for files and paths).
+std::vector<std::pair<std::string, std::string>> image_findings(const Facts& facts, const std::string& declared,
+                                                                const Policy& policy);
+
+// Tokens an image costs in OpenAI's published formula: "low" detail 85;
+// otherwise fit in 2048x2048, shortest side down to 768, 170 per 512-px tile plus 85.
+uint64_t image_tokens(const Facts& facts, const std::string& detail);
+
+}  // namespace kura::check

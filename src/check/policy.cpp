@@ -1,0 +1,112 @@
+// .kura/checks.json: the profile, per-rule actions and the limits.
+#include <fstream>
+#include <sstream>
+
+#include "check/rules.hpp"
+#include "kura/error.hpp"
+#include "kura/object_id.hpp"
+
+namespace kura {
+
+namespace {
+
+const char* action_name(RuleAction a) {
+  switch (a) {
+    case RuleAction::kError: return "error";
+    case RuleAction::kWarn: return "warn";
+    case RuleAction::kOff: return "off";
+    case RuleAction::kExclude: return "exclude";
+    default: return "default";
+  }
+}
+
+}  // namespace
+
+Policy Policy::load(const std::filesystem::path& file) {
+  Policy p;
+  std::ifstream in(file);
+  if (!in) return p;
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCode::kInvalidInput, file.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  auto bad = [&](const std::string& key, const std::string& why) {
+    fail(ErrorCode::kInvalidInput, file.string() + ": \"" + key + "\" " + why);
+  };
+  if (!j.is_object()) bad("(top level)", "must be an object");
+  for (auto& [key, value] : j.items()) {
+    try {
+      if (key == "profile") {
+        p.profile = value.get<std::string>();
+        if (p.profile != "openai" && p.profile != "generic") bad(key, "must be \"openai\" or \"generic\"");
+      } else if (key == "rules") {
+        if (!value.is_object()) bad(key, "must map rule ids to error|warn|off|exclude");
+        for (auto& [rule, action] : value.items()) {
+          if (!check::find_rule(rule)) bad("rules." + rule, "is not a rule (see docs/checks.md)");
+          std::string a = action.get<std::string>();
+          RuleAction ra = a == "error" ? RuleAction::kError
+                          : a == "warn" ? RuleAction::kWarn
+                          : a == "off" ? RuleAction::kOff
+                          : a == "exclude" ? RuleAction::kExclude
+                                           : RuleAction::kDefault;
+          if (ra == RuleAction::kDefault) bad("rules." + rule, "must be error, warn, off or exclude");
+          p.rules[rule] = ra;
+        }
+      } else if (key == "max_image_bytes") p.max_image_bytes = value.get<uint64_t>();
+      else if (key == "max_pixels") p.max_pixels = value.get<uint64_t>();
+      else if (key == "min_image_side") p.min_image_side = value.get<int>();
+      else if (key == "max_images_per_example") p.max_images_per_example = value.get<int>();
+      else if (key == "max_image_examples") p.max_image_examples = value.get<uint64_t>();
+      else if (key == "min_examples") p.min_examples = value.get<uint64_t>();
+      else if (key == "max_tokens") p.max_tokens = value.get<uint64_t>();
+      else if (key == "detect_faces") p.detect_faces = value.get<bool>();
+      else if (key == "min_face_px") p.min_face_px = value.get<int>();
+      else if (key == "near_duplicate_distance") p.near_duplicate_distance = value.get<int>();
+      else if (key == "train_file") p.train_file = value.get<std::string>();
+      else if (key == "validation_file") p.validation_file = value.get<std::string>();
+      else bad(key, "is not a setting (see docs/checks.md)");
+    } catch (const nlohmann::json::exception& e) {
+      bad(key, std::string("has the wrong type (") + e.what() + ")");
+    }
+  }
+  return p;
+}
+
+nlohmann::json Policy::to_json() const {
+  nlohmann::json rules_json = nlohmann::json::object();
+  for (const auto& [rule, action] : rules) rules_json[rule] = action_name(action);
+  return {{"profile", profile},
+          {"rules", rules_json},
+          {"max_image_bytes", max_image_bytes},
+          {"max_pixels", max_pixels},
+          {"min_image_side", min_image_side},
+          {"max_images_per_example", max_images_per_example},
+          {"max_image_examples", max_image_examples},
+          {"min_examples", min_examples},
+          {"max_tokens", max_tokens},
+          {"detect_faces", detect_faces},
+          {"min_face_px", min_face_px},
+          {"near_duplicate_distance", near_duplicate_distance},
+          {"train_file", train_file},
+          {"validation_file", validation_file}};
+}
+
+std::string Policy::hash() const {
+  return sha256(to_json().dump() + "/rules-" + std::to_string(check::kRulesVersion)).hex().substr(0, 16);
+}
+
+RuleAction Policy::action(const std::string& rule) const {
+  auto it = rules.find(rule);
+  if (it != rules.end()) return it->second;
+  if (rule == "image.too_small" && min_image_side <= 0) return RuleAction::kOff;
+  if (rule == "moderation.face" && !detect_faces) return RuleAction::kOff;
+  const check::Rule* r = check::find_rule(rule);
+  if (profile == "generic" && r && !r->generic) return RuleAction::kOff;
+  return RuleAction::kDefault;
+}
+
+}  // namespace kura

@@ -1,0 +1,43 @@
+// Checks one JSONL row against the chat fine-tuning format, and finds the
+// images it uses. Pure per row, so its result is cached by row object id.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "kura/check.hpp"
+#include "kura/objects.hpp"
+
+namespace kura::check {
+
+struct ImageUse {
+  enum Kind { kInline = 0, kPath = 1, kRemote = 2 };
+  Kind kind = kInline;
+  int message_index = -1, content_index = -1;
+  std::string media;     // hex id of the image bytes (kInline)
+  std::string ref;       // the path or URL as written (kPath, kRemote)
+  std::string declared;  // the data URI's subtype: "png", "jpeg", ...
+  std::string detail;    // "low", "high", "auto" or ""
+};
+
+struct RowResult {
+  bool is_example = false;       // an object with a messages array
+  std::vector<Finding> findings; // without path and line
+  std::vector<ImageUse> images;
+  uint64_t text_tokens = 0;      // estimated, images not included
+
+  nlohmann::json to_json() const;
+  static RowResult from_json(const nlohmann::json& j);
+};
+
+// `store` receives the bytes of inline images that were kept in the row
+// (non-canonical base64 that still decodes), so they can be inspected.
+RowResult check_row(Store& store, const Row& row, const Policy& policy);
+
+// Findings (de)serialisation shared with the report.
+nlohmann::json finding_to_json(const Finding& f);
+Finding finding_from_json(const nlohmann::json& j);
+
+}  // namespace kura::check

@@ -1,0 +1,159 @@
+// Checks on the working folder, the index or a commit, and the report that
+// every verified commit carries.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kura/error.hpp"
+#include "repo/index.hpp"
+#include "repo/repo_impl.hpp"
+#include "repo/worktree.hpp"
+#include "util/fs.hpp"
+#include "util/parallel.hpp"
+
+namespace kura {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool under_any(const std::string& path, const std::vector<std::string>& specs) {
+  if (specs.empty()) return true;
+  for (const auto& s : specs)
+    if (s.empty() || path == s || (path.size() > s.size() && path.compare(0, s.size(), s) == 0 && path[s.size()] == '/'))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+Policy Repo::policy() const { return Policy::load(impl_->kura_dir / "checks.json"); }
+
+// The working folder's files as entries, storing what the stat cache does
+// not know (objects only: the index is not touched).
+std::vector<FileEntry> Repo::Impl::working_entries(const std::vector<std::string>& specs) {
+  std::vector<WorkFile> work;
+  const IgnoreRules rules = IgnoreRules::load(root);
+  for (const auto& spec : specs.empty() ? std::vector<std::string>{""} : specs) {
+    struct stat st;
+    if (::lstat((spec.empty() ? root : root / spec).c_str(), &st) != 0)
+      fail(ErrorCode::kNotFound, "'" + spec + "' does not exist");
+    scan_worktree(root, spec, rules, work, nullptr);
+  }
+  std::vector<FileEntry> entries(work.size());
+  std::vector<char> fresh(work.size(), 0);
+  std::vector<std::string> blobs(work.size());
+  std::vector<struct stat> stats(work.size());
+  const int64_t settled_before = fs_now_ns(kura_dir / "tmp");
+  parallel_for(work.size(), threads(), [&](size_t i) {
+    auto bytes = store->get(Table::kStatCache, work[i].path);
+    auto cached = bytes ? decode_cached(work[i].path, *bytes) : std::nullopt;
+    if (cached && cached->stat == StatPrint::of(work[i].st) && cached->stat.mtime_ns < settled_before &&
+        store->has_object(cached->entry.pointer.object)) {
+      entries[i] = cached->entry;
+    } else {
+      entries[i] = store_file(work[i].path, &blobs[i], &stats[i]);
+      fresh[i] = 1;
+    }
+  });
+  store->sync_objects();
+  TableBatch batch;
+  for (size_t i = 0; i < work.size(); ++i)
+    if (fresh[i] && ns(stats[i].st_mtim) < settled_before)
+      batch.put(Table::kStatCache, entries[i].path, encode_cached({StatPrint::of(stats[i]), entries[i]}));
+  store->write(batch, Sync::kNo);
+  return entries;
+}
+
+CheckOptions Repo::Impl::check_options(const CheckOptions& given) const {
+  CheckOptions o = given;
+  if (o.threads == 0) o.threads = threads();
+  if (!o.progress) o.progress = options.progress;
+  o.root = root;
+  const fs::path hook = kura_dir / "hooks" / "pre-commit";
+  if (o.user_hook.empty() && ::access(hook.c_str(), X_OK) == 0) o.user_hook = hook;
+  return o;
+}
+
+CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vector<std::string>& paths,
+                        const CheckOptions& options) {
+  Impl& I = *impl_;
+  const fs::path cwd = fs::current_path();
+  std::vector<std::string> specs;
+  for (const auto& p : paths) specs.push_back(relative_to_root(I.root, cwd, p));
+  std::vector<FileEntry> files;
+  if (scope == CheckScope::kWorkingFolder) {
+    files = I.working_entries(specs);
+  } else {
+    for (auto& f : ls_files(scope == CheckScope::kIndex ? "" : rev))
+      if (under_any(f.path, specs)) files.push_back(std::move(f));
+  }
+  return run_checks(*I.store, files, I.check_options(options));
+}
+
+std::optional<CheckReport> Repo::commit_report(const std::string& rev) const {
+  git::Commit commit = impl_->commit_of(rev);
+  auto id = impl_->report_id(commit.get());
+  if (!id) return std::nullopt;
+  try {
+    return CheckReport::from_json(nlohmann::json::parse(impl_->store->read_object(*id)));
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCode::kCorrupt, "the check report " + id->hex() + " of " + rev + " cannot be read: " + e.what());
+  }
+}
+
+std::optional<ObjectId> Repo::Impl::report_id(const git_commit* commit) const {
+  git_buf buf = GIT_BUF_INIT;
+  int rc = git_commit_header_field(&buf, commit, kReportHeader);
+  if (rc == GIT_ENOTFOUND) return std::nullopt;
+  git::check(rc, "cannot read the commit's check report header");
+  std::string value(buf.ptr, buf.size);
+  git_buf_dispose(&buf);
+  auto id = ObjectId::from_hex(value);
+  if (!id) fail(ErrorCode::kCorrupt, "commit " + git::hex(*git_commit_id(commit)) + " has a malformed kura-checks header");
+  return id;
+}
+
+CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const std::vector<std::string>& paths,
+                         const CheckOptions& options) {
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) fail(ErrorCode::kIo, "cannot create the check cache '" + cache_dir.string() + "': " + ec.message());
+  RepoLock lock(cache_dir / "lock", "kura check", std::chrono::milliseconds(30000));
+  auto store = Store::open(cache_dir / "store", /*create=*/true);
+  const fs::path cwd = fs::current_path();
+  std::vector<WorkFile> work;
+  const IgnoreRules rules = IgnoreRules::load(root);
+  for (const auto& given : paths.empty() ? std::vector<std::string>{"."} : paths) {
+    std::string spec = relative_to_root(root, cwd, given);
+    if (::access((spec.empty() ? root : root / spec).c_str(), F_OK) != 0)
+      fail(ErrorCode::kNotFound, "'" + given + "' does not exist");
+    scan_worktree(root, spec, rules, work, nullptr);
+  }
+  std::vector<FileEntry> files(work.size());
+  parallel_for(work.size(), options.threads, [&](size_t i) {
+    FileEntry& e = files[i];
+    e.path = work[i].path;
+    e.mode = git_mode(work[i].st);
+    if (S_ISLNK(work[i].st.st_mode)) {
+      e.pointer.kind = FileKind::kLink;  // links are not followed, so not checked
+      return;
+    }
+    MappedFile file(root / e.path);
+    if (is_table_path(e.path)) {
+      TableInfo t = store_table(*store, file.bytes());
+      e.pointer.kind = FileKind::kTable;
+      e.pointer.object = t.manifest;
+      e.pointer.rows = t.rows;
+      e.pointer.file_sha = t.file_sha;
+    } else {
+      e.pointer.object = store_media(*store, file.bytes());
+      e.pointer.file_sha = e.pointer.object;
+    }
+    e.pointer.size = file.bytes().size();
+  });
+  CheckOptions o = options;
+  o.root = root;
+  return run_checks(*store, files, o);
+}
+
+}  // namespace kura
