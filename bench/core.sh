@@ -5,7 +5,7 @@
 #
 #   bench/core.sh [options] [section...]
 #
-# sections: gen files status many jsonl all (default: all). See bench/README.md.
+# sections: gen files status many jsonl checks all (default: all). See bench/README.md.
 # Prints figures and ratios with their targets; never fails on a missed target.
 set -uo pipefail
 
@@ -18,7 +18,7 @@ RUN=$BENCH_DIR/run
 LOGS=$BENCH_DIR/logs
 KURA_ADD_FLAGS=${KURA_ADD_FLAGS:---json}
 
-INSTALL=1 DO_LFS=1 DO_ANNEX=1 DO_GIT=1 KEEP=0 ANNEX_UNBORN=0
+INSTALL=1 DO_LFS=1 DO_ANNEX=1 DO_GIT=1 KEEP=0 ANNEX_UNBORN=0 DO_CHECKS=1
 REPS=${REPS:-3}
 SECTIONS=()
 
@@ -32,7 +32,8 @@ sections (default: all, in this order):
   status  kura status on those 10,000 unchanged files, best of 5
   many    100,000 small files in one folder: one-file add + commit, vs git
   jsonl   20,000-row vision JSONL, 10 versions changing 1% each: store size
-  all     all of the above
+  checks  the same commits with kura's commit-time checks on (slow: minutes)
+  all     all of the above (checks only if kura has them; --no-checks skips)
 
 options:
   --no-install   do not apt-get install the tools
@@ -41,8 +42,11 @@ options:
   --keep         keep the work folders under \$BENCH_DIR/run afterwards
   --reps N       runs of the floor and of kura in 'files' (best counts; default 3)
   --annex-unborn run git-annex without the initial empty commit (much slower)
+  --no-checks    leave out the 'checks' section from 'all'
 environment: KURA (default build/kura), BENCH_DIR (default /tmp/kura-bench),
-             KURA_ADD_FLAGS (default --json)
+             KURA_ADD_FLAGS (default --json), KURA_COMMIT_FLAGS (default
+             --no-verify when kura has it: the core sections time the store,
+             not the checks; the 'checks' section times commits with checks)
 EOF
 }
 
@@ -55,16 +59,26 @@ while [ $# -gt 0 ]; do
     --no-git) DO_GIT=0 DO_LFS=0 DO_ANNEX=0 ;;
     --keep) KEEP=1 ;;
     --annex-unborn) ANNEX_UNBORN=1 ;;
+    --no-checks) DO_CHECKS=0 ;;
     --reps) REPS=$2; shift ;;
-    gen|files|status|many|jsonl) SECTIONS+=("$1") ;;
-    all) SECTIONS+=(gen files status many jsonl) ;;
+    gen|files|status|many|jsonl|checks) SECTIONS+=("$1") ;;
+    all) SECTIONS+=(gen files status many jsonl auto_checks) ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(gen files status many jsonl)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(gen files status many jsonl auto_checks)
 
 mkdir -p "$DATA" "$RUN" "$LOGS"
+
+# The core sections measure storing and committing; kura's commit-time checks
+# (image facts, faces, JSONL rules) are measured apart, in section 'checks'.
+if [ -z "${KURA_COMMIT_FLAGS+set}" ]; then
+  KURA_COMMIT_FLAGS=""
+  if [ -x "$KURA" ] && "$KURA" commit --help 2>/dev/null | grep -q -- '--no-verify'; then
+    KURA_COMMIT_FLAGS="--no-verify"
+  fi
+fi
 
 # ---------------------------------------------------------------- helpers
 SUMMARY=()   # "measure|value|target|met"
@@ -234,7 +248,7 @@ sec_files() {
   say "      floor: $floor s"
 
   if have_kura; then
-    say "   kura (init, add $KURA_ADD_FLAGS ., commit), best of $REPS:"
+    say "   kura (init, add $KURA_ADD_FLAGS ., commit $KURA_COMMIT_FLAGS), best of $REPS:"
     for ((r = 1; r <= REPS; r++)); do
       fresh "$RUN/kura" "$src"
       cd "$RUN/kura/ds" || exit 1
@@ -242,7 +256,7 @@ sec_files() {
       step "kura.init.$r" "$KURA" init
       step "kura.add.$r" "$KURA" add $KURA_ADD_FLAGS .
       [ "$r" -eq 1 ] && say "      add output: $(tr -s ' \n' ' ' <"$LOGS/kura.add.1.log" | cut -c1-300)"
-      step "kura.commit.$r" "$KURA" commit -m x
+      step "kura.commit.$r" "$KURA" commit $KURA_COMMIT_FLAGS -m x
       k_total=$(best "$k_total" "$TOTAL")
       say "      run $r: $TOTAL s"
       cd "$BENCH_DIR"
@@ -307,7 +321,7 @@ sec_status() {
   if [ ! -d "$RUN/kura/ds/.kura" ]; then
     say "   (no committed copy from section 'files': making one, not timed)"
     fresh "$RUN/kura" "$DATA/jpegs"
-    (cd "$RUN/kura/ds" && "$KURA" init >/dev/null && "$KURA" add . >/dev/null && "$KURA" commit -m x >/dev/null) \
+    (cd "$RUN/kura/ds" && "$KURA" init >/dev/null && "$KURA" add . >/dev/null && "$KURA" commit $KURA_COMMIT_FLAGS -m x >/dev/null) \
       || say "   !! could not make the committed copy"
   fi
   cd "$RUN/kura/ds" || exit 1
@@ -348,7 +362,7 @@ sec_many() {
     step many.kura.init "$KURA" init
     step many.kura.add "$KURA" add $KURA_ADD_FLAGS .
     say "      add output: $(tr -s ' \n' ' ' <"$LOGS/many.kura.add.log" | cut -c1-300)"
-    step many.kura.commit "$KURA" commit -m all
+    step many.kura.commit "$KURA" commit $KURA_COMMIT_FLAGS -m all
     say "      total $TOTAL s; .kura holds $(mb "$(dusize .kura)") MB"
     result "kura first commit, 100k small files" "$TOTAL" "" s
 
@@ -358,7 +372,7 @@ sec_many() {
     step many.kura.add1 "$KURA" add $KURA_ADD_FLAGS f50000.txt
     local t_add1=$T before after
     before=$(dusize .kura)
-    step many.kura.commit1 "$KURA" commit -m one
+    step many.kura.commit1 "$KURA" commit $KURA_COMMIT_FLAGS -m one
     after=$(dusize .kura)
     k_one=$T
     say "      .kura grew by $(( after - before )) bytes in that commit"
@@ -371,7 +385,7 @@ sec_many() {
     say "      add output: $(tr -s ' \n' ' ' <"$LOGS/many.kura.add2.log" | cut -c1-300)"
     result "kura add ., 1 of 100k changed" "$T" "" s
     before=$(dusize .kura)
-    step many.kura.commit2 "$KURA" commit -m two
+    step many.kura.commit2 "$KURA" commit $KURA_COMMIT_FLAGS -m two
     after=$(dusize .kura)
     k_two=$T
     say "      .kura grew by $(( after - before )) bytes in that commit"
@@ -421,7 +435,7 @@ sec_jsonl() {
     cd "$RUN/jsonl/ds" || exit 1
     TOTAL=0
     timed jsonl.init "$KURA" init
-    say "   kura init: $T s"
+    say "   kura init: $T s; commits: kura commit $KURA_COMMIT_FLAGS"
     printf '   %-8s %9s %9s %8s %9s\n' version "add s" "commit s" "peak MB" "store MB"
     local addsum=0 comsum=0
     for f in "$jd"/v*.jsonl; do
@@ -429,7 +443,7 @@ sec_jsonl() {
       cp "$f" train.jsonl; sync
       timed "jsonl.add.$v" "$KURA" add $KURA_ADD_FLAGS train.jsonl
       local ta=$T rss=$RSS
-      timed "jsonl.commit.$v" "$KURA" commit -m "$v"
+      timed "jsonl.commit.$v" "$KURA" commit $KURA_COMMIT_FLAGS -m "$v"
       local tc=$T
       addsum=$(sum "$addsum" "$ta"); comsum=$(sum "$comsum" "$tc")
       printf '   %-8s %9s %9s %8s %9s\n' "$v" "$ta" "$tc" "$rss" "$(mb "$(dusize .kura/store)")"
@@ -442,6 +456,18 @@ sec_jsonl() {
     [ -e .kura/store ] || store=$all
     say "   after $nver commits: .kura/store $(mb "$store") MB, all of .kura $(mb "$all") MB"
     say "   .kura/store / one JSONL copy: $(ratio "$store" "$one")   (all of .kura: $(ratio "$all" "$one"))"
+    # the store must give every version back byte for byte
+    local first last back
+    first=$(ls "$jd"/v*.jsonl | head -1); last=$(ls "$jd"/v*.jsonl | tail -1)
+    for back in "HEAD~$((nver - 1)):$first" "HEAD:$last"; do
+      timed jsonl.show bash -c "'$KURA' show '${back%%:*}:train.jsonl' | sha256sum | cut -d' ' -f1 > '$LOGS/jsonl.show.sha'"
+      if [ "$(cat "$LOGS/jsonl.show.sha")" = "$(sha256sum "${back#*:}" | cut -d' ' -f1)" ]; then
+        say "   kura show ${back%%:*}:train.jsonl gives back $(basename "${back#*:}") exactly ($T s)"
+      else
+        say "   !! kura show ${back%%:*}:train.jsonl differs from $(basename "${back#*:}") ($T s)"
+        result "  (!! show ${back%%:*}:train.jsonl differs)" "n/a" ""
+      fi
+    done
     result "kura add+commit, $nver JSONL versions" "$(sum "$addsum" "$comsum")" "" s
     result "kura .kura/store after $nver versions" "$(mb "$store")" "" MB
     result ".kura/store / one JSONL copy" "$(ratio "$store" "$one")" "<=0.6"
@@ -454,11 +480,56 @@ sec_jsonl() {
   result "  (git-lfs objects / one JSONL copy)" "$(ratio "$sizes" "$one")" ""
 }
 
+# ---------------------------------------------------------------- checks
+sec_auto_checks() {
+  [ "$DO_CHECKS" -eq 1 ] || return 0
+  [ -x "$KURA" ] && "$KURA" commit --help 2>/dev/null | grep -q -- '--no-verify' || return 0
+  sec_checks
+}
+
+sec_checks() {
+  header "6. commit-time checks: plain 'kura commit' (checks on), first and cached"
+  if ! have_kura; then return; fi
+  gen_big; gen_small
+  local n=10000
+  fresh "$RUN/checks" "$DATA/jpegs"
+  cd "$RUN/checks/ds" || exit 1
+  "$KURA" init >/dev/null && "$KURA" add . >/dev/null || say "   !! init/add failed"
+  say "   10,000 JPEGs (400x400), staged beforehand (not timed):"
+  TOTAL=0
+  step checks.jpegs "$KURA" commit -m x
+  local tj=$T
+  say "      output: $(tail -c 300 "$LOGS/checks.jpegs.log" | tr -s ' \n' ' ')"
+  say "      $(awk -v n=$n -v t="$tj" 'BEGIN{ if (t=="n/a") print "n/a"; else printf "%.1f images/s", n/t }')"
+  result "kura commit with checks, 10k JPEGs" "$tj" "" s
+  cp "$DATA/small/s00000.jpg" d05/img_05000.jpg   # another real JPEG
+  "$KURA" add . >/dev/null
+  step checks.jpegs.again "$KURA" commit -m again
+  say "      (one file changed: the other results come from the check cache)"
+  result "kura commit with checks, 1 of 10k changed" "$T" "" s
+  cd "$BENCH_DIR"; rm -rf "$RUN/checks"
+
+  local jd=$DATA/jsonl
+  mkdir -p "$RUN/checks-jsonl/ds"; cd "$RUN/checks-jsonl/ds" || exit 1
+  "$KURA" init >/dev/null
+  say "   vision JSONL, 20,000 rows / 10,000 images (80-128 px):"
+  cp "$jd/v00.jsonl" train.jsonl; "$KURA" add train.jsonl >/dev/null
+  step checks.jsonl.v00 "$KURA" commit -m v00
+  result "kura commit with checks, JSONL v00" "$T" "" s
+  say "      output: $(tail -c 300 "$LOGS/checks.jsonl.v00.log" | tr -s ' \n' ' ')"
+  cp "$jd/v01.jsonl" train.jsonl; "$KURA" add train.jsonl >/dev/null
+  step checks.jsonl.v01 "$KURA" commit -m v01
+  result "kura commit with checks, JSONL v01 (1% changed)" "$T" "" s
+  say "      .kura/store after both: $(mb "$(dusize .kura/store)") MB"
+  cd "$BENCH_DIR"
+}
+
 # ---------------------------------------------------------------- main
 install_tools
 say "kura core benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 say "kura: $KURA $( [ -x "$KURA" ] && echo "($(stat -c %y "$KURA" | cut -d. -f1))" || echo "(missing)")"
 say "work dir: $BENCH_DIR"
+[ -n "$KURA_COMMIT_FLAGS" ] && say "core sections commit with: kura commit $KURA_COMMIT_FLAGS (checks are timed in section 'checks')"
 START=$(date +%s)
 for s in "${SECTIONS[@]}"; do "sec_$s"; done
 

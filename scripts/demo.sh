@@ -63,7 +63,7 @@ section "Making a sample dataset in $work"
 declare -A label_of=(
   [apple.jpg]=fruit [orange.jpg]=fruit [fruits.jpg]=fruit
   [baboon.jpg]=animal [HappyFish.jpg]=animal [butterfly.jpg]=animal
-  [squirrel_cls.jpg]=animal [chicky_512.png]=animal
+  [squirrel_cls.jpg]=animal [chicky_512.png]=animal [messi5.jpg]=scene
   [building.jpg]=scene [home.jpg]=scene [aero1.jpg]=scene [leuvenA.jpg]=scene
   [LinuxLogo.jpg]=logo [WindowsLogo.jpg]=logo [opencv-logo.png]=logo
   [opencv-logo-white.png]=logo
@@ -74,7 +74,7 @@ declare -A label_of=(
 train_images=(
   apple.jpg baboon.jpg building.jpg LinuxLogo.jpg board.jpg orange.jpg
   HappyFish.jpg home.jpg WindowsLogo.jpg stuff.jpg butterfly.jpg aero1.jpg
-  opencv-logo.png box.png squirrel_cls.jpg apple.jpg baboon.jpg home.jpg
+  opencv-logo.png box.png squirrel_cls.jpg apple.jpg baboon.jpg home.jpg messi5.jpg
 )
 validation_images=(
   fruits.jpg chicky_512.png leuvenA.jpg opencv-logo-white.png smarties.png board.jpg
@@ -114,19 +114,45 @@ for name in "${!label_of[@]}"; do
   mkdir -p "images/${label_of[$name]}"
   cp "$samples/$name" "images/${label_of[$name]}/$name"
 done
+# Real-world mistakes: one photo exported as CMYK (made here with libvips from
+# fruits.jpg); box.png is grayscale as shipped; messi5.jpg shows a face; and
+# board.jpg is in both the training and the validation file.
+vips colourspace "$samples/fruits.jpg" images/fruit/fruits.jpg cmyk
 write_jsonl train.jsonl "${train_images[@]}"
 write_jsonl validation.jsonl "${validation_images[@]}"
 echo "$(find images -type f | wc -l) images in $(find images -mindepth 1 -type d | wc -l) labels," \
   "$(wc -l <train.jsonl) training rows, $(wc -l <validation.jsonl) validation rows," \
   "$(du -sh . | cut -f1) in all"
-find . -type f -print0 | sort -z | xargs -0 sha256sum >"$sums/v1"
 
 # --- first version ------------------------------------------------------------
-section "Version 1: start tracking the dataset"
+section "Version 1: start tracking the dataset; the checks stop a bad commit"
 run init
 run add .
 run status
+note 'every commit runs the checks; errors stop it (exit status 1) with a report'
+status=0
+run commit -m "first version" || status=$?
+((status == 1)) || die "the commit of data with errors was not stopped (exit $status)"
+ok "commit stopped by the checks, as it should be"
+
+section "Fixing what the checks found"
+note 'convert the CMYK and the grayscale image to sRGB (libvips), as the report says'
+vips colourspace images/fruit/fruits.jpg images/fruit/fruits-srgb.jpg srgb
+mv images/fruit/fruits-srgb.jpg images/fruit/fruits.jpg
+vips colourspace images/object/box.png images/object/box-srgb.png srgb
+mv images/object/box-srgb.png images/object/box.png
+note 'validation must be unseen data: show a different picture in validation row 6'
+validation_images[5]=aero3.jpg
+label_of[aero3.jpg]=scene
+cp "$samples/aero3.jpg" images/scene/
+note 'faces are only a warning (the service skips such images): keep the photo out of training'
+printf '{"rules": {"moderation.face": "exclude"}}\n' >.kura/checks.json
+write_jsonl train.jsonl "${train_images[@]}"
+write_jsonl validation.jsonl "${validation_images[@]}"
+run check
+run add .
 run commit -m "first version"
+find . -path ./.kura -prune -o -type f -print0 | sort -z | xargs -0 sha256sum >"$sums/v1"
 
 # --- second version -----------------------------------------------------------
 section "Changing the data"

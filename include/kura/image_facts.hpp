@@ -42,8 +42,8 @@ enum class ImageFormat { kJpeg, kPng, kWebp, kGif, kBmp, kTiff, kHeif, kOther, k
 std::string_view image_format_name(ImageFormat format);
 
 // The format from magic bytes alone: cheap, decodes nothing, never fails.
-// Returns kOther for nothing (that needs libvips); inspect_image() refines
-// kUnknown to kOther when a trusted loader accepts the bytes.
+// Returns one of the named kinds or kUnknown, never kOther: inspect_image()
+// turns kUnknown into kOther when a trusted libvips loader accepts the bytes.
 ImageFormat sniff_image_format(std::string_view bytes);
 
 struct ImageFacts {
@@ -54,22 +54,25 @@ struct ImageFacts {
   // From the header, as stored (not rotated by EXIF orientation). For an
   // animation, the size of one frame. All 0 when the header cannot be read.
   int width = 0, height = 0, bands = 0;
-  int pages = 1;                 // frames of a GIF / WebP / TIFF / HEIF; 1 otherwise
-  std::string interpretation;    // libvips' name: "srgb", "b-w", "cmyk", "rgb16",
-                                 // "grey16", "multiband", ...; empty when no header
-  int bits_per_sample = 8;       // of the decoded samples: 8, 16 (or 32 for float TIFF)
+  int pages = 1;               // frames of a GIF / WebP / TIFF / HEIF; 1 otherwise
+  std::string interpretation;  // libvips' name: "srgb", "b-w", "cmyk", "rgb16",
+                               // "grey16", "multiband", ...; empty when no header
+  int bits_per_sample = 8;     // of the decoded samples: 8, 16 (or 32 for float TIFF)
   bool has_alpha = false;
-  bool palette = false;          // an indexed-colour PNG, or any GIF
-  int exif_orientation = 1;      // EXIF Orientation 1..8; 1 when absent or invalid
+  bool palette = false;      // an indexed-colour PNG, or any GIF
+  int exif_orientation = 1;  // EXIF Orientation 1..8; 1 when absent or invalid
 
-  // True only when every pixel of every frame decoded without a libvips error
-  // (loaders run with fail_on=error, so truncation counts). When false,
+  // True only when every pixel decoded without a libvips error (loaders run
+  // with fail_on=error, so truncation counts). Every frame of an animated GIF
+  // or WebP is decoded; of a TIFF or HEIF only the first (primary) image,
+  // since their pages may differ in size. When false,
   // decode_error holds the decoder's first message, one line, deterministic
   // for the same bytes (e.g. "Premature end of input file").
   bool decodes = false;
   std::string decode_error;
 
-  // width * height * pages exceeded ImageOptions::max_pixels: the header was
+  // The pixels to decode (width * height, times pages for an animated GIF or
+  // WebP, whose frames are all decoded) exceeded ImageOptions::max_pixels: the header was
   // read but no pixel was decoded (decompression bomb). decodes is false,
   // decode_error says so, phash is 0 and faces is -1.
   bool too_many_pixels = false;
@@ -98,7 +101,7 @@ struct ImageFacts {
 };
 
 struct ImageOptions {
-  // Images with more pixels (width * height * pages) are not decoded at all.
+  // Images with more pixels to decode (see too_many_pixels) are not decoded.
   uint64_t max_pixels = 100'000'000;
   bool detect_faces = false;
   // Faces whose box side is at least this many original pixels are looked

@@ -1,11 +1,9 @@
 #include "kura/image_facts.hpp"
 
-#include <vips/vips8>
-
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -13,6 +11,7 @@
 #include <numbers>
 #include <shared_mutex>
 #include <tuple>
+#include <vips/vips8>
 
 #include "check/faces.hpp"
 #include "kura/error.hpp"
@@ -97,7 +96,8 @@ uint64_t dct_hash(const std::vector<uint8_t>& grey) {
   static const auto cosines = [] {
     std::array<std::array<double, kN>, kK> c{};
     for (int k = 0; k < kK; ++k)
-      for (int n = 0; n < kN; ++n) c[k][n] = std::cos(std::numbers::pi * (2 * n + 1) * (k + 1) / (2 * kN));
+      for (int n = 0; n < kN; ++n)
+        c[k][n] = std::cos(std::numbers::pi * (2 * n + 1) * (k + 1) / (2 * kN));
     return c;
   }();
   std::array<std::array<double, kK>, kN> rows{};  // DCT along x of each row
@@ -114,7 +114,7 @@ uint64_t dct_hash(const std::vector<uint8_t>& grey) {
       for (int y = 0; y < kN; ++y) sum += cosines[j][y] * rows[y][k];
       coefficients[j * kK + k] = sum;
     }
-  std::array<double, kK * kK> sorted = coefficients;
+  std::array<double, kK* kK> sorted = coefficients;
   std::nth_element(sorted.begin(), sorted.begin() + 31, sorted.end());
   double low = sorted[31];
   double high = *std::min_element(sorted.begin() + 32, sorted.end());
@@ -127,7 +127,9 @@ uint64_t dct_hash(const std::vector<uint8_t>& grey) {
 }
 
 // A fresh read of the caller's bytes (no copy); every load needs its own.
-VSource source(std::string_view bytes) { return VSource::new_from_memory(bytes.data(), bytes.size()); }
+VSource source(std::string_view bytes) {
+  return VSource::new_from_memory(bytes.data(), bytes.size());
+}
 
 uint64_t perceptual_hash(std::string_view bytes) {
   VImage thumb = VImage::thumbnail_source(
@@ -228,15 +230,24 @@ void silence(const char*, GLogLevelFlags, const char*, void*) {}
 
 std::string_view image_format_name(ImageFormat format) {
   switch (format) {
-    case ImageFormat::kJpeg: return "jpeg";
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kWebp: return "webp";
-    case ImageFormat::kGif: return "gif";
-    case ImageFormat::kBmp: return "bmp";
-    case ImageFormat::kTiff: return "tiff";
-    case ImageFormat::kHeif: return "heif";
-    case ImageFormat::kOther: return "other";
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kJpeg:
+      return "jpeg";
+    case ImageFormat::kPng:
+      return "png";
+    case ImageFormat::kWebp:
+      return "webp";
+    case ImageFormat::kGif:
+      return "gif";
+    case ImageFormat::kBmp:
+      return "bmp";
+    case ImageFormat::kTiff:
+      return "tiff";
+    case ImageFormat::kHeif:
+      return "heif";
+    case ImageFormat::kOther:
+      return "other";
+    case ImageFormat::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -256,7 +267,8 @@ ImageFormat sniff_image_format(std::string_view b) {
   }
   // ISO base media file: a box "ftyp" whose major brand is an image brand.
   if (starts(4, "ftyp")) {
-    for (std::string_view brand : {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"}) {
+    for (std::string_view brand :
+         {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"}) {
       if (starts(8, brand)) return ImageFormat::kHeif;
     }
   }
@@ -310,7 +322,8 @@ void init_image_library() {
     vips_cache_set_max(0);
     vips_concurrency_set(1);
     vips_block_untrusted_set(TRUE);
-    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+    g_log_set_handler("VIPS",
+                      static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
                       silence, nullptr);
   });
 }

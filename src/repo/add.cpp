@@ -88,7 +88,8 @@ AddResult Repo::add(const std::vector<std::string>& paths) {
     auto cached_bytes = store.get(Table::kStatCache, work[i].path);
     auto cached = cached_bytes ? decode_cached(work[i].path, *cached_bytes) : std::nullopt;
     if (cached && cached->stat == StatPrint::of(work[i].st) && cached->stat.mtime_ns < settled_before &&
-        store.has_object(cached->entry.pointer.object)) {
+        store.has_object(cached->entry.pointer.object) &&
+        store.get(Table::kGit, git::raw(git::oid_from_hex(cached->entry.pointer_oid)))) {
       entries[i] = cached->entry;
     } else {
       todo.push_back(i);

@@ -5,6 +5,7 @@
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
+#include "repo/odb_backend.hpp"
 #include "repo/repo_impl.hpp"
 #include "repo/worktree.hpp"
 #include "util/fs.hpp"
@@ -57,9 +58,15 @@ std::vector<FileEntry> Repo::Impl::working_entries(const std::vector<std::string
   });
   store->sync_objects();
   TableBatch batch;
-  for (size_t i = 0; i < work.size(); ++i)
-    if (fresh[i] && ns(stats[i].st_mtim) < settled_before)
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (!fresh[i]) continue;
+    // The pointer blob too: a later add trusts the stat cache and will
+    // commit this entry without storing the file again.
+    batch.put(Table::kGit, git::raw(git::oid_from_hex(entries[i].pointer_oid)),
+              encode_git_value(GIT_OBJECT_BLOB, blobs[i]));
+    if (ns(stats[i].st_mtim) < settled_before)
       batch.put(Table::kStatCache, entries[i].path, encode_cached({StatPrint::of(stats[i]), entries[i]}));
+  }
   store->write(batch, Sync::kNo);
   return entries;
 }

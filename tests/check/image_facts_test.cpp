@@ -1,9 +1,8 @@
 // inspect_image() on real problem images (tests/check/data, see its README).
 #include "kura/image_facts.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 
@@ -65,7 +64,8 @@ TEST_CASE("grey and 16-bit PNGs report their colour mode and sample size", "[che
   CHECK(rgb16.phash != 0);
 }
 
-TEST_CASE("palette PNGs and GIFs report palette, alpha images report alpha", "[check][image][fast]") {
+TEST_CASE("palette PNGs and GIFs report palette, alpha images report alpha",
+          "[check][image][fast]") {
   ImageFacts png = inspect("palette.png");
   CHECK(png.palette);
   CHECK(png.interpretation == "srgb");  // libvips expands the palette to RGB
@@ -200,8 +200,8 @@ TEST_CASE("near-duplicates hash close together, different pictures far apart",
   const uint64_t video = inspect("video-001.jpg").phash;
   const uint64_t branches = inspect("branches.jpg").phash;
   const uint64_t flowers = inspect("flowers.png").phash;
-  CHECK(hamming(video, inspect("video-001.q50.jpg").phash) <= 8);  // re-encoded at Q50, 4:2:0
-  CHECK(hamming(branches, inspect("branches-small.png").phash) <= 8);  // 600x400 -> 150x100
+  CHECK(hamming(video, inspect("video-001.q50.jpg").phash) <= 8);       // re-encoded at Q50, 4:2:0
+  CHECK(hamming(branches, inspect("branches-small.png").phash) <= 8);   // 600x400 -> 150x100
   CHECK(hamming(flowers, inspect("flowers-brighter.png").phash) <= 8);  // brightness +10%
   CHECK(hamming(video, branches) > 20);
   CHECK(hamming(video, flowers) > 20);
@@ -294,10 +294,9 @@ TEST_CASE("an invalid option is a programming error", "[check][image][fast]") {
 }
 
 TEST_CASE("inspecting in parallel gives the same facts as one at a time", "[check][image]") {
-  const std::vector<std::string> names = {"truncated.jpg", "cmyk.jpg",       "truncated.png",
-                                          "palette.gif",   "header-truncated.jpg",
-                                          "bomb.png",      "astronaut.jpg",  "colormap.bmp",
-                                          "rgb16.png",     "orientation_6.jpg"};
+  const std::vector<std::string> names = {
+      "truncated.jpg", "cmyk.jpg",      "truncated.png", "palette.gif", "header-truncated.jpg",
+      "bomb.png",      "astronaut.jpg", "colormap.bmp",  "rgb16.png",   "orientation_6.jpg"};
   std::vector<std::string> bytes;
   for (const auto& name : names) bytes.push_back(image(name));
   std::vector<ImageFacts> serial;
