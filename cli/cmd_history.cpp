@@ -4,6 +4,9 @@
 
 #include "commands.hpp"
 #include "kura/error.hpp"
+#include "report.hpp"
+
+#include <cstdlib>
 
 namespace kura::cli {
 
@@ -103,8 +106,10 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         }
         CommitInfo c = repo->resolve(*spec);
         auto changes = repo->changes(c.parents.empty() ? "" : c.parents[0], c.id);
+        auto report = repo->commit_report(c.id);
         if (*json) {
           nlohmann::json j = to_json(c);
+          j["checks"] = report ? report->to_json() : nlohmann::json(nullptr);
           j["changes"] = nlohmann::json::array();
           for (const auto& e : changes) j["changes"].push_back({{"path", e.path}, {"change", change_name(e.change)}});
           print_json(j);
@@ -113,6 +118,12 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         print_commit(c);
         std::cout << "\n";
         for (const auto& e : changes) std::cout << " " << pad(change_name(e.change), 11) << e.path << "\n";
+        if (!report) {
+          std::cout << "\nchecks: not run (committed with --no-verify)\n";
+        } else {
+          std::cout << "\nchecks at commit:";
+          print_report(std::cout, *report, stdout_is_tty() && !std::getenv("NO_COLOR"));
+        }
         return 0;
       };
     });

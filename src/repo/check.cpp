@@ -88,13 +88,29 @@ CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vec
   std::vector<std::string> specs;
   for (const auto& p : paths) specs.push_back(relative_to_root(I.root, cwd, p));
   std::vector<FileEntry> files;
+  CheckOptions o = I.check_options(options);
   if (scope == CheckScope::kWorkingFolder) {
     files = I.working_entries(specs);
+    // An image a JSONL row names outside the checked paths: read it from the folder.
+    if (!specs.empty())
+      o.resolve = [&I](const std::string& path) -> std::optional<FileEntry> {
+        struct stat st;
+        if (::lstat((I.root / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        auto found = I.working_entries({path});
+        return found.empty() ? std::nullopt : std::optional<FileEntry>(found[0]);
+      };
   } else {
-    for (auto& f : ls_files(scope == CheckScope::kIndex ? "" : rev))
-      if (under_any(f.path, specs)) files.push_back(std::move(f));
+    std::map<std::string, FileEntry> all;
+    for (auto& f : ls_files(scope == CheckScope::kIndex ? "" : rev)) all.emplace(f.path, f);
+    for (const auto& [path, f] : all)
+      if (under_any(path, specs)) files.push_back(f);
+    if (!specs.empty())
+      o.resolve = [all = std::move(all)](const std::string& path) -> std::optional<FileEntry> {
+        auto it = all.find(path);
+        return it == all.end() ? std::nullopt : std::optional<FileEntry>(it->second);
+      };
   }
-  return run_checks(*I.store, files, I.check_options(options));
+  return run_checks(*I.store, files, o);
 }
 
 std::optional<CheckReport> Repo::commit_report(const std::string& rev) const {
@@ -160,6 +176,20 @@ CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const 
   });
   CheckOptions o = options;
   o.root = root;
+  // Images named by JSONL rows but not among `paths` (a hook checks the
+  // changed files only) are read from the folder.
+  Store& cache = *store;
+  o.resolve = [&cache, &root](const std::string& path) -> std::optional<FileEntry> {
+    struct stat st;
+    if (::lstat((root / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    MappedFile file(root / path);
+    FileEntry e;
+    e.path = path;
+    e.pointer.object = store_media(cache, file.bytes());
+    e.pointer.file_sha = e.pointer.object;
+    e.pointer.size = file.bytes().size();
+    return e;
+  };
   return run_checks(*store, files, o);
 }
 

@@ -220,3 +220,26 @@ TEST_CASE("cli: an unreadable file is named, and nothing is staged", "[cli]") {
   REQUIRE_THAT(r.err, Catch::Contains("Permission denied"));
   REQUIRE(run_as({"ls-files", "--json"}).out == "[]\n");
 }
+
+TEST_CASE("cli: the git pre-commit hook blocks a CMYK image and lets a clean commit through", "[cli][check][git]") {
+  TempDir d;
+  TempDir home;
+  const std::map<std::string, std::string> env = {
+      {"KURA", kura_binary()},          {"HOME", home.path().string()},
+      {"GIT_AUTHOR_NAME", "T"},         {"GIT_AUTHOR_EMAIL", "t@example.com"},
+      {"GIT_COMMITTER_NAME", "T"},      {"GIT_COMMITTER_EMAIL", "t@example.com"}};
+  REQUIRE(run(d.path(), {"git", "init", "-q"}, env).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"hook", "install"}).exit_code == 0);
+  REQUIRE(fs::exists(d / ".git/hooks/pre-commit"));
+  write_file(d / "photos/bad.jpg", read_file(data_path("../check/data/cmyk.jpg")));
+  REQUIRE(run(d.path(), {"git", "add", "photos"}, env).exit_code == 0);
+  auto blocked = run(d.path(), {"git", "commit", "-q", "-m", "bad"}, env);
+  REQUIRE(blocked.exit_code != 0);
+  REQUIRE_THAT(blocked.out + blocked.err, Catch::Contains("image.bad_color_mode"));
+  REQUIRE_THAT(blocked.out + blocked.err, Catch::Contains("photos/bad.jpg"));
+  write_file(d / "photos/bad.jpg", data_file("fish.jpg"));
+  REQUIRE(run(d.path(), {"git", "add", "photos"}, env).exit_code == 0);
+  auto ok = run(d.path(), {"git", "commit", "-q", "-m", "good"}, env);
+  INFO(ok.out << ok.err);
+  REQUIRE(ok.exit_code == 0);
+}
