@@ -27,7 +27,23 @@ MappedFile::MappedFile(const fs::path& path) {
     fail(ErrorCode::kInvalidInput, "'" + path.string() + "' is not a regular file");
   }
   size_ = static_cast<size_t>(st_.st_size);
-  if (size_ > 0) {
+  constexpr size_t kMapAbove = 8u << 20;
+  if (size_ > 0 && size_ <= kMapAbove) {
+    buffer_.resize(size_);
+    size_t got = 0;
+    while (got < size_) {
+      ssize_t n = ::pread(fd, buffer_.data() + got, size_ - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        fail_errno("read", path.string());
+      }
+      if (n == 0) break;  // the file shrank while we read it
+      got += static_cast<size_t>(n);
+    }
+    buffer_.resize(got);
+    size_ = got;
+  } else if (size_ > 0) {
     data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (data_ == MAP_FAILED) {
       data_ = nullptr;

@@ -12,7 +12,8 @@
 
 namespace kura {
 
-// A read-only memory map of a whole file (empty files map to an empty view).
+// A whole file's bytes, read-only: small files are read into memory, large
+// ones memory-mapped (empty files give an empty view).
 class MappedFile {
  public:
   // Throws Error naming `path` when it cannot be opened or mapped.
@@ -20,11 +21,14 @@ class MappedFile {
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
-  std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+  std::string_view bytes() const {
+    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view(buffer_);
+  }
   const struct stat& info() const { return st_; }
 
  private:
-  void* data_ = nullptr;
+  void* data_ = nullptr;  // mapped (large files)
+  std::string buffer_;    // read (small files: unmapping costs more than copying)
   size_t size_ = 0;
   struct stat st_ {};
 };
