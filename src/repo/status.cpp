@@ -50,6 +50,12 @@ StatusReport Repo::status() {
     const WorkFile* file;
     ObjectId sha;
   };
+  // One ordered scan of the stat cache beats a point look-up per file.
+  std::map<std::string, std::string> cache;
+  store.scan(Table::kStatCache, "", [&](std::string_view k, std::string_view v) {
+    cache.emplace_hint(cache.end(), std::string(k), std::string(v));
+    return true;
+  });
   std::vector<Pending> pending;
   for (const auto& [path, entry] : index) {
     auto it = by_path.find(path);
@@ -63,8 +69,8 @@ StatusReport Repo::status() {
       report.unstaged.push_back({path, Change::kTypeChanged});
       continue;
     }
-    auto cached_bytes = store.get(Table::kStatCache, path);
-    auto cached = cached_bytes ? decode_cached(path, *cached_bytes) : std::nullopt;
+    auto hit = cache.find(path);
+    auto cached = hit != cache.end() ? decode_cached(path, hit->second) : std::nullopt;
     if (cached && cached->stat == StatPrint::of(w.st) && cached->stat.mtime_ns < settled_before) {
       if (cached->entry.pointer.file_sha != entry.pointer.file_sha || cached->entry.mode != entry.mode)
         report.unstaged.push_back({path, Change::kModified});
