@@ -120,6 +120,6 @@ fi
 
 # ---------------------------------------------------------------- run
 echo "== inspect_image on $N ~1 MP JPEGs, $THREADS threads, best of $REPS (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-for mode in decode faces:40 faces:80 faces:100 faces:120 faces:160; do
+for mode in decode faces:40 faces:80 faces:120 faces:140 faces:160; do
   "$DRIVER" "$mode" "$THREADS" "$REPS" "$OUT"/photos/*.jpg
 done

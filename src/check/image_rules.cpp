@@ -50,7 +50,7 @@ std::string normalise_subtype(std::string s) {
 
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
   const bool faces = policy.action("moderation.face") != RuleAction::kOff;
-  const std::string key = "f" + std::to_string(kFactsVersion) + (faces ? "F" + std::to_string(policy.min_face_px) : "-") +
+  const std::string key = "f" + std::to_string(kFactsVersion) + "." + std::to_string(kImageFactsVersion) + (faces ? "F" + std::to_string(policy.min_face_px) : "-") +
                           "/" + std::to_string(policy.max_pixels) + "/" + std::string(id.raw());
   if (auto cached = store.get(Table::kChecks, key)) {
     try {

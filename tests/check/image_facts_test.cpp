@@ -94,6 +94,15 @@ TEST_CASE("a JPEG cut in half is read but does not decode", "[check][image][fast
   CHECK(f.faces == -1);
 }
 
+TEST_CASE("a photo cut short is caught although JPEGs are decoded shrunk", "[check][image][fast]") {
+  // 512x480: hashed from a 1/4-scale decode, which still reads every block.
+  ImageFacts f = inspect("fruits-cut.jpg");
+  CHECK(f.width == 512);
+  CHECK_FALSE(f.decodes);
+  CHECK(f.decode_error == "Premature end of input file");
+  CHECK(inspect("fruits.jpg").decodes);
+}
+
 TEST_CASE("a PNG cut short does not decode", "[check][image][fast]") {
   ImageFacts f = inspect("truncated.png");
   CHECK(f.format == ImageFormat::kPng);
