@@ -26,6 +26,11 @@ inline void put_id(std::string& out, const ObjectId& id) { out.append(id.raw());
 class Reader {
  public:
   Reader(std::string_view data, std::string what) : data_(data), what_(std::move(what)) {}
+  // Lazy descriptions for hot paths: the message is only built on failure.
+  // `name` and `id` must outlive the reader.
+  Reader(std::string_view data, const char* kind, std::string_view name)
+      : data_(data), kind_(kind), name_(name) {}
+  Reader(std::string_view data, const char* kind, const ObjectId& id) : data_(data), kind_(kind), id_(&id) {}
   uint64_t varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -48,12 +53,17 @@ class Reader {
   std::string_view rest() const { return data_; }
   bool done() const { return data_.empty(); }
   [[noreturn]] void corrupt() const {
-    fail(ErrorCode::kCorrupt, what_ + " is truncated or malformed; run 'kura fsck'");
+    std::string what = what_;
+    if (kind_) what = std::string(kind_) + (id_ ? id_->hex() : std::string(name_));
+    fail(ErrorCode::kCorrupt, what + " is truncated or malformed; run 'kura fsck'");
   }
 
  private:
   std::string_view data_;
   std::string what_;
+  const char* kind_ = nullptr;
+  std::string_view name_;
+  const ObjectId* id_ = nullptr;
 };
 
 }  // namespace kura

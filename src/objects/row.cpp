@@ -70,7 +70,7 @@ std::string encode_row(const Row& row) {
 }
 
 Row decode_row(std::string_view bytes, const ObjectId& id) {
-  Reader in(bytes, "row object " + id.hex());
+  Reader in(bytes, "row object ", id);
   if (in.take(kRowMagic.size()) != kRowMagic) in.corrupt();
   Row row;
   uint64_t n = in.varint(), offset = 0;

@@ -36,7 +36,7 @@ ChunkRef store_chunk(Store& store, const std::vector<RowRef>& rows) {
 
 std::vector<ChunkRef> decode_manifest(std::string_view bytes, const ObjectId& id, uint64_t* rows,
                                       uint64_t* size) {
-  Reader in(bytes, "manifest " + id.hex());
+  Reader in(bytes, "manifest ", id);
   if (in.take(kManifestMagic.size()) != kManifestMagic) in.corrupt();
   *rows = in.varint();
   *size = in.varint();
@@ -53,7 +53,7 @@ std::vector<ChunkRef> decode_manifest(std::string_view bytes, const ObjectId& id
 }
 
 std::vector<RowRef> decode_chunk(std::string_view bytes, const ObjectId& id) {
-  Reader in(bytes, "row chunk " + id.hex());
+  Reader in(bytes, "row chunk ", id);
   if (in.take(kChunkMagic.size()) != kChunkMagic) in.corrupt();
   uint64_t n = in.varint();
   if (n > bytes.size()) in.corrupt();

@@ -52,14 +52,20 @@ AddResult Repo::add(const std::vector<std::string>& paths) {
   const int64_t settled_before = fs_now_ns(I.kura_dir / "tmp");
   const fs::path cwd = fs::current_path();
   const IgnoreRules rules = IgnoreRules::load(I.root);
-  const auto index = load_index(store);
   AddResult result;
 
   std::vector<std::string> specs;
-  std::vector<WorkFile> work;
   for (const auto& given : paths) {
-    std::string spec = relative_to_root(I.root, cwd, given);
-    refuse_symlinked_parents(I.root, spec, given);
+    specs.push_back(relative_to_root(I.root, cwd, given));
+    refuse_symlinked_parents(I.root, specs.back(), given);
+  }
+  // Only the part of the index that these paths can touch: adding one file
+  // to a 100,000-file repository reads one entry, not 100,000.
+  const auto index = load_index(store, specs);
+  std::vector<WorkFile> work;
+  for (size_t g = 0; g < paths.size(); ++g) {
+    const std::string& given = paths[g];
+    const std::string& spec = specs[g];
     const fs::path abs = spec.empty() ? I.root : I.root / spec;
     struct stat st;
     if (::lstat(abs.c_str(), &st) != 0) {
@@ -69,7 +75,6 @@ AddResult Repo::add(const std::vector<std::string>& paths) {
     } else {
       scan_worktree(I.root, spec, rules, work, &result.skipped);
     }
-    specs.push_back(std::move(spec));
   }
   std::sort(work.begin(), work.end(), [](const WorkFile& a, const WorkFile& b) { return a.path < b.path; });
   work.erase(std::unique(work.begin(), work.end(),

@@ -2,6 +2,7 @@
 // moves to it last, by compare-and-swap against the commit it was built on.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <tuple>
 
@@ -41,6 +42,15 @@ git::Signature make_signature(git_repository* repo, const CommitOptions& o) {
   return git::Signature(sig);
 }
 
+std::string format_signature(const git_signature* sig) {
+  const int offset = sig->when.offset;
+  const int abs_offset = offset < 0 ? -offset : offset;
+  char tail[64];
+  std::snprintf(tail, sizeof tail, " %lld %c%02d%02d", static_cast<long long>(sig->when.time),
+                offset < 0 || sig->when.sign == '-' ? '-' : '+', abs_offset / 60, abs_offset % 60);
+  return std::string(sig->name) + " <" + sig->email + ">" + tail;
+}
+
 }  // namespace
 
 CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
@@ -50,8 +60,8 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   if (message.empty()) fail(ErrorCode::kInvalidInput, "empty commit message; give one with -m");
   message += "\n";
 
-  const auto index = load_index(*I.store);
-  const git_oid tree_oid = I.build_tree(index);
+  size_t files_in_index = 0;
+  const git_oid tree_oid = I.build_tree(&files_in_index);
   const auto head = I.head_oid();
   git::Commit parent;
   if (head) {
@@ -61,7 +71,7 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   }
   if (!options.allow_empty) {
     const bool same = head ? git_oid_equal(git_commit_tree_id(parent.get()), &tree_oid)
-                           : index.empty();
+                           : files_in_index == 0;
     if (same)
       fail(ErrorCode::kNothingToDo,
            "nothing to commit: the index matches HEAD; stage changes with 'kura add' (see 'kura status')");
@@ -71,8 +81,8 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   std::string report_hex;
   if (options.verify) {
     std::vector<FileEntry> files;
-    files.reserve(index.size());
-    for (const auto& [path, entry] : index) files.push_back(entry);
+    files.reserve(files_in_index);
+    for (auto& [path, entry] : load_index(*I.store)) files.push_back(std::move(entry));
     CheckOptions check_options;
     check_options.policy = policy();
     check_options.threads = options.threads;
@@ -88,16 +98,12 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   }
 
   git::Signature sig = make_signature(I.git.get(), options);
-  git_tree* tree = nullptr;
-  git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the new tree");
-  git::Tree tree_owner(tree);
-  const git_commit* parents[1] = {parent.get()};
-  git_buf buffer = GIT_BUF_INIT;
-  git::check(git_commit_create_buffer(&buffer, I.git.get(), sig.get(), sig.get(), "UTF-8", message.c_str(), tree,
-                                      head ? 1 : 0, parents),
-             "cannot write the commit");
-  std::string content(buffer.ptr, buffer.size);
-  git_buf_dispose(&buffer);
+  // The commit text as git_commit_create_buffer writes it, without making
+  // libgit2 load and parse the (possibly large) new tree first.
+  std::string content = "tree " + git::hex(tree_oid) + "\n";
+  if (head) content += "parent " + git::hex(*head) + "\n";
+  const std::string who = format_signature(sig.get());
+  content += "author " + who + "\ncommitter " + who + "\nencoding UTF-8\n\n" + message;
   // The report id rides in a header of its own, so it is part of the commit id.
   git_oid oid;
   git::check(git_commit_create_with_signature(&oid, I.git.get(), content.c_str(),

@@ -30,16 +30,41 @@ void check(int rc, const std::string& what) {
   fail(code, what + ": " + detail);
 }
 
+// Hot in index and tree code (once per file per commit): table code instead
+// of libgit2's general-purpose conversions.
 std::string hex(const git_oid& oid) {
-  char buf[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(buf, sizeof buf, &oid);
-  return buf;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(GIT_OID_HEXSZ, '0');
+  char* p = out.data();
+  for (size_t i = 0; i < GIT_OID_RAWSZ; ++i) {
+    p[2 * i] = kDigits[oid.id[i] >> 4];
+    p[2 * i + 1] = kDigits[oid.id[i] & 15];
+  }
+  return out;
 }
+
+namespace {
+struct NibbleTable {
+  int8_t v[256];
+  constexpr NibbleTable() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = -1;
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<int8_t>(i);
+    for (int i = 0; i < 6; ++i) v['a' + i] = v['A' + i] = static_cast<int8_t>(10 + i);
+  }
+};
+constexpr NibbleTable kNibbles;
+}  // namespace
 
 git_oid oid_from_hex(std::string_view hex) {
   git_oid oid;
-  if (git_oid_fromstrn(&oid, hex.data(), hex.size()) < 0)
-    fail(ErrorCode::kCorrupt, "bad git object id '" + std::string(hex) + "'");
+  int bad = hex.size() == GIT_OID_HEXSZ ? 0 : -1;
+  for (size_t i = 0; bad == 0 && i < GIT_OID_RAWSZ; ++i) {
+    int hi = kNibbles.v[static_cast<unsigned char>(hex[2 * i])];
+    int lo = kNibbles.v[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad = (hi | lo) & ~15;
+    oid.id[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  if (bad) fail(ErrorCode::kCorrupt, "bad git object id '" + std::string(hex) + "'");
   return oid;
 }
 

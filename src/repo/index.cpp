@@ -49,7 +49,7 @@ FileEntry read_entry(std::string_view path, Reader& in) {
 }  // namespace
 
 FileEntry decode_entry(std::string_view path, std::string_view bytes) {
-  Reader in(bytes, "index entry for '" + std::string(path) + "'");
+  Reader in(bytes, "index entry for ", path);
   FileEntry e = read_entry(path, in);
   if (!in.done()) in.corrupt();
   return e;
@@ -100,6 +100,42 @@ std::map<std::string, FileEntry> load_index(const Store& store) {
   std::map<std::string, FileEntry> out;
   store.scan(Table::kIndex, "", [&](std::string_view key, std::string_view value) {
     out.emplace_hint(out.end(), std::string(key), decode_entry(key, value));
+    return true;
+  });
+  return out;
+}
+
+std::map<std::string, FileEntry> load_index(const Store& store, const std::vector<std::string>& specs) {
+  for (const auto& spec : specs)
+    if (spec.empty()) return load_index(store);
+  std::map<std::string, FileEntry> out;
+  auto exact = [&](const std::string& path) {
+    if (out.count(path)) return;
+    if (auto value = store.get(Table::kIndex, path)) out.emplace(path, decode_entry(path, *value));
+  };
+  for (const auto& spec : specs) {
+    exact(spec);
+    for (size_t pos = spec.find('/'); pos != std::string::npos; pos = spec.find('/', pos + 1))
+      exact(spec.substr(0, pos));
+    store.scan(Table::kIndex, spec + "/", [&](std::string_view key, std::string_view value) {
+      out.emplace(std::string(key), decode_entry(key, value));
+      return true;
+    });
+  }
+  return out;
+}
+
+std::vector<TreeItem> load_tree_items(const Store& store) {
+  std::vector<TreeItem> out;
+  store.scan(Table::kIndex, "", [&](std::string_view key, std::string_view value) {
+    // version | varint mode | ... | 20-byte pointer blob id (see the top of index.hpp)
+    Reader in(value, "index entry for ", key);
+    if (value.size() < 2 + GIT_OID_RAWSZ || in.byte() != kEntryVersion) in.corrupt();
+    TreeItem item;
+    item.path = std::string(key);
+    item.mode = static_cast<uint32_t>(in.varint());
+    std::memcpy(item.oid.id, value.data() + value.size() - GIT_OID_RAWSZ, GIT_OID_RAWSZ);
+    out.push_back(std::move(item));
     return true;
   });
   return out;

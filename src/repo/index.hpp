@@ -7,12 +7,14 @@
 //        32 file sha | 20 pointer blob id
 #pragma once
 
+#include <git2.h>
 #include <sys/stat.h>
 
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kura/repo.hpp"
 
@@ -42,6 +44,19 @@ std::optional<CachedEntry> decode_cached(std::string_view path, std::string_view
 
 // All index entries, in path order.
 std::map<std::string, FileEntry> load_index(const Store& store);
+// The entries at or under each of `specs` (repository-relative; "" is the
+// whole index) and those at any folder above a spec (a file that a spec's
+// folder would replace), in path order.
+std::map<std::string, FileEntry> load_index(const Store& store, const std::vector<std::string>& specs);
+
+// What a tree needs of an index entry: decoded without the rest of it, as
+// a commit of a large folder reads every entry.
+struct TreeItem {
+  std::string path;
+  uint32_t mode = 0;
+  git_oid oid{};
+};
+std::vector<TreeItem> load_tree_items(const Store& store);
 
 // The git mode for a stat result: 0100755 when any execute bit is set.
 uint32_t git_mode(const struct stat& st);

@@ -57,8 +57,9 @@ struct Repo::Impl {
   // The report object named by a commit's kura-checks header, if any.
   std::optional<ObjectId> report_id(const git_commit* commit) const;
 
-  // Writes the tree for an index; returns its id.
-  git_oid build_tree(const std::map<std::string, FileEntry>& index) const;
+  // Writes the tree for the staging index; returns its id. `files` gets the
+  // number of files in it.
+  git_oid build_tree(size_t* files) const;
 };
 
 // The commit header that names the check report object.

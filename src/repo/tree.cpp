@@ -1,5 +1,11 @@
 // Reading commits' trees and writing the index as a tree.
+#include <openssl/evp.h>
+
+#include <cstdio>
+
 #include "kura/error.hpp"
+#include "repo/odb_backend.hpp"
+#include "repo/fanout.hpp"
 #include "repo/index.hpp"
 #include "repo/repo_impl.hpp"
 
@@ -29,24 +35,36 @@ git::Commit Repo::Impl::commit_of(const std::string& rev) const {
   return git::Commit(reinterpret_cast<git_commit*>(peeled));
 }
 
+namespace {
+
+// Adds the files of `tree` under `prefix` ("" or "dir/"); bucket trees of a
+// large folder (fanout.hpp) add their entries to the folder itself.
+void flatten_into(git_repository* repo, const git_tree* tree, const std::string& prefix, TreeFiles& out) {
+  const size_t n = git_tree_entrycount(tree);
+  for (size_t i = 0; i < n; ++i) {
+    const git_tree_entry* entry = git_tree_entry_byindex(tree, i);
+    const char* name = git_tree_entry_name(entry);
+    const git_object_t type = git_tree_entry_type(entry);
+    if (type == GIT_OBJECT_TREE) {
+      git_tree* sub = nullptr;
+      git::check(git_tree_lookup(&sub, repo, git_tree_entry_id(entry)),
+                 "cannot read the tree of '" + prefix + name + "'");
+      git::Tree owner(sub);
+      flatten_into(repo, sub, is_fanout_name(name) ? prefix : prefix + name + "/", out);
+    } else if (type == GIT_OBJECT_BLOB) {
+      TreeFile f;
+      f.mode = git_tree_entry_filemode(entry);
+      f.oid = *git_tree_entry_id(entry);
+      out.emplace_hint(out.end(), prefix + name, f);
+    }
+  }
+}
+
+}  // namespace
+
 TreeFiles Repo::Impl::flatten(const git_tree* tree) const {
   TreeFiles out;
-  struct Ctx {
-    TreeFiles* out;
-  } ctx{&out};
-  git::check(git_tree_walk(
-                 tree, GIT_TREEWALK_PRE,
-                 [](const char* root, const git_tree_entry* entry, void* payload) -> int {
-                   auto* c = static_cast<Ctx*>(payload);
-                   if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
-                   TreeFile f;
-                   f.mode = git_tree_entry_filemode(entry);
-                   f.oid = *git_tree_entry_id(entry);
-                   c->out->emplace(std::string(root) + git_tree_entry_name(entry), f);
-                   return 0;
-                 },
-                 &ctx),
-             "cannot read a tree");
+  flatten_into(git.get(), tree, "", out);
   return out;
 }
 
@@ -97,44 +115,114 @@ bool under(const std::string& path, const std::vector<std::string>& specs) {
   return false;
 }
 
-git_oid build(git_repository* repo, const std::vector<const FileEntry*>& entries, size_t b, size_t e,
-              size_t prefix) {
-  git_treebuilder* raw = nullptr;
-  git::check(git_treebuilder_new(&raw, repo, nullptr), "cannot build a tree");
-  git::TreeBuilder tb(raw);
-  size_t i = b;
-  while (i < e) {
-    const std::string& path = entries[i]->path;
-    size_t slash = path.find('/', prefix);
-    if (slash == std::string::npos) {
-      git_oid oid = git::oid_from_hex(entries[i]->pointer_oid);
-      git::check(git_treebuilder_insert(nullptr, tb.get(), path.c_str() + prefix, &oid,
-                                        static_cast<git_filemode_t>(entries[i]->mode)),
-                 "cannot add '" + path + "' to a tree");
-      ++i;
-      continue;
+// Writes the trees straight into the store's `git` table: the index is in
+// path order, which is git's tree order too (a folder "a" sorts as "a/", and
+// every path under it starts with "a/"), so each tree is serialized in one
+// pass and hashed with OpenSSL's SHA-1. libgit2's tree builder sorted and
+// re-hashed (with its slower collision-detecting SHA-1) on every commit,
+// which cost about 8 s of CPU per million files.
+class TreeWriter {
+ public:
+  explicit TreeWriter(Store& store) : store_(store) {}
+
+  git_oid build(const std::vector<TreeItem>& entries, size_t b, size_t e, size_t prefix) {
+    std::vector<Child> children;
+    size_t i = b;
+    while (i < e) {
+      const std::string& path = entries[i].path;
+      size_t slash = path.find('/', prefix);
+      if (slash == std::string::npos) {
+        children.push_back({std::string_view(path).substr(prefix), entries[i].mode, entries[i].oid});
+        ++i;
+        continue;
+      }
+      const size_t len = slash + 1;  // "dir/" including the slash
+      size_t j = i;
+      while (j < e && entries[j].path.size() > len && entries[j].path.compare(0, len, path, 0, len) == 0) ++j;
+      git_oid sub = build(entries, i, j, len);
+      children.push_back({std::string_view(path).substr(prefix, slash - prefix), GIT_FILEMODE_TREE, sub});
+      i = j;
     }
-    const size_t len = slash + 1;  // "dir/" including the slash
-    size_t j = i;
-    while (j < e && entries[j]->path.size() > len && entries[j]->path.compare(0, len, path, 0, len) == 0) ++j;
-    git_oid sub = build(repo, entries, i, j, len);
-    std::string name = path.substr(prefix, slash - prefix);
-    git::check(git_treebuilder_insert(nullptr, tb.get(), name.c_str(), &sub, GIT_FILEMODE_TREE),
-               "cannot add folder '" + path.substr(0, slash) + "' to a tree");
-    i = j;
+    if (children.size() <= kFanoutThreshold) return write(children);
+    // A large folder: buckets by name hash (fanout.hpp). A subsequence of a
+    // sorted list is sorted, so each bucket keeps git's order.
+    std::vector<std::vector<Child>> buckets(256);
+    for (const Child& c : children) buckets[fanout_bucket(c.name)].push_back(c);
+    std::vector<std::string> names;
+    names.reserve(256);
+    std::vector<Child> top;
+    for (unsigned k = 0; k < 256; ++k) {
+      if (buckets[k].empty()) continue;
+      names.push_back(fanout_bucket_name(k));
+      top.push_back({names.back(), GIT_FILEMODE_TREE, write(buckets[k])});
+    }
+    return write(top);
   }
-  git_oid oid;
-  git::check(git_treebuilder_write(&oid, tb.get()), "cannot write a tree");
-  return oid;
-}
+
+  void flush() {
+    if (batch_.size() > 0) store_.write(batch_, Sync::kNo);
+    batch_ = TableBatch();
+  }
+
+ private:
+  static void append(std::string& out, uint32_t mode, std::string_view name, const git_oid& oid) {
+    if (name.empty() || name.find('\0') != std::string_view::npos)
+      fail(ErrorCode::kInvalidInput, "cannot put a file named '" + std::string(name) + "' in a tree");
+    switch (mode) {
+      case GIT_FILEMODE_BLOB: out.append("100644 ", 7); break;
+      case GIT_FILEMODE_BLOB_EXECUTABLE: out.append("100755 ", 7); break;
+      case GIT_FILEMODE_LINK: out.append("120000 ", 7); break;
+      case GIT_FILEMODE_TREE: out.append("40000 ", 6); break;
+      default: {
+        char octal[16];
+        int n = std::snprintf(octal, sizeof octal, "%o ", mode);
+        out.append(octal, static_cast<size_t>(n));
+      }
+    }
+    out.append(name);
+    out.push_back('\0');
+    out.append(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+  }
+
+  struct Child {
+    std::string_view name;
+    uint32_t mode;
+    git_oid oid;
+  };
+
+  git_oid write(const std::vector<Child>& children) {
+    std::string content;
+    for (const Child& c : children) append(content, c.mode, c.name, c.oid);
+    const std::string header = "tree " + std::to_string(content.size());
+    git_oid oid;
+    EVP_DigestInit_ex(ctx_.get(), EVP_sha1(), nullptr);
+    EVP_DigestUpdate(ctx_.get(), header.data(), header.size() + 1);  // with the terminating NUL
+    EVP_DigestUpdate(ctx_.get(), content.data(), content.size());
+    EVP_DigestFinal_ex(ctx_.get(), oid.id, nullptr);
+    const std::string_view key(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+    // Most trees of a commit are those of its parent: write only new ones,
+    // so a small change to a large repository writes a few kilobytes.
+    if (!store_.get(Table::kGit, key)) {
+      batch_.put(Table::kGit, key, encode_git_value(GIT_OBJECT_TREE, content));
+      if (batch_.size() >= 1024) flush();
+    }
+    return oid;
+  }
+
+  Store& store_;
+  TableBatch batch_;
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+};
 
 }  // namespace
 
-git_oid Repo::Impl::build_tree(const std::map<std::string, FileEntry>& index) const {
-  std::vector<const FileEntry*> entries;
-  entries.reserve(index.size());
-  for (const auto& [path, entry] : index) entries.push_back(&entry);
-  return build(git.get(), entries, 0, entries.size(), 0);
+git_oid Repo::Impl::build_tree(size_t* files) const {
+  std::vector<TreeItem> items = load_tree_items(*store);
+  if (files) *files = items.size();
+  TreeWriter writer(*store);
+  git_oid oid = writer.build(items, 0, items.size(), 0);
+  writer.flush();
+  return oid;
 }
 
 std::vector<FileEntry> Repo::ls_files(const std::string& rev, const std::vector<std::string>& paths) const {
@@ -151,16 +239,38 @@ std::vector<FileEntry> Repo::ls_files(const std::string& rev, const std::vector<
 
 std::optional<FileEntry> Repo::file_at(const std::string& rev, const std::string& path) const {
   git::Commit commit = impl_->commit_of(rev);
-  git_tree* tree = nullptr;
-  git::check(git_commit_tree(&tree, commit.get()), "cannot read the tree of " + rev);
-  git::Tree owner(tree);
-  git_tree_entry* entry = nullptr;
-  int rc = git_tree_entry_bypath(&entry, tree, path.c_str());
-  if (rc == GIT_ENOTFOUND) return std::nullopt;
-  git::check(rc, "cannot look up '" + path + "'");
-  git::TreeEntry entry_owner(entry);
-  if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return std::nullopt;
-  return impl_->entry_of(path, {git_tree_entry_filemode(entry), *git_tree_entry_id(entry)});
+  git_tree* root = nullptr;
+  git::check(git_commit_tree(&root, commit.get()), "cannot read the tree of " + rev);
+  git::Tree tree(root);
+  // One component at a time: a large folder's entry is in the bucket its
+  // name hashes to (fanout.hpp).
+  size_t start = 0;
+  while (true) {
+    const size_t slash = path.find('/', start);
+    const std::string name = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (name.empty()) return std::nullopt;
+    const git_tree_entry* entry = git_tree_entry_byname(tree.get(), name.c_str());
+    if (!entry) {
+      const std::string bucket = fanout_bucket_name(fanout_bucket(name));
+      const git_tree_entry* b = git_tree_entry_byname(tree.get(), bucket.c_str());
+      if (!b || git_tree_entry_type(b) != GIT_OBJECT_TREE) return std::nullopt;
+      git_tree* sub = nullptr;
+      git::check(git_tree_lookup(&sub, impl_->git.get(), git_tree_entry_id(b)), "cannot look up '" + path + "'");
+      tree.reset(sub);
+      entry = git_tree_entry_byname(tree.get(), name.c_str());
+      if (!entry) return std::nullopt;
+    }
+    const git_object_t type = git_tree_entry_type(entry);
+    if (slash == std::string::npos) {
+      if (type != GIT_OBJECT_BLOB) return std::nullopt;
+      return impl_->entry_of(path, {git_tree_entry_filemode(entry), *git_tree_entry_id(entry)});
+    }
+    if (type != GIT_OBJECT_TREE) return std::nullopt;
+    git_tree* sub = nullptr;
+    git::check(git_tree_lookup(&sub, impl_->git.get(), git_tree_entry_id(entry)), "cannot look up '" + path + "'");
+    tree.reset(sub);
+    start = slash + 1;
+  }
 }
 
 void Repo::read_file(const FileEntry& file, const std::function<void(std::string_view)>& sink) const {

@@ -1,5 +1,6 @@
 #include "repo/worktree.hpp"
 
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -9,6 +10,7 @@
 #include <fstream>
 
 #include "kura/error.hpp"
+#include "repo/fanout.hpp"
 
 namespace kura {
 
@@ -64,6 +66,10 @@ void walk(const fs::path& root, const std::string& rel, const IgnoreRules& rules
     if (rel.empty() && name == ".kura") continue;
     if (name == ".git") continue;
     std::string path = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+    if (is_fanout_name(name)) {
+      if (skipped) skipped->push_back(path + ": names starting with '.kura-fanout.' are kura's own (large folders); not versioned");
+      continue;
+    }
     struct stat st;
     if (::fstatat(::dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // vanished while we walked

@@ -78,9 +78,13 @@ struct Store::Impl {
   ~Impl() {
     if (db && !read_only) {
       // Opens skip the flush of the replayed log (cheap commands); fold the
-      // logs into tables once they pile up, so replay stays short.
+      // logs into tables once they pile up or grow past a megabyte (a
+      // commit of a large tree), so that every later open replays little.
       rocksdb::VectorLogPtr logs;
-      if (db->GetSortedWalFiles(logs).ok() && logs.size() > 8) {
+      uint64_t log_bytes = 0;
+      const bool listed = db->GetSortedWalFiles(logs).ok();
+      for (const auto& log : logs) log_bytes += log->SizeFileBytes();
+      if (listed && (logs.size() > 8 || log_bytes > (1u << 20))) {
         rocksdb::FlushOptions fo;
         std::ignore = db->Flush(fo, handles);  // best effort: the logs still hold the data
       }
@@ -122,6 +126,12 @@ std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access acce
   small.compression = rocksdb::kLZ4Compression;
   small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   small.write_buffer_size = 8 << 20;
+  // Universal compaction: every commit flushes a small file of new entries
+  // (objects skip the WAL, see sync_objects). Leveled compaction merged every
+  // four of those into the one big file under them, rewriting the whole key
+  // space (11 MB for 100,000 files) every fourth commit; universal merges
+  // small runs with small runs and the big one only when space grows.
+  small.compaction_style = rocksdb::kCompactionStyleUniversal;
 
   rocksdb::ColumnFamilyOptions objects = small;
   objects.write_buffer_size = 128 << 20;
