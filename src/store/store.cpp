@@ -140,7 +140,9 @@ std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access acce
   objects.min_blob_size = 2048;
   objects.blob_file_size = 256 << 20;
   objects.blob_compression_type = rocksdb::kNoCompression;  // media is compressed already
-  objects.enable_blob_garbage_collection = true;
+  // Blob garbage collection relocates live blobs while compacting: only
+  // `kura gc` (compact()) asks for it, so that adding data writes it once.
+  objects.enable_blob_garbage_collection = false;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, small},
