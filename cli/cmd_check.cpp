@@ -32,6 +32,8 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     auto no_faces = std::make_shared<bool>(false);
     auto profile = std::make_shared<std::string>();
     auto policy_file = std::make_shared<std::string>();
+    auto fetch = std::make_shared<bool>(false);
+    auto fetch_timeout = std::make_shared<int>(30);
     cmd->add_option("paths", *paths, "Only these files or folders");
     cmd->add_option("--policy", *policy_file, "A policy file to use instead of .kura/checks.json");
     cmd->add_flag("--staged", *staged, "Check the index (what the next commit holds)");
@@ -39,8 +41,11 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--profile", *profile, "openai (default) or generic");
     cmd->add_flag("--no-faces", *no_faces, "Skip face detection");
     cmd->add_flag("--json", *json, "Print the report as JSON");
-    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file] {
-      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file] {
+    cmd->add_flag("--fetch", *fetch, "Download images given by http(s) URL and check them too");
+    cmd->add_option("--fetch-timeout", *fetch_timeout, "Seconds allowed per download (default 30)")
+        ->check(CLI::Range(1, 3600));
+    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout] {
+      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout] {
         std::vector<std::string> wanted = *paths;
         wanted.insert(wanted.end(), g.paths.begin(), g.paths.end());
         CheckReport report;
@@ -51,6 +56,8 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kNotARepository) throw;
         }
+        options.fetch = *fetch;
+        options.fetch_timeout = std::chrono::seconds(*fetch_timeout);
         if (!policy_file->empty()) options.policy = Policy::load(*policy_file);
         else if (repo) options.policy = repo->policy();
         if (!profile->empty()) {

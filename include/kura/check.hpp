@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -110,6 +111,11 @@ struct CheckOptions {
   // Finds a file that a JSONL row names by path but that is not among the
   // checked files (a check of some files only); empty: such paths are missing.
   std::function<std::optional<FileEntry>(const std::string& path)> resolve;
+  // Download images named by http(s) URL and check them like the others
+  // (`kura check --fetch`); otherwise they get an image.remote_url note.
+  bool fetch = false;
+  std::chrono::seconds fetch_timeout{30};  // per download
+  unsigned fetch_connections = 8;          // downloads at a time
 };
 
 // Checks `files` (entries whose objects are in `store`). Bad data never

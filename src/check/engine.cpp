@@ -1,12 +1,14 @@
 // run_checks: rows and images of the given files, then the dataset-level
 // rules (counts, duplicates, leakage), then the user's hook.
 #include <atomic>
+#include <cctype>
 #include <memory>
 #include <functional>
 #include <optional>
 #include <tuple>
 #include <unordered_map>
 
+#include "check/fetch.hpp"
 #include "check/hook.hpp"
 #include "check/image_rules.hpp"
 #include "check/row_check.hpp"
@@ -29,7 +31,48 @@ struct Use {
   int message_index = -1, content_index = -1;
   std::string media;  // hex
   std::string declared, detail;
+  bool remote = false;  // downloaded with --fetch: `declared` is the Content-Type's
 };
+
+// An image downloaded by --fetch: its object, or why there is none.
+struct Remote {
+  std::string media;     // hex id of the stored bytes
+  std::string declared;  // subtype of the response's image/... content type
+  std::string error;
+};
+
+// Downloads the URLs of `results` not fetched yet, several at a time, and
+// stores what arrives as objects (checked like any image, cached by id).
+void fetch_remote(Store& store, const std::vector<RowResult>& results, const CheckOptions& options,
+                  std::unordered_map<std::string, Remote>& fetched) {
+  std::vector<std::string> urls;
+  for (const RowResult& r : results)
+    for (const ImageUse& u : r.images)
+      if (u.kind == ImageUse::kRemote && fetched.emplace(u.ref, Remote{}).second) urls.push_back(u.ref);
+  if (urls.empty()) return;
+  check::FetchLimits limits;
+  limits.timeout = options.fetch_timeout;
+  std::vector<Remote> got(urls.size());
+  std::atomic<uint64_t> done{0};
+  parallel_for(
+      urls.size(), options.fetch_connections,
+      [&](size_t i) {
+        check::Fetched f = check::fetch_url(urls[i], limits);
+        if (!f.ok) {
+          got[i].error = f.error;
+        } else {
+          got[i].media = store.put_object(f.bytes).hex();
+          std::string type = f.content_type.substr(0, f.content_type.find(';'));
+          for (auto& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (type.rfind("image/", 0) == 0) got[i].declared = type.substr(6);
+        }
+        ++done;
+      },
+      [&] {
+        if (options.progress) options.progress({"downloading images", done.load(), urls.size(), 0, 0});
+      });
+  for (size_t i = 0; i < urls.size(); ++i) fetched[urls[i]] = std::move(got[i]);
+}
 
 std::string dir_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -154,6 +197,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   };
 
   std::vector<Use> uses;
+  std::unordered_map<std::string, Remote> fetched;  // by URL, with --fetch
   struct RowTokens {
     std::string path;
     uint64_t line;
@@ -190,6 +234,8 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
       store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
     });
 
+    if (options.fetch) fetch_remote(store, results, options, fetched);
+
     const std::string dir = dir_of(file.path);
     std::unordered_map<ObjectId, uint64_t, ObjectIdHash> first_line;
     uint64_t examples = 0, image_examples = 0;
@@ -209,12 +255,23 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
       if (!r.images.empty()) ++image_examples;
       RowTokens tokens{file.path, line, r.text_tokens, {}};
       for (const ImageUse& u : r.images) {
-        if (u.kind == ImageUse::kRemote) {
-          add("image.remote_url", file.path, line, u.message_index, u.content_index, "",
-              "image at " + u.ref + " is not checked offline");
-          continue;
-        }
         Use use{file.path, line, u.message_index, u.content_index, u.media, u.declared, u.detail};
+        if (u.kind == ImageUse::kRemote) {
+          auto it = fetched.find(u.ref);
+          if (it == fetched.end()) {
+            add("image.remote_url", file.path, line, u.message_index, u.content_index, "",
+                "image at " + u.ref + " is not checked offline");
+            continue;
+          }
+          if (!it->second.error.empty()) {
+            add("image.fetch_failed", file.path, line, u.message_index, u.content_index, "",
+                "cannot download " + u.ref + ": " + it->second.error);
+            continue;
+          }
+          use.media = it->second.media;
+          use.declared = it->second.declared;
+          use.remote = true;
+        }
         if (u.kind == ImageUse::kPath) {
           auto target = resolve(dir, u.ref);
           if (!target) {
@@ -279,8 +336,11 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   for (size_t i = 0; i < distinct.size(); ++i) facts_of[distinct[i].hex()] = &facts[i];
 
   for (const auto& u : uses) {
-    for (auto& [rule, message] : check::image_findings(*facts_of[u.media], u.declared, policy))
+    for (auto& [rule, message] : check::image_findings(*facts_of[u.media], u.declared, policy)) {
+      if (u.remote && rule == "image.mime_mismatch")
+        message.replace(0, std::string("the data URI says").size(), "the server's Content-Type says");
       add(rule, u.path, u.line, u.message_index, u.content_index, u.media, message);
+    }
   }
   for (const auto& row : token_rows) {
     uint64_t total = row.text;

@@ -59,6 +59,8 @@ const Rule kRules[] = {
      "keep images inside the data set and use paths relative to the JSONL file"},
     {"image.remote_url", S::kInfo, true, "an image is an http(s) URL: not checked offline",
      "inline it as base64, or run kura check --fetch to download and check it"},
+    {"image.fetch_failed", S::kError, true, "an image URL could not be downloaded (kura check --fetch)",
+     "make the URL publicly reachable over http(s), or inline the image as base64"},
     {"image.exif_rotated", S::kWarning, true, "an image relies on EXIF orientation: trainers that ignore EXIF see it sideways",
      "bake the rotation in, e.g. vips autorot in.jpg out.jpg"},
     {"image.too_small", S::kWarning, true, "an image is smaller than the configured minimum side",
