@@ -1,6 +1,7 @@
 // run_checks: rows and images of the given files, then the dataset-level
 // rules (counts, duplicates, leakage), then the user's hook.
 #include <atomic>
+#include <cstdint>
 #include <cctype>
 #include <memory>
 #include <functional>
@@ -138,18 +139,20 @@ struct Similar {
 // quadratic; a bucket is searched for at most kMaxCandidates entries.
 std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
                                    const std::unordered_map<std::string, const check::Facts*>& facts, int threshold,
-                                   const std::function<bool(const Use&, const Use&)>& relevant) {
+                                   const std::function<bool(size_t, size_t)>& relevant,
+                                   const std::vector<char>& active) {
   constexpr size_t kMaxCandidates = 64;
   std::vector<Similar> out;
   std::unordered_map<std::string, std::vector<size_t>> by_media;
   std::unordered_map<uint64_t, std::vector<size_t>> buckets[8];
   const bool bucketed = threshold < 8;
   for (size_t b = 0; b < uses.size(); ++b) {
+    if (!active[b]) continue;  // can pair with nothing (an image file outside the splits)
     const check::Facts& fb = *facts.at(uses[b].media);
     std::optional<Similar> best;
     auto consider = [&](size_t a) {
       if (best && best->a <= a) return;
-      if (!relevant(uses[a], uses[b])) return;
+      if (!relevant(a, b)) return;
       int d = uses[a].media == uses[b].media ? 0 : hamming(facts.at(uses[a].media)->phash, fb.phash);
       if (d <= threshold) best = Similar{a, b, d};
     };
@@ -318,12 +321,19 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   }
   report.summary.images = distinct.size();
   std::vector<check::Facts> facts(distinct.size());
+  std::vector<std::optional<std::string>> cached;
+  {
+    std::vector<std::string> keys;
+    keys.reserve(distinct.size());
+    for (const auto& id : distinct) keys.push_back(check::facts_key(id, policy));
+    cached = store.get_many(Table::kChecks, keys);
+  }
   std::atomic<uint64_t> inspected{0}, hits{0}, done{0};
   parallel_for(
       distinct.size(), options.threads,
       [&](size_t i) {
         bool hit = false;
-        facts[i] = check::facts_of(store, distinct[i], policy, &hit);
+        facts[i] = check::facts_of(store, distinct[i], policy, cached[i], &hit);
         ++(hit ? hits : inspected);
         ++done;
       },
@@ -352,13 +362,20 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   }
 
   // The same picture twice: across train and validation (leakage), inside one file (near duplicates).
-  auto is_split = [&](const std::string& path, const std::string& name) { return base_of(path) == name; };
-  auto relevant = [&](const Use& x, const Use& y) {
-    const bool cross = (is_split(x.path, policy.train_file) && is_split(y.path, policy.validation_file)) ||
-                       (is_split(x.path, policy.validation_file) && is_split(y.path, policy.train_file));
-    return cross || (x.path == y.path && x.line != y.line);
+  // Which split each use is in (1 training, 2 validation, 0 neither),
+  // worked out once: the pair search asks for every candidate pair.
+  std::vector<uint8_t> split(uses.size());
+  std::vector<char> active(uses.size());
+  for (size_t i = 0; i < uses.size(); ++i) {
+    const std::string base = base_of(uses[i].path);
+    split[i] = base == policy.train_file ? 1 : base == policy.validation_file ? 2 : 0;
+    active[i] = split[i] != 0 || uses[i].line != 0;  // a folder's image file pairs with nothing
+  }
+  auto relevant = [&](size_t x, size_t y) {
+    const bool cross = split[x] + split[y] == 3;  // one training, one validation
+    return cross || (uses[x].line != uses[y].line && uses[x].path == uses[y].path);
   };
-  for (const auto& [a, b, distance] : similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant)) {
+  for (const auto& [a, b, distance] : similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant, active)) {
     const Use& first = uses[a];
     const Use& second = uses[b];
     const std::string how = distance == 0 && first.media == second.media

@@ -48,11 +48,22 @@ std::string normalise_subtype(std::string s) {
 
 }  // namespace
 
-Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
+std::string facts_key(const ObjectId& id, const Policy& policy) {
   const bool faces = policy.action("moderation.face") != RuleAction::kOff;
-  const std::string key = "f" + std::to_string(kFactsVersion) + "." + std::to_string(kImageFactsVersion) + (faces ? "F" + std::to_string(policy.min_face_px) : "-") +
-                          "/" + std::to_string(policy.max_pixels) + "/" + std::string(id.raw());
-  if (auto cached = store.get(Table::kChecks, key)) {
+  return "f" + std::to_string(kFactsVersion) + "." + std::to_string(kImageFactsVersion) +
+         (faces ? "F" + std::to_string(policy.min_face_px) : "-") + "/" + std::to_string(policy.max_pixels) + "/" +
+         std::string(id.raw());
+}
+
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
+  return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)), hit);
+}
+
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
+               bool* hit) {
+  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
+  const std::string key = facts_key(id, policy);
+  if (cached) {
     try {
       *hit = true;
       return from_json(nlohmann::json::from_msgpack(*cached));

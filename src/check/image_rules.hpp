@@ -35,6 +35,11 @@ struct Facts {
 // The facts of image `id`, from the cache or by inspecting its bytes;
 // `hit` tells which. Never throws for bad image bytes.
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit);
+// The cache key of an image's facts under `policy`.
+std::string facts_key(const ObjectId& id, const Policy& policy);
+// As facts_of, with the cache entry already looked up (nullopt: a miss).
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
+               bool* hit);
 
 // (rule, message) pairs for one use of an image; `declared` is the data URI's
 // subtype ("" for files and paths).

@@ -261,6 +261,28 @@ std::optional<std::string> Store::get(Table table, std::string_view key) const {
   return v;
 }
 
+std::vector<std::optional<std::string>> Store::get_many(Table table, const std::vector<std::string>& keys) const {
+  std::vector<std::optional<std::string>> out(keys.size());
+  constexpr size_t kBatch = 4096;
+  std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+  for (size_t start = 0; start < keys.size(); start += kBatch) {
+    const size_t n = std::min(kBatch, keys.size() - start);
+    slices.clear();
+    for (size_t i = 0; i < n; ++i) slices.emplace_back(keys[start + i]);
+    values = std::vector<rocksdb::PinnableSlice>(n);
+    statuses = std::vector<rocksdb::Status>(n);
+    impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->cf(table), n, slices.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < n; ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      check(statuses[i], "cannot read the store");
+      out[start + i] = values[i].ToString();
+    }
+  }
+  return out;
+}
+
 void Store::put(Table table, std::string_view key, std::string_view value, Sync sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync == Sync::kYes;
