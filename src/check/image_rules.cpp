@@ -46,19 +46,31 @@ std::string normalise_subtype(std::string s) {
   return s;
 }
 
+std::string facts_key(const ObjectId& id, const Policy& policy) {
+  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
+  return "f" + std::to_string(kFactsVersion) + "." + std::to_string(kImageFactsVersion) + (faces ? "F" + std::to_string(policy.min_face_px) : "-") +
+         "/" + std::to_string(policy.max_pixels) + "/" + std::string(id.raw());
+}
+
 }  // namespace
 
-Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
-  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
-  const std::string key = "f" + std::to_string(kFactsVersion) + "." + std::to_string(kImageFactsVersion) + (faces ? "F" + std::to_string(policy.min_face_px) : "-") +
-                          "/" + std::to_string(policy.max_pixels) + "/" + std::string(id.raw());
-  if (auto cached = store.get(Table::kChecks, key)) {
+std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy) {
+  if (auto cached = store.get(Table::kChecks, facts_key(id, policy))) {
     try {
-      *hit = true;
       return from_json(nlohmann::json::from_msgpack(*cached));
     } catch (const nlohmann::json::exception&) {
       // A damaged cache entry is a miss.
     }
+  }
+  return std::nullopt;
+}
+
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
+  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
+  const std::string key = facts_key(id, policy);
+  if (auto cached = cached_facts(store, id, policy)) {
+    *hit = true;
+    return *cached;
   }
   *hit = false;
   const std::string bytes = store.read_object(id);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,9 @@ struct Facts {
 // The facts of image `id`, from the cache or by inspecting its bytes;
 // `hit` tells which. Never throws for bad image bytes.
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit);
+// The facts of image `id` when the cache holds them for `policy`; never
+// inspects the image (kura diff looks here before it decodes anything).
+std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy);
 
 // (rule, message) pairs for one use of an image; `declared` is the data URI's
 // subtype ("" for files and paths).
