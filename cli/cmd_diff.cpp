@@ -70,6 +70,34 @@ void print_change(const ValueChange& c) {
   else std::cout << color(shorten(value_text(c.old_value), 70), "31") << " -> " << color(shorten(value_text(c.new_value), 70), "32") << "\n";
 }
 
+// A chat row in one line: "user: What is this? [image 3fa9c2d4e5f6] | assistant: fish".
+std::string summary(const RowChange& c) {
+  const nlohmann::json& r = c.row;
+  const char* list = r.is_object() && r.contains("messages") ? "messages" : r.is_object() && r.contains("conversations") ? "conversations" : nullptr;
+  if (!list || !r[list].is_array()) return shorten(c.text);
+  std::string out;
+  for (const auto& m : r[list]) {
+    if (!m.is_object()) continue;
+    std::string role = m.value(list[0] == 'm' ? "role" : "from", "?"), text;
+    const nlohmann::json content = m.contains("content") ? m["content"] : m.contains("value") ? m["value"] : nlohmann::json();
+    if (content.is_array()) {
+      for (const auto& part : content) {
+        if (!part.is_object()) continue;
+        if (part.contains("text") && part["text"].is_string()) text += (text.empty() ? "" : " ") + shorten(part["text"].get<std::string>(), 60);
+        else if (part.contains("image_url")) {
+          std::string url = part["image_url"].is_object() ? part["image_url"].value("url", "") : "";
+          size_t sha = url.find("sha256:");
+          text += (text.empty() ? "[image " : " [image ") + (sha != std::string::npos ? url.substr(sha + 7, 12) : shorten(url, 40)) + "]";
+        }
+      }
+    } else {
+      text = shorten(value_text(content), 60);
+    }
+    out += (out.empty() ? "" : " | ") + role + ": " + text;
+  }
+  return out;
+}
+
 void print_row(const RowChange& c) {
   const std::string key = c.key.empty() ? "" : " key " + c.key;
   switch (c.kind) {
@@ -90,7 +118,7 @@ void print_row(const RowChange& c) {
       std::string head = add ? "+ line " + std::to_string(c.new_line) : "- line " + std::to_string(c.old_line) + " (old)";
       std::cout << "  " << color(head, add ? "32" : "31") << key;
       if (!(add ? c.new_json : c.old_json)) std::cout << " (not valid JSON)";
-      std::cout << ": " << shorten(c.text) << "\n";
+      std::cout << ": " << summary(c) << "\n";
       for (const auto& im : c.images) std::cout << "      image " << image_text(im) << "\n";
       return;
     }
