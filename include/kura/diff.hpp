@@ -149,7 +149,9 @@ struct FileDiff {
   std::optional<DiffImage> old_image, new_image;  // media files that are images (kFull)
   bool table = false;     // both sides are tables: `stat` and `rows` apply
   TableStat stat;
-  std::vector<RowChange> rows;  // kFull: in new-line order (removed rows at their old place)
+  // kFull, tables on both sides: in new-line order (removed rows at their
+  // old place). An added or deleted table is counted in `stat`, not listed.
+  std::vector<RowChange> rows;
 };
 
 struct DiffTotals {

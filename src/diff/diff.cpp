@@ -261,7 +261,8 @@ DiffReport diff(Repo& repo, const DiffOptions& options) {
       f.table = true;
       difflib::TableDiff t = difflib::diff_table(store, om, nm, options.key);
       f.stat = t.stat;
-      if (options.detail == DiffDetail::kFull) {
+      // An added or deleted table is counted, not listed row by row.
+      if (options.detail == DiffDetail::kFull && om && nm) {
         f.rows = std::move(t.rows);
         describe_rows(store, f, book);
       }

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include "diff/align.hpp"
+#include "diff/row_diff.hpp"
 #include "kura/error.hpp"
 #include "kura/store.hpp"
 
@@ -48,6 +50,78 @@ std::vector<uint64_t> first_lines(const std::vector<ManifestChunk>& chunks) {
     line += c.rows;
   }
   out.push_back(line);
+  return out;
+}
+
+// Hunks with more removed x added rows than this pair in order, unread.
+constexpr size_t kMaxSimilarityPairs = 4096;
+// Below this similarity two rows are an addition and a removal, not a change.
+constexpr double kMinSimilarity = 0.5;
+
+void leaves(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>& out) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) leaves(it.value(), pointer + "/" + it.key(), out);
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) leaves(v[i], pointer + "/" + std::to_string(i), out);
+  } else {
+    out.push_back(pointer + "=" + v.dump());
+  }
+}
+
+// A row as the sorted multiset of its JSON leaves (pointer=value), or of its
+// words when it is not JSON.
+std::vector<std::string> fingerprint(const Store& store, const ObjectId& id) {
+  RowView view = view_row(decode_row(store.read_object(id), id));
+  std::vector<std::string> out;
+  if (view.json) {
+    leaves(view.value, "", out);
+  } else {
+    size_t i = 0;
+    while (i < view.text.size()) {
+      size_t j = view.text.find_first_of(" \t,:{}[]\"", i);
+      if (j == std::string::npos) j = view.text.size();
+      if (j > i) out.push_back(view.text.substr(i, j - i));
+      i = j + 1;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+double similarity(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.empty() && b.empty()) return 1;
+  size_t common = 0;
+  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i] == b[j]) ++common, ++i, ++j;
+    else if (a[i] < b[j]) ++i;
+    else ++j;
+  }
+  return 2.0 * common / double(a.size() + b.size());
+}
+
+// The order-keeping pairing of removed and added rows with the largest total
+// similarity, pairs below kMinSimilarity left out (a weighted LCS).
+std::vector<std::pair<size_t, size_t>> pair_by_similarity(const Store& store, const std::vector<Side*>& rs,
+                                                          const std::vector<Side*>& as) {
+  std::vector<std::vector<std::string>> fr, fa;
+  for (const Side* r : rs) fr.push_back(fingerprint(store, r->row));
+  for (const Side* a : as) fa.push_back(fingerprint(store, a->row));
+  const size_t n = rs.size(), m = as.size();
+  std::vector<std::vector<double>> sim(n, std::vector<double>(m)), best(n + 1, std::vector<double>(m + 1, 0));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < m; ++j) sim[i][j] = similarity(fr[i], fa[j]);
+  for (size_t i = 1; i <= n; ++i)
+    for (size_t j = 1; j <= m; ++j) {
+      best[i][j] = std::max(best[i - 1][j], best[i][j - 1]);
+      if (sim[i - 1][j - 1] >= kMinSimilarity) best[i][j] = std::max(best[i][j], best[i - 1][j - 1] + sim[i - 1][j - 1]);
+    }
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t i = n, j = m; i > 0 && j > 0;) {
+    if (best[i][j] == best[i - 1][j]) --i;
+    else if (best[i][j] == best[i][j - 1]) --j;
+    else out.push_back({--i, --j});
+  }
+  std::reverse(out.begin(), out.end());
   return out;
 }
 
@@ -139,12 +213,21 @@ TableDiff diff_table(const Store& store, const std::optional<ObjectId>& old_mani
   }
 
   if (key.empty()) {
-    // A removed and an added row in the same hunk: the i-th of each is one row modified.
-    size_t k = 0;
-    for (auto& r : removed) {
-      if (r.paired) continue;
-      while (k < added.size() && (added[k].paired || added[k].hunk < r.hunk)) ++k;
-      if (k < added.size() && added[k].hunk == r.hunk) push(RowChange::Kind::kModified, &r, &added[k]);
+    // Removed and added rows of one hunk are paired as modified rows: in
+    // order when the counts agree, else by similarity (order kept).
+    std::map<uint32_t, std::pair<std::vector<Side*>, std::vector<Side*>>> hunks;
+    for (auto& r : removed)
+      if (!r.paired) hunks[r.hunk].first.push_back(&r);
+    for (auto& a : added)
+      if (!a.paired) hunks[a.hunk].second.push_back(&a);
+    for (auto& [h, sides] : hunks) {
+      auto& [rs, as] = sides;
+      if (rs.empty() || as.empty()) continue;
+      if (rs.size() == as.size() || rs.size() * as.size() > kMaxSimilarityPairs) {
+        for (size_t k = 0; k < std::min(rs.size(), as.size()); ++k) push(RowChange::Kind::kModified, rs[k], as[k]);
+        continue;
+      }
+      for (const auto& [x, y] : pair_by_similarity(store, rs, as)) push(RowChange::Kind::kModified, rs[x], as[y]);
     }
   } else {
     auto key_of = [&](const Side& s) {

@@ -431,3 +431,26 @@ TEST_CASE("kura diff: text, --stat, --name-only, --json and --exit-code", "[diff
   CHECK(report["labels"][0]["labels"].size() == 3);
   CHECK(run_kura(d.path(), {"diff", "nosuchrev"}).exit_code == 2);
 }
+
+TEST_CASE("diff pairs a changed row with its most similar new row when a row was inserted beside it", "[diff]") {
+  RepoFixture f;
+  const std::string v1 = commit_file(f, "train.jsonl",
+                                     lines({example(1, "What is this?", "fish.jpg", "fish"),
+                                            example(2, "Which logo?", "linux.jpg", "logo"),
+                                            example(3, "And this?", "windows.jpg", "logo")}),
+                                     "v1");
+  const std::string v2 = commit_file(f, "train.jsonl",
+                                     lines({example(1, "What is this?", "fish.jpg", "fish"),
+                                            example(9, "Something else entirely", "check/baboon.jpg", "monkey"),
+                                            example(2, "Which logo?", "linux.jpg", "tux"),
+                                            example(3, "And this?", "windows.jpg", "logo")}),
+                                     "v2");
+  const DiffReport r = diff_of(f, v1, v2);
+  const FileDiff& t = file(r, "train.jsonl");
+  REQUIRE(kinds(t) == std::vector<std::string>{"added", "modified"});
+  CHECK(t.rows[0].new_line == 2);
+  CHECK(t.rows[1].old_line == 2);
+  CHECK(t.rows[1].new_line == 3);
+  REQUIRE(t.rows[1].changes.size() == 1);
+  CHECK(spans(t.rows[1].changes[0]) == "[-logo-]{+tux+}");
+}
