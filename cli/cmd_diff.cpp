@@ -223,8 +223,8 @@ void add_diff_commands(CLI::App& app, Global& g, Action& action) {
       o.labels = a->labels || !a->label_field.empty();
       o.label_field = a->label_field;
       o.detail = a->name_only ? DiffDetail::kNames : a->stat ? DiffDetail::kStat : DiffDetail::kFull;
-      // Two commits only read, unless image facts missing from the cache are to be stored.
-      const bool reads_only = !o.to.empty() && o.detail != DiffDetail::kFull;
+      // Two commits only read, unless image facts or label counts are to be cached.
+      const bool reads_only = !o.to.empty() && o.detail != DiffDetail::kFull && !o.labels;
       auto repo = open_repo(g, "diff", a->json, reads_only ? Mode::kRead : Mode::kWrite);
       DiffReport r = diff(*repo, o);
       if (a->json) {

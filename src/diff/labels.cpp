@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "kura/error.hpp"
 #include "kura/objects.hpp"
 #include "kura/store.hpp"
 #include "util/parallel.hpp"
@@ -12,6 +13,9 @@
 namespace kura::difflib {
 
 namespace {
+
+// Bump when label_of() can give another label for the same row.
+constexpr std::string_view kCachePrefix = "diff-labels/1/";
 
 std::string text_of(const nlohmann::json& content) {
   if (content.is_string()) return content.get<std::string>();
@@ -53,7 +57,7 @@ std::string label_of(const std::string& body, const std::string& field) {
   return "(none)";
 }
 
-void count_labels(const Store& store, const std::optional<ObjectId>& old_manifest,
+void count_labels(Store& store, const std::optional<ObjectId>& old_manifest,
                   const std::optional<ObjectId>& new_manifest, const std::string& field, unsigned threads,
                   LabelCounts& old_counts, LabelCounts& new_counts) {
   // Each distinct chunk once, with how often each side holds it.
@@ -76,8 +80,26 @@ void count_labels(const Store& store, const std::optional<ObjectId>& old_manifes
   std::mutex merge;
   parallel_for(uses.size(), threads, [&](size_t i) {
     LabelCounts local;
-    for (const auto& ref : read_chunk(store, uses[i].chunk))
-      ++local[label_of(decode_row(store.read_object(ref.row), ref.row).body, field)];
+    // A chunk's labels never change: they are cached by chunk id and field.
+    const std::string key = std::string(kCachePrefix) + field + '\0' + std::string(uses[i].chunk.id.raw());
+    if (auto cached = store.get(Table::kChecks, key)) {
+      try {
+        local = nlohmann::json::from_msgpack(*cached).get<LabelCounts>();
+      } catch (const nlohmann::json::exception&) {
+        local.clear();  // a damaged entry is a miss
+      }
+    }
+    if (local.empty()) {
+      for (const auto& ref : read_chunk(store, uses[i].chunk))
+        ++local[label_of(decode_row(store.read_object(ref.row), ref.row).body, field)];
+      auto packed = nlohmann::json::to_msgpack(nlohmann::json(local));
+      try {
+        store.put(Table::kChecks, key,
+                                      std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
+      } catch (const Error&) {
+        // A store opened read-only: counted, not cached.
+      }
+    }
     std::lock_guard<std::mutex> guard(merge);
     for (const auto& [label, n] : local) {
       if (uses[i].old_n) old_counts[label] += n * uses[i].old_n;

@@ -23,8 +23,9 @@ using LabelCounts = std::map<std::string, uint64_t>;
 std::string label_of(const std::string& body, const std::string& field);
 
 // Counts the labels of two tables (either may be absent). Chunks both share
-// are read once and counted on both sides.
-void count_labels(const Store& store, const std::optional<ObjectId>& old_manifest,
+// are read once and counted on both sides; each chunk's counts are cached in
+// the store (checks table) by chunk id and field, unless it is read-only.
+void count_labels(Store& store, const std::optional<ObjectId>& old_manifest,
                   const std::optional<ObjectId>& new_manifest, const std::string& field, unsigned threads,
                   LabelCounts& old_counts, LabelCounts& new_counts);
 

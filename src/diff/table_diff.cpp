@@ -55,7 +55,8 @@ std::vector<uint64_t> first_lines(const std::vector<ManifestChunk>& chunks) {
 
 // Hunks with more removed x added rows than this pair in order, unread.
 constexpr size_t kMaxSimilarityPairs = 4096;
-// Below this similarity two rows are an addition and a removal, not a change.
+// Below this similarity (of the leaves not shared by the whole hunk) two rows
+// are an addition and a removal, not a change.
 constexpr double kMinSimilarity = 0.5;
 
 void leaves(const nlohmann::json& v, const std::string& pointer, std::vector<std::string>& out) {
@@ -106,6 +107,16 @@ std::vector<std::pair<size_t, size_t>> pair_by_similarity(const Store& store, co
   std::vector<std::vector<std::string>> fr, fa;
   for (const Side* r : rs) fr.push_back(fingerprint(store, r->row));
   for (const Side* a : as) fa.push_back(fingerprint(store, a->row));
+  // What every row of the hunk has (roles, part types, a shared system
+  // prompt) says nothing about which rows belong together: leave it out.
+  std::unordered_map<std::string, size_t> rows_with;
+  for (const auto* side : {&fr, &fa})
+    for (const auto& f : *side)
+      for (size_t k = 0; k < f.size(); ++k)
+        if (k == 0 || f[k] != f[k - 1]) ++rows_with[f[k]];
+  const size_t everyone = fr.size() + fa.size();
+  for (auto* side : {&fr, &fa})
+    for (auto& f : *side) f.erase(std::remove_if(f.begin(), f.end(), [&](const std::string& leaf) { return rows_with[leaf] == everyone; }), f.end());
   const size_t n = rs.size(), m = as.size();
   std::vector<std::vector<double>> sim(n, std::vector<double>(m)), best(n + 1, std::vector<double>(m + 1, 0));
   for (size_t i = 0; i < n; ++i)

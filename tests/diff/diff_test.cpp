@@ -376,6 +376,14 @@ TEST_CASE("diff --labels counts the assistant answers on both sides", "[diff]") 
   CHECK(got["animal"] == std::make_pair(uint64_t(0), uint64_t(2)));
   CHECK(got["logo"] == std::make_pair(uint64_t(2), uint64_t(2)));
   CHECK(r.labels[0].labels[0].label == "animal");  // the biggest change first
+  // Again, from the per-chunk cache: the same counts.
+  DiffReport again = diff(*f.repo, o);
+  REQUIRE(again.labels.size() == 1);
+  REQUIRE(again.labels[0].labels.size() == r.labels[0].labels.size());
+  for (size_t i = 0; i < r.labels[0].labels.size(); ++i) {
+    CHECK(again.labels[0].labels[i].label == r.labels[0].labels[i].label);
+    CHECK(again.labels[0].labels[i].new_count == r.labels[0].labels[i].new_count);
+  }
   o.label_field = "/id";
   r = diff(*f.repo, o);
   CHECK(r.labels[0].labels.size() == 4);
