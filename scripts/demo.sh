@@ -209,5 +209,19 @@ same_as "$sums/v2" "version 2"
 section "Verifying every stored object"
 run fsck
 
+# --- kura diff: the two versions row by row -----------------------------------
+section "What changed between the versions, row by row (kura diff)"
+note 'counts per file: examples added, removed, modified; images; sizes'
+run diff HEAD~1 HEAD --stat
+note 'the changed examples themselves: which message changed, a word diff, images by id and size (never base64)'
+out=$("$kura" diff HEAD~1 HEAD -- train.jsonl) || die "kura diff failed"
+printf '\n%s$ kura diff HEAD~1 HEAD -- train.jsonl%s\n%s\n' "$cyan" "$off" "$out"
+grep -q -- '~ line 5 -> 5' <<<"$out" && grep -q 'electronics' <<<"$out" && grep -q -- '+ line 20' <<<"$out" ||
+  die "kura diff did not show the relabelled row 5 and the added row 20"
+[[ "$out" != *base64,/9j/* ]] || die "kura diff printed base64"
+note 'label drift between the versions (the assistant answers)'
+run diff HEAD~1 HEAD --stat --labels -- train.jsonl
+ok "row 5 relabelled and row 20 added, shown as examples, not base64"
+
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"

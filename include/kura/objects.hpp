@@ -105,6 +105,17 @@ ObjectId store_media(Store& store, std::string_view file);
 std::vector<RowRef> read_manifest(const Store& store, const ObjectId& manifest);
 // The object ids a manifest refers to directly (its chunks).
 std::vector<ObjectId> manifest_chunks(const Store& store, const ObjectId& manifest);
+// One chunk of a row manifest: its id and the number of rows it holds.
+struct ManifestChunk {
+  ObjectId id;
+  uint64_t rows = 0;
+};
+// The chunks of a manifest in order, without reading them: two versions of a
+// table share most chunks, and a reader comparing them (kura diff) skips the
+// shared ones whole.
+std::vector<ManifestChunk> read_manifest_chunks(const Store& store, const ObjectId& manifest);
+// The rows of one chunk; Error(kCorrupt) when it holds other than chunk.rows rows.
+std::vector<RowRef> read_chunk(const Store& store, const ManifestChunk& chunk);
 // Re-inlines a row's images and returns the line without its terminator.
 std::string render_row(const Store& store, const Row& row);
 // Streams the table's exact bytes to `sink`, in pieces.

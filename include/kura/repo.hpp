@@ -195,6 +195,12 @@ class Repo {
   void read_file(const FileEntry& file, const std::function<void(std::string_view)>& sink) const;
   // Paths that differ between two commits (rev_a may be empty: the empty tree).
   std::vector<StatusEntry> changes(const std::string& rev_a, const std::string& rev_b) const;
+  // The working folder's versions of `paths` (repository-relative file
+  // paths, as ls_files names them), stored on the fly as check() stores the
+  // working folder: objects only, the index untouched, files unchanged since
+  // kura last read them answered by the stat cache. A path that is not a file
+  // or link in the folder is left out. Path order. Needs read-write access.
+  std::vector<FileEntry> working_files(const std::vector<std::string>& paths);
 
   CheckoutResult checkout(const std::string& rev, const CheckoutOptions& options);
   // Moves HEAD to branch `name` and checks it out; `create` makes it at HEAD first.

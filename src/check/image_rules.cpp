@@ -55,6 +55,17 @@ std::string facts_key(const ObjectId& id, const Policy& policy) {
          std::string(id.raw());
 }
 
+std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy) {
+  if (auto cached = store.get(Table::kChecks, facts_key(id, policy))) {
+    try {
+      return from_json(nlohmann::json::from_msgpack(*cached));
+    } catch (const nlohmann::json::exception&) {
+      // A damaged cache entry is a miss.
+    }
+  }
+  return std::nullopt;
+}
+
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
   return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)), hit);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,9 @@ std::string facts_key(const ObjectId& id, const Policy& policy);
 // As facts_of, with the cache entry already looked up (nullopt: a miss).
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
                bool* hit);
+// The facts of image `id` when the cache holds them for `policy`; never
+// inspects the image (kura diff looks here before it decodes anything).
+std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy);
 
 // (rule, message) pairs for one use of an image; `declared` is the data URI's
 // subtype ("" for files and paths).

@@ -151,6 +151,21 @@ std::vector<RowRef> read_manifest(const Store& store, const ObjectId& manifest) 
   return out;
 }
 
+std::vector<ManifestChunk> read_manifest_chunks(const Store& store, const ObjectId& manifest) {
+  uint64_t rows, size;
+  std::vector<ManifestChunk> out;
+  for (const auto& c : decode_manifest(store.read_object(manifest), manifest, &rows, &size))
+    out.push_back({c.id, c.rows});
+  return out;
+}
+
+std::vector<RowRef> read_chunk(const Store& store, const ManifestChunk& chunk) {
+  auto rows = decode_chunk(store.read_object(chunk.id), chunk.id);
+  if (rows.size() != chunk.rows)
+    fail(ErrorCode::kCorrupt, "row chunk " + chunk.id.hex() + " does not hold the rows its manifest says");
+  return rows;
+}
+
 void read_table(const Store& store, const ObjectId& manifest,
                 const std::function<void(std::string_view)>& sink) {
   static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
