@@ -69,6 +69,7 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   const bool is_branch = ref.rfind("refs/heads/", 0) == 0;
 
   // Where the remote's ref is, against where we last saw it.
+  backend->prepare_for_writes();  // an S3 bucket is created on the first push
   Backend::Versioned theirs = backend->get_versioned(ref);
   const std::string remote_target = theirs.value ? parse_ref_value(ref, *theirs.value) : "";
   const std::string tracking = is_branch ? tracking_ref(name, ref) : "";
@@ -99,7 +100,6 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   for (const auto& id : need.objects) keys.push_back(object_key(id));
   for (const auto& id : need.missing) keys.push_back(object_key(id));
   for (const auto& hex : need.git_objects) keys.push_back(git_key(hex));
-  backend->prepare_for_writes();
   const std::vector<char> present = present_on_remote(*backend, keys, threads, options.progress);
   const size_t n_objects = need.objects.size(), n_missing = need.missing.size();
   for (size_t i = 0; i < n_missing; ++i)

@@ -137,10 +137,15 @@ class S3Backend final : public Backend {
  private:
   std::string full(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "/" + key; }
 
+  // A 404 is "no such key" only when the store says so; anything else
+  // answering 404 (a web server, a captive proxy) is not an S3 store.
   void check_bucket_exists(const S3Response& r) {
     if (r.body.find("NoSuchBucket") != std::string::npos)
       fail(ErrorCode::kNotFound, "bucket '" + client_.config().bucket + "' does not exist at " +
                                      client_.config().endpoint + " (" + url_ + "); push creates it");
+    if (r.body.find("NoSuchKey") == std::string::npos)
+      fail(ErrorCode::kIo, client_.config().endpoint + " answered HTTP 404 without an S3 error code; is it an S3 "
+                                                       "endpoint? (check the remote's endpoint or AWS_ENDPOINT_URL)");
   }
 
   // A PUT with a condition that cannot hold must come back 412.
