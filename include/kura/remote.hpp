@@ -9,7 +9,8 @@
 // name and only what the other side lacks travels:
 //
 //   objects/ab/<sha256>   kura objects (media, rows, manifests, chunks, reports)
-//   git/ab/<sha1>         git objects as "<type> <size>\0<data>" (sha1 = the name)
+//   packs/<sha256>        the git objects (commits, trees, pointer blobs, tags)
+//                         one push added, in one pack
 //   refs/heads/<branch>   "<commit hex>\n"; refs/tags/<tag> likewise
 //   HEAD                  "ref: refs/heads/<branch>\n", the default branch
 //
@@ -113,9 +114,10 @@ struct CloneResult {
 };
 // Creates `dir` (which must not exist or be empty), a repository whose
 // remote "origin" is `url`, fetches and checks out. With depth 1 the clone
-// is partial: other commits and their files are fetched when first read
-// (checkout, show, log), see enable_on_demand_fetch(). A failed clone
-// removes what it created.
+// is partial: it has every commit and tree (log works offline) but only the
+// checked-out commit's kura objects; other files are fetched when first read
+// (checkout, show), see enable_on_demand_fetch(). A failed clone removes
+// what it created.
 CloneResult clone(const std::string& url, const std::filesystem::path& dir, const CloneOptions& options);
 
 // Makes every repository opened from now on in this process fetch missing

@@ -160,16 +160,16 @@ struct ObjectClosure {
   std::vector<ObjectId> missing;         // needed but absent here (a partial clone's)
 };
 
-// Where a repository gets the objects it lacks (a partial clone's remote).
-// Implementations must be thread-safe: checkout asks from worker threads.
+// Where a repository gets the kura objects it lacks (a partial clone's
+// remote; a partial clone has every git object, so only kura objects are
+// ever missing). Implementations must be thread-safe: checkout asks from
+// worker threads.
 class ObjectSource {
  public:
   virtual ~ObjectSource() = default;
   // The bytes of kura object `id`, already verified against it; nullopt when
   // the source lacks it too. Throws Error on a transport failure.
   virtual std::optional<std::string> fetch_object(const ObjectId& id) = 0;
-  // A git object (hex id), verified; nullopt when the source lacks it.
-  virtual std::optional<GitObject> fetch_git_object(const std::string& id) = 0;
 };
 
 class Repo;
@@ -269,7 +269,7 @@ class Repo {
   // Whether git object `id` (hex) is in this repository's store, without
   // asking an object source.
   bool has_git_object(const std::string& id) const;
-  // A git object, from the store or else the object source; nullopt when absent.
+  // A git object from the store; nullopt when absent.
   std::optional<GitObject> read_git_object(const std::string& id) const;
   // Checks each object against its id, then stores all of them in one
   // atomic, durable write. Error(kCorrupt) naming the first that does not match.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kura/object_id.hpp"
 #include "kura/remote.hpp"
@@ -65,10 +66,16 @@ std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& settings);
 
 // Key names (the layout in include/kura/remote.hpp).
 std::string object_key(const ObjectId& id);
-std::string git_key(const std::string& hex);
-// git's canonical form "<type> <size>\0<data>", whose SHA-1 is the id.
-std::string encode_git_object(int type, std::string_view data);
-// Parses and verifies against `hex`; nullopt when malformed or mismatched.
-std::optional<GitObject> decode_git_object(const std::string& hex, std::string_view bytes);
+std::string pack_key(const ObjectId& pack_id);
+
+// A pack: the git objects one push adds (commits, trees, pointer blobs,
+// tags), in one remote object named by its SHA-256, so a push of 10,000 new
+// files costs one request for their metadata, not 10,000. Format:
+//   "KURAPACK1\n", then per object: 20-byte git id, 1-byte type,
+//   8-byte little-endian size, the data.
+std::string encode_pack(const std::vector<GitObject>& objects);
+// Parses a pack and checks every object against its git id; nullopt when
+// the bytes are malformed, truncated or any object does not match.
+std::optional<std::vector<GitObject>> decode_pack(std::string_view bytes);
 
 }  // namespace kura::remote

@@ -1,12 +1,14 @@
-// kura fetch and pull: walk the remote's commits top-down, fetching only
-// git objects absent here, then the kura objects their new pointers name.
-// Kura objects are stored as they arrive (each verified), git objects all
-// at once at the end and refs last: a git object present here therefore
-// comes with everything below it, and an interrupted fetch resumes without
-// fetching a stored object again (docs/remotes.md).
+// kura fetch and pull: read the packs (git objects) not imported yet, walk
+// the wanted commits through them down to the pointers new here, then fetch
+// the kura objects those pointers name. Kura objects are stored as they
+// arrive (each verified), git objects all at once at the end and refs last:
+// a git object present here therefore comes with everything below it, and
+// an interrupted fetch resumes without fetching a stored object again
+// (docs/remotes.md).
 #include <git2.h>
 
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <unordered_set>
 
@@ -144,31 +146,58 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
     }
   };
 
-  // 1. Git objects, level by level from the wanted commits down.
-  std::vector<GitObject> arrived;
+  // 1. Git objects: every pack not imported here yet, whole (a pack is one
+  // push's metadata: small beside the media it names).
+  std::map<std::string, GitObject> available;  // hex -> object, absent here
+  std::vector<ObjectId> packs_read;
+  auto import_packs = [&](bool all) {
+    std::vector<ObjectId> packs;
+    backend.list("packs/", [&](const std::string& key) {
+      auto id = ObjectId::from_hex(key.substr(key.find('/') + 1));
+      if (id && (all || !store.get(Table::kMeta, "pack:" + id->hex()))) packs.push_back(*id);
+    });
+    std::vector<std::vector<GitObject>> got(packs.size());
+    transfer_all(packs.size(), threads, "receiving", options.progress, bytes, 0, [&](size_t i) {
+      get_verified(pack_key(packs[i]), "pack " + packs[i].hex(), [&](const std::string& b) {
+        if (sha256(b) != packs[i]) return false;
+        auto objects = decode_pack(b);
+        if (objects) got[i] = std::move(*objects);
+        return objects.has_value();
+      });
+    });
+    for (auto& objects : got)
+      for (auto& o : objects)
+        if (!available.count(o.id) && !repo.has_git_object(o.id)) available.emplace(o.id, std::move(o));
+    packs_read.insert(packs_read.end(), packs.begin(), packs.end());
+  };
+  import_packs(false);
+
+  // The wanted commits' new trees and pointers, level by level, name the
+  // kura objects to fetch. Objects present here come with all below them.
   std::unordered_set<std::string> queued;
   std::vector<ObjectId> roots;          // kura objects named by new pointers and commits
   std::vector<ObjectId> table_roots;    // the manifests among them
   std::vector<GitWant> level;
   for (const auto& w : want)
     if (!repo.has_git_object(w) && queued.insert(w).second) level.push_back({w, GitWant::kAny});
+  bool rescanned = false;
   while (!level.empty()) {
-    std::vector<std::optional<GitObject>> got(level.size());
-    transfer_all(level.size(), threads, "receiving", options.progress, bytes, 0, [&](size_t i) {
-      const std::string& hex = level[i].hex;
-      std::optional<GitObject> obj;
-      get_verified(git_key(hex), "git object " + hex, [&](const std::string& b) {
-        obj = decode_git_object(hex, b);
-        return obj.has_value();
-      });
-      got[i] = std::move(obj);
-    });
     std::vector<GitWant> next;
     auto enqueue = [&](const std::string& hex, GitWant::Kind kind) {
       if (queued.insert(hex).second && !repo.has_git_object(hex)) next.push_back({hex, kind});
     };
-    for (size_t i = 0; i < level.size(); ++i) {
-      GitObject& o = *got[i];
+    for (const auto& w : level) {
+      auto it = available.find(w.hex);
+      if (it == available.end() && !rescanned) {
+        // A pack imported before may have lost objects to gc here: read them all again, once.
+        rescanned = true;
+        import_packs(true);
+        it = available.find(w.hex);
+      }
+      if (it == available.end())
+        fail(ErrorCode::kNotFound, "git object " + w.hex + " is in no pack on " + backend.url() +
+                                       "; the remote is incomplete: push it again from a complete copy");
+      const GitObject& o = it->second;
       if (o.type == GIT_OBJECT_COMMIT || o.type == GIT_OBJECT_TAG) {
         std::vector<std::string> trees, parents, objects;
         std::vector<ObjectId> reports;
@@ -182,18 +211,17 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
         std::vector<GitWant> entries;
         parse_tree(o, &entries);
         for (const auto& e : entries) enqueue(e.hex, e.kind);
-      } else if (level[i].kind == GitWant::kLink) {
+      } else if (w.kind == GitWant::kLink) {
         roots.push_back(sha256(o.data));  // checkout reads a link's target from the store
-      } else if (level[i].kind == GitWant::kPointer) {
+      } else if (w.kind == GitWant::kPointer) {
         Pointer p = Pointer::decode(o.data, "pointer blob " + o.id);
         roots.push_back(p.object);
         if (p.kind == FileKind::kTable) table_roots.push_back(p.object);
       }
-      arrived.push_back(std::move(o));
     }
     level = std::move(next);
   }
-  report.git_objects_received += arrived.size();
+  report.git_objects_received += available.size();
 
   // 2. Kura objects: media and manifests, then chunks, rows, images.
   std::unordered_set<ObjectId, ObjectIdHash> asked;
@@ -238,7 +266,11 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
   report.objects_refetched += refetched.load();
 
   // 3. Git objects, in one atomic write; refs are the caller's last step.
+  std::vector<GitObject> arrived;
+  arrived.reserve(available.size());
+  for (auto& [hex, o] : available) arrived.push_back(std::move(o));
   repo.write_git_objects(arrived);
+  for (const auto& p : packs_read) store.put(Table::kMeta, "pack:" + p.hex(), "", Sync::kYes);
 }
 
 }  // namespace kura::remote

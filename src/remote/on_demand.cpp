@@ -1,5 +1,6 @@
 // On-demand fetching for partial clones: the ObjectSource a repository with
-// a promisor remote (config kura.promisor) asks for objects it lacks. The
+// a promisor remote (config kura.promisor) asks for kura objects it lacks
+// (it has every git object: packs come whole). The
 // backend is opened at the first miss, so commands that find everything
 // locally never touch the network or need credentials.
 #include <mutex>
@@ -19,15 +20,6 @@ class RemoteSource final : public ObjectSource {
 
   std::optional<std::string> fetch_object(const ObjectId& id) override {
     return fetch(object_key(id), "object " + id.hex(), [&](const std::string& b) { return sha256(b) == id; });
-  }
-
-  std::optional<GitObject> fetch_git_object(const std::string& hex) override {
-    std::optional<GitObject> obj;
-    auto got = fetch(git_key(hex), "git object " + hex, [&](const std::string& b) {
-      obj = decode_git_object(hex, b);
-      return obj.has_value();
-    });
-    return got ? obj : std::nullopt;
   }
 
  private:

@@ -1,9 +1,10 @@
 // kura push: send a branch or tag and what it needs, then move the remote's
 // ref by compare-and-swap. What to send is decided in two steps: locally,
 // the closure of the new commits minus what the remote's known commits
-// already hold (git's negotiation, without a server), then per object, by
-// asking the remote (a HEAD each for a few, one listing for many), so an
-// interrupted push resumes without sending anything twice.
+// already hold (git's negotiation, without a server), then, for kura
+// objects, by asking the remote (a HEAD each for a few, one listing for
+// many), so an interrupted push resumes without sending a media object
+// twice. The new git objects travel as one pack.
 #include <unordered_set>
 
 #include "kura/error.hpp"
@@ -21,8 +22,7 @@ std::vector<char> present_on_remote(Backend& backend, const std::vector<std::str
   std::vector<char> present(keys.size(), 0);
   if (keys.size() > kListThreshold) {
     std::unordered_set<std::string> listed;
-    for (const char* prefix : {"objects/", "git/"})
-      backend.list(prefix, [&](const std::string& key) { listed.insert(key); });
+    backend.list("objects/", [&](const std::string& key) { listed.insert(key); });
     for (size_t i = 0; i < keys.size(); ++i) present[i] = listed.count(keys[i]) > 0;
     return present;
   }
@@ -99,7 +99,6 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   std::vector<std::string> keys;
   for (const auto& id : need.objects) keys.push_back(object_key(id));
   for (const auto& id : need.missing) keys.push_back(object_key(id));
-  for (const auto& hex : need.git_objects) keys.push_back(git_key(hex));
   const std::vector<char> present = present_on_remote(*backend, keys, threads, options.progress);
   const size_t n_objects = need.objects.size(), n_missing = need.missing.size();
   for (size_t i = 0; i < n_missing; ++i)
@@ -110,13 +109,12 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   for (size_t i = 0; i < n_objects; ++i)
     if (!present[i]) objects.push_back(need.objects[i]);
   std::vector<GitObject> git_objects;
-  for (size_t i = 0; i < need.git_objects.size(); ++i) {
-    if (present[n_objects + n_missing + i]) continue;
-    auto o = repo.read_git_object(need.git_objects[i]);
-    if (!o) fail(ErrorCode::kNotFound, "git object " + need.git_objects[i] + " is missing here; run 'kura fsck'");
+  for (const auto& hex : need.git_objects) {
+    auto o = repo.read_git_object(hex);
+    if (!o) fail(ErrorCode::kNotFound, "git object " + hex + " is missing here; run 'kura fsck'");
     git_objects.push_back(std::move(*o));
   }
-  report.objects_present = n_objects + n_missing - objects.size() + need.git_objects.size() - git_objects.size();
+  report.objects_present = n_objects + n_missing - objects.size();
 
   // Objects first (kura objects, then git objects), the ref last.
   Store& store = repo.store();
@@ -127,11 +125,12 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
     bytes += b.size();
   });
   report.objects_sent = objects.size();
-  transfer_all(git_objects.size(), threads, "sending", options.progress, bytes, 0, [&](size_t i) {
-    const std::string b = encode_git_object(git_objects[i].type, git_objects[i].data);
-    backend->put(git_key(git_objects[i].id), b, nullptr);
-    bytes += b.size();
-  });
+  if (!git_objects.empty()) {
+    const std::string pack = encode_pack(git_objects);
+    const ObjectId pack_id = sha256(pack);
+    backend->put(pack_key(pack_id), pack, &pack_id);
+    bytes += pack.size();
+  }
   report.git_objects_sent = git_objects.size();
   report.bytes_sent = bytes.load();
 

@@ -2,6 +2,7 @@
 // remote, and choosing a backend by URL.
 #include <git2.h>
 
+#include <cstring>
 #include <regex>
 
 #include "kura/error.hpp"
@@ -106,27 +107,45 @@ std::string object_key(const ObjectId& id) {
   return "objects/" + hex.substr(0, 2) + "/" + hex;
 }
 
-std::string git_key(const std::string& hex) { return "git/" + hex.substr(0, 2) + "/" + hex; }
+std::string pack_key(const ObjectId& pack_id) { return "packs/" + pack_id.hex(); }
 
-std::string encode_git_object(int type, std::string_view data) {
-  std::string out = git_object_type2string(git_object_t(type));
-  out += " " + std::to_string(data.size());
-  out.push_back('\0');
-  out.append(data);
+std::string encode_pack(const std::vector<GitObject>& objects) {
+  std::string out = "KURAPACK1\n";
+  for (const auto& o : objects) {
+    git_oid oid;
+    if (git_oid_fromstrn(&oid, o.id.data(), o.id.size()) < 0) fail(ErrorCode::kInvalidInput, "bad git id " + o.id);
+    out.append(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+    out.push_back(static_cast<char>(o.type));
+    const uint64_t n = o.data.size();
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(n >> (8 * i)));
+    out.append(o.data);
+  }
   return out;
 }
 
-std::optional<GitObject> decode_git_object(const std::string& hex, std::string_view bytes) {
-  const size_t space = bytes.find(' '), nul = bytes.find('\0');
-  if (space == std::string_view::npos || nul == std::string_view::npos || space > nul) return std::nullopt;
-  git_object_t type = git_object_string2type(std::string(bytes.substr(0, space)).c_str());
-  if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG) return std::nullopt;
-  if (std::string(bytes.substr(space + 1, nul - space - 1)) != std::to_string(bytes.size() - nul - 1)) return std::nullopt;
-  std::string_view data = bytes.substr(nul + 1);
-  git_oid expected, actual;
-  if (git_oid_fromstrn(&expected, hex.data(), hex.size()) < 0) return std::nullopt;
-  if (git_odb_hash(&actual, data.data(), data.size(), type) < 0 || !git_oid_equal(&actual, &expected)) return std::nullopt;
-  return GitObject{hex, static_cast<int>(type), std::string(data)};
+std::optional<std::vector<GitObject>> decode_pack(std::string_view bytes) {
+  constexpr std::string_view kMagic = "KURAPACK1\n";
+  if (bytes.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  std::vector<GitObject> out;
+  size_t pos = kMagic.size();
+  while (pos < bytes.size()) {
+    if (bytes.size() - pos < GIT_OID_RAWSZ + 9) return std::nullopt;
+    git_oid oid, actual;
+    std::memcpy(oid.id, bytes.data() + pos, GIT_OID_RAWSZ);
+    const int type = static_cast<uint8_t>(bytes[pos + GIT_OID_RAWSZ]);
+    uint64_t n = 0;
+    for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(bytes[pos + GIT_OID_RAWSZ + 1 + i])) << (8 * i);
+    pos += GIT_OID_RAWSZ + 9;
+    if (n > bytes.size() - pos || type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG) return std::nullopt;
+    std::string_view data = bytes.substr(pos, n);
+    pos += n;
+    if (git_odb_hash(&actual, data.data(), data.size(), git_object_t(type)) < 0 || !git_oid_equal(&actual, &oid))
+      return std::nullopt;
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, &oid);
+    out.push_back(GitObject{hex, type, std::string(data)});
+  }
+  return out;
 }
 
 }  // namespace remote

@@ -25,7 +25,7 @@ struct Repo::Impl {
   std::unique_ptr<Store> store;  // declared before git: closed after it
   git::Repository git;
   // Where missing objects come from (src/repo/sources.cpp); shared with the
-  // store's hook and the git object database's fallback backend.
+  // store's missing-object hook.
   std::shared_ptr<struct SourceSlot> source_slot;
 
   unsigned threads() const;

@@ -96,9 +96,9 @@ TEST_CASE("objects damaged or truncated on the way are fetched again and stored 
     DamagingBackend damaging(*s.site.backend, truncate);
     TransferReport r;
     remote::fetch_objects(*dest.repo, damaging, {p.v2.id}, 0, {}, r);
-    const size_t total = r.objects_received + r.git_objects_received;
     REQUIRE(r.objects_received == p.src.object_count());
-    REQUIRE(r.objects_refetched == total);  // every object arrived damaged once
+    REQUIRE(r.git_objects_received == 8);
+    REQUIRE(r.objects_refetched == r.objects_received + 1);  // every object and the pack arrived damaged once
     dest.repo->set_ref("refs/heads/main", p.v2.id, "test");
     REQUIRE(dest.repo->fsck().ok());
     REQUIRE(dest.show("HEAD~1", "a.jpg") == data_file("fish.jpg"));
