@@ -22,6 +22,7 @@ namespace kura::remote {
 namespace {
 
 constexpr int kAttempts = 3;
+constexpr uint64_t kSyncObjects = 500, kSyncBytes = 64ull << 20;
 
 struct GitWant {
   std::string hex;
@@ -226,7 +227,7 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
   // 2. Kura objects: media and manifests, then chunks, rows, images.
   std::unordered_set<ObjectId, ObjectIdHash> asked;
   std::mutex sync_mutex;
-  uint64_t unsynced = 0;
+  uint64_t unsynced = 0, unsynced_objects = 0;
   auto fetch_ids = [&](std::vector<ObjectId> ids) {
     std::vector<ObjectId> todo;
     for (const auto& id : ids)
@@ -237,9 +238,10 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
       store.put_object(id, b);
       std::lock_guard<std::mutex> guard(sync_mutex);
       unsynced += b.size();
-      if (unsynced > (256u << 20)) {  // keep what arrived if the fetch is interrupted
+      // Make what arrived durable now and then, so an interrupted fetch keeps it.
+      if (++unsynced_objects >= kSyncObjects || unsynced >= kSyncBytes) {
         store.sync_objects();
-        unsynced = 0;
+        unsynced = unsynced_objects = 0;
       }
     });
     report.objects_received += todo.size();

@@ -78,6 +78,11 @@ TEST_CASE("a push killed with SIGKILL resumes without sending again what arrived
   scenario_killed_push_resumes(s.site, 600);
 }
 
+TEST_CASE("a pull killed with SIGKILL resumes without fetching again what arrived", "[remote][folder]") {
+  FolderSite s;
+  scenario_killed_pull_resumes(s.site, 1200);
+}
+
 TEST_CASE("an object damaged on the remote is refused by pull and clone", "[remote][folder]") {
   FolderSite s;
   scenario_flipped_byte_refused(s.site);

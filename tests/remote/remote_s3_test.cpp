@@ -60,6 +60,11 @@ TEST_CASE("S3: a push killed with SIGKILL resumes without sending again what arr
   scenario_killed_push_resumes(s.site, 1500);
 }
 
+TEST_CASE("S3: a pull killed with SIGKILL resumes without fetching again what arrived", "[s3]") {
+  S3Site s;
+  scenario_killed_pull_resumes(s.site, 1200);
+}
+
 TEST_CASE("S3: an object damaged in the bucket is refused by pull and clone", "[s3]") {
   S3Site s;
   scenario_flipped_byte_refused(s.site);

@@ -190,6 +190,52 @@ inline void scenario_killed_push_resumes(RemoteSite& site, size_t images) {
   REQUIRE(run_kura(dest / "copy", {"fsck"}).exit_code == 0);
 }
 
+// Starts `kura pull` of many new images, kills it with SIGKILL once the
+// first batch of objects is durable here, then pulls again: what arrived is
+// not fetched again.
+inline void scenario_killed_pull_resumes(RemoteSite& site, size_t images) {
+  TempDir d;
+  REQUIRE(run_kura(d / "", {"init", "src"}).exit_code == 0);
+  write_file(d / "src/first.jpg", data_file("linux.jpg"));
+  REQUIRE(run_kura(d / "src", {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d / "src", {"commit", "--no-verify", "-m", "first"}).exit_code == 0);
+  REQUIRE(run_kura(d / "src", {"remote", "add", "origin", site.url}).exit_code == 0);
+  for (const auto& [k, v] : site.env) ::setenv(k.c_str(), v.c_str(), 1);
+  REQUIRE(run_kura(d / "src", {"push"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"clone", site.url, "dest"}).exit_code == 0);
+  write_images(d / "src", images);
+  REQUIRE(run_kura(d / "src", {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d / "src", {"commit", "--no-verify", "-m", "images"}).exit_code == 0);
+  REQUIRE(run_kura(d / "src", {"push"}).exit_code == 0);
+
+  // Each durable batch of objects (500) is a flush that writes a blob file:
+  // once the second batch's blob file appears, the first batch is durable.
+  auto blob_files = [&] {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(d / "dest/.kura/store"))
+      if (e.path().extension() == ".blob") ++n;
+    return n;
+  };
+  const size_t blobs_before = blob_files();
+  int pid = spawn_kura(d / "dest", {"pull"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && blob_files() < blobs_before + 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE_FALSE(fs::exists(d / "dest/img"));  // killed before the files were written
+
+  RunResult again = run_kura(d / "dest", {"pull", "--json"});
+  REQUIRE(again.exit_code == 0);
+  auto j = nlohmann::json::parse(again.out);
+  REQUIRE(j["objects_present"].get<size_t>() > 0);
+  REQUIRE(j["objects_received"].get<size_t>() + j["objects_present"].get<size_t>() == images);
+  REQUIRE(read_file(d / "dest/img/7.jpg") == read_file(d / "src/img/7.jpg"));
+  REQUIRE(run_kura(d / "dest", {"fsck"}).exit_code == 0);
+}
+
 inline void scenario_flipped_byte_refused(RemoteSite& site) {
   PushedRepo p(site);
   TempDir d;
