@@ -209,5 +209,15 @@ same_as "$sums/v2" "version 2"
 section "Verifying every stored object"
 run fsck
 
+# --- remotes: push to a folder remote, clone it (docs/remotes.md) -------------
+section "Sharing: pushing to a folder remote and cloning it"
+share=$(mktemp -d "${TMPDIR:-/tmp}/kura-demo-share.XXXXXX")
+run remote add origin "$share/dataset.kura"
+run push origin
+run clone "$share/dataset.kura" "$share/clone"
+(cd "$share/clone" && same_as "$sums/v2" "version 2, in the clone")
+run -C "$share/clone" fsck
+echo "The remote is $share/dataset.kura, the clone $share/clone"
+
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"
