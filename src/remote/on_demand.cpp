@@ -56,7 +56,13 @@ void enable_on_demand_fetch() {
   set_object_source_factory([](Repo& repo) -> std::shared_ptr<ObjectSource> {
     auto name = repo.config("kura.promisor");
     if (!name) return nullptr;
-    return std::make_shared<remote::RemoteSource>(remote_settings(repo, *name));
+    try {
+      return std::make_shared<remote::RemoteSource>(remote_settings(repo, *name));
+    } catch (const Error&) {
+      // The promisor remote was removed by hand: every command still works on
+      // what is here; reading a missing object then says it is missing.
+      return nullptr;
+    }
   });
 }
 

@@ -68,7 +68,7 @@ TEST_CASE("a second push after changing three files sends three objects", "[remo
   scenario_second_push_sends_only_changes(s.site);
 }
 
-TEST_CASE("the second of two pushers is told to pull first, then pull and push work", "[remote][folder]") {
+TEST_CASE("the second of two pushers is told to pull first and then pull and push work", "[remote][folder]") {
   FolderSite s;
   scenario_two_pushers(s.site);
 }
@@ -167,7 +167,7 @@ TEST_CASE("pull refuses to merge a file changed on both sides and names it", "[r
   REQUIRE(read_file(d / "copy/a.jpg") == data_file("linux.jpg"));
 }
 
-TEST_CASE("kura remote add, -v and remove through the command line", "[remote][folder][cli]") {
+TEST_CASE("kura remote add and -v and remove through the command line", "[remote][folder][cli]") {
   TempDir d;
   REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"remote", "add", "origin", "../shared.kura"}).exit_code == 0);
@@ -189,4 +189,28 @@ TEST_CASE("kura remote add, -v and remove through the command line", "[remote][f
   RunResult none = run_kura(d.path(), {"push", "nowhere"});
   REQUIRE(none.exit_code == 2);
   REQUIRE_THAT(none.err, Catch::Contains("no remote named 'nowhere'"));
+}
+
+TEST_CASE("kura clone --depth 1 then show and checkout fetch older files from the remote", "[remote][folder][cli]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  TempDir d;
+  RunResult c = run_kura(d.path(), {"clone", s.site.url, "part", "--depth", "1", "--json"});
+  REQUIRE(c.exit_code == 0);
+  REQUIRE(nlohmann::json::parse(c.out)["objects_received"].get<size_t>() == p.src.object_count() - 1);
+  // log needs no object: every commit came with the clone.
+  RunResult log = run_kura(d / "part", {"log", "--json"});
+  REQUIRE(nlohmann::json::parse(log.out).size() == 2);
+  // fsck names what is not here yet.
+  RunResult before = run_kura(d / "part", {"fsck", "--json"});
+  REQUIRE(before.exit_code == 1);
+  REQUIRE_THAT(before.out, Catch::Contains(sha256(data_file("fish.jpg")).hex()));
+  // show (read-only) fetches the file's bytes on demand.
+  RunResult show = run_kura(d / "part", {"show", "HEAD~1:a.jpg"});
+  REQUIRE(show.exit_code == 0);
+  REQUIRE(show.out == data_file("fish.jpg"));
+  // checkout fetches and stores it: the clone is then complete.
+  REQUIRE(run_kura(d / "part", {"checkout", "HEAD~1"}).exit_code == 0);
+  REQUIRE(read_file(d / "part/a.jpg") == data_file("fish.jpg"));
+  REQUIRE(run_kura(d / "part", {"fsck"}).exit_code == 0);
 }

@@ -50,7 +50,7 @@ TEST_CASE("S3: a second push after changing three files sends three objects", "[
   scenario_second_push_sends_only_changes(s.site);
 }
 
-TEST_CASE("S3: the second of two pushers is told to pull first, then pull and push work", "[s3]") {
+TEST_CASE("S3: the second of two pushers is told to pull first and then pull and push work", "[s3]") {
   S3Site s;
   scenario_two_pushers(s.site);
 }
