@@ -21,7 +21,8 @@ class TransferBar {
     if (now - last_ < std::chrono::milliseconds(100) && p.done < p.total) return;
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
-    std::string line = std::string(p.phase) + "  " + std::to_string(p.done) + "/" + std::to_string(p.total) + " objects";
+    std::string line = std::string(p.phase) + "  " + std::to_string(p.done) + "/" +
+                       std::to_string(p.total) + " objects";
     if (p.total) {
       const int width = 20, filled = static_cast<int>(width * p.done / p.total);
       line += "  [" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
@@ -52,13 +53,15 @@ std::string default_remote(const Repo& repo, const std::string& given) {
   if (remotes.size() == 1) return remotes[0].name;
   for (const auto& r : remotes)
     if (r.name == "origin") return "origin";
-  if (remotes.empty()) fail(ErrorCode::kNotFound, "no remote configured; add one with 'kura remote add NAME URL'");
+  if (remotes.empty())
+    fail(ErrorCode::kNotFound, "no remote configured; add one with 'kura remote add NAME URL'");
   fail(ErrorCode::kInvalidInput, "several remotes and none named origin; name the remote");
 }
 
 nlohmann::json to_json(const TransferReport& r) {
   nlohmann::json refs = nlohmann::json::array();
-  for (const auto& u : r.refs) refs.push_back({{"ref", u.ref}, {"old", u.old_target}, {"new", u.new_target}});
+  for (const auto& u : r.refs)
+    refs.push_back({{"ref", u.ref}, {"old", u.old_target}, {"new", u.new_target}});
   return {{"remote", r.remote},
           {"objects_sent", r.objects_sent},
           {"git_objects_sent", r.git_objects_sent},
@@ -73,9 +76,13 @@ nlohmann::json to_json(const TransferReport& r) {
 
 void print_refs(const TransferReport& r) {
   for (const auto& u : r.refs) {
-    if (u.new_target.empty()) std::cout << "  " << u.ref << ": deleted\n";
-    else if (u.old_target.empty()) std::cout << "  " << u.ref << ": new at " << u.new_target.substr(0, 10) << "\n";
-    else std::cout << "  " << u.ref << ": " << u.old_target.substr(0, 10) << ".." << u.new_target.substr(0, 10) << "\n";
+    if (u.new_target.empty())
+      std::cout << "  " << u.ref << ": deleted\n";
+    else if (u.old_target.empty())
+      std::cout << "  " << u.ref << ": new at " << u.new_target.substr(0, 10) << "\n";
+    else
+      std::cout << "  " << u.ref << ": " << u.old_target.substr(0, 10) << ".."
+                << u.new_target.substr(0, 10) << "\n";
   }
 }
 
@@ -84,7 +91,8 @@ void print_refs(const TransferReport& r) {
 void add_remote_commands(CLI::App& app, Global& g, Action& action) {
   enable_on_demand_fetch();  // partial clones fetch what checkout/show/log need
   {
-    auto* cmd = app.add_subcommand("remote", "List, add and remove remotes (folders, s3://bucket/prefix)");
+    auto* cmd =
+        app.add_subcommand("remote", "List, add and remove remotes (folders, s3://bucket/prefix)");
     auto verbose = std::make_shared<bool>(false);
     auto json = std::make_shared<bool>(false);
     cmd->add_flag("-v,--verbose", *verbose, "Show URLs and settings");
@@ -99,14 +107,16 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     add->add_option("url", *url, "A folder path, file://PATH or s3://BUCKET/PREFIX")->required();
     add->add_option("--endpoint", *endpoint, "S3 endpoint URL (default: $AWS_ENDPOINT_URL)");
     add->add_option("--region", *region, "S3 region (default: $AWS_REGION, else us-east-1)");
-    add->add_option("--connections", *connections, "Parallel transfers (default 16 for S3, 4 for folders)");
+    add->add_option("--connections", *connections,
+                    "Parallel transfers (default 16 for S3, 4 for folders)");
     add->callback([&g, &action, name, url, endpoint, region, connections] {
       action = [&g, name, url, endpoint, region, connections] {
         auto repo = open_repo(g, "remote add", false);
         add_remote(*repo, *name, *url);
         if (!endpoint->empty()) repo->set_config("remote." + *name + ".endpoint", *endpoint);
         if (!region->empty()) repo->set_config("remote." + *name + ".region", *region);
-        if (*connections) repo->set_config("remote." + *name + ".connections", std::to_string(*connections));
+        if (*connections)
+          repo->set_config("remote." + *name + ".connections", std::to_string(*connections));
         return 0;
       };
     });
@@ -129,7 +139,10 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
         if (*json) {
           nlohmann::json out = nlohmann::json::array();
           for (const auto& r : remotes)
-            out.push_back({{"name", r.name}, {"url", r.url}, {"endpoint", r.endpoint}, {"region", r.region},
+            out.push_back({{"name", r.name},
+                           {"url", r.url},
+                           {"endpoint", r.endpoint},
+                           {"region", r.region},
                            {"connections", r.connections}});
           print_json(out);
           return 0;
@@ -149,7 +162,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("push", "Send a branch or tag and the objects it needs to a remote");
+    auto* cmd =
+        app.add_subcommand("push", "Send a branch or tag and the objects it needs to a remote");
     auto name = std::make_shared<std::string>();
     auto ref = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
@@ -166,11 +180,12 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
         if (*json) {
           print_json(to_json(r));
         } else if (!g.quiet) {
-          if (r.up_to_date()) std::cout << "everything up to date on " << remote << "\n";
+          if (r.up_to_date())
+            std::cout << "everything up to date on " << remote << "\n";
           else
-            std::cout << "sent " << r.objects_sent << " objects and " << r.git_objects_sent << " git objects ("
-                      << human_bytes(r.bytes_sent) << ") to " << remote << "; " << r.objects_present
-                      << " were there already\n";
+            std::cout << "sent " << r.objects_sent << " objects and " << r.git_objects_sent
+                      << " git objects (" << human_bytes(r.bytes_sent) << ") to " << remote << "; "
+                      << r.objects_present << " were there already\n";
           print_refs(r);
         }
         return 0;
@@ -178,7 +193,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("fetch", "Bring a remote's branches and tags and the objects they need");
+    auto* cmd =
+        app.add_subcommand("fetch", "Bring a remote's branches and tags and the objects they need");
     auto name = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
     cmd->add_option("remote", *name, "Remote (default: origin, or the only one)");
@@ -193,8 +209,9 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
         if (*json) {
           print_json(to_json(r));
         } else if (!g.quiet) {
-          std::cout << "received " << r.objects_received << " objects and " << r.git_objects_received
-                    << " git objects (" << human_bytes(r.bytes_received) << ") from " << remote << "\n";
+          std::cout << "received " << r.objects_received << " objects and "
+                    << r.git_objects_received << " git objects (" << human_bytes(r.bytes_received)
+                    << ") from " << remote << "\n";
           print_refs(r);
         }
         return 0;
@@ -202,7 +219,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("pull", "Fetch, then merge the remote's branch into the current branch");
+    auto* cmd =
+        app.add_subcommand("pull", "Fetch, then merge the remote's branch into the current branch");
     auto name = std::make_shared<std::string>();
     auto branch = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
@@ -216,7 +234,9 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
         TransferOptions options;
         options.progress = transfer_progress(g, *json);
         PullResult r = pull(*repo, remote, *branch, options);
-        const char* how = r.merge.up_to_date ? "up-to-date" : r.merge.fast_forward ? "fast-forward" : "merge";
+        const char* how = r.merge.up_to_date     ? "up-to-date"
+                          : r.merge.fast_forward ? "fast-forward"
+                                                 : "merge";
         if (*json) {
           auto j = to_json(r.fetch);
           j["branch"] = r.branch;
@@ -226,20 +246,22 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           j["files_removed"] = r.merge.checkout.files_removed;
           print_json(j);
         } else if (!g.quiet) {
-          std::cout << "received " << r.fetch.objects_received << " objects (" << human_bytes(r.fetch.bytes_received)
-                    << ")\n";
-          if (r.merge.up_to_date) std::cout << "already up to date\n";
+          std::cout << "received " << r.fetch.objects_received << " objects ("
+                    << human_bytes(r.fetch.bytes_received) << ")\n";
+          if (r.merge.up_to_date)
+            std::cout << "already up to date\n";
           else
-            std::cout << how << ": " << r.branch << " is now at " << r.merge.commit.substr(0, 10) << " ("
-                      << r.merge.checkout.files_written << " files written, " << r.merge.checkout.files_removed
-                      << " removed)\n";
+            std::cout << how << ": " << r.branch << " is now at " << r.merge.commit.substr(0, 10)
+                      << " (" << r.merge.checkout.files_written << " files written, "
+                      << r.merge.checkout.files_removed << " removed)\n";
         }
         return 0;
       };
     });
   }
   {
-    auto* cmd = app.add_subcommand("clone", "Make a new repository from a remote and check out its default branch");
+    auto* cmd = app.add_subcommand(
+        "clone", "Make a new repository from a remote and check out its default branch");
     auto url = std::make_shared<std::string>();
     auto dir = std::make_shared<std::string>();
     auto depth = std::make_shared<unsigned>(0);
@@ -248,7 +270,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     auto json = std::make_shared<bool>(false);
     cmd->add_option("url", *url, "A folder path, file://PATH or s3://BUCKET/PREFIX")->required();
     cmd->add_option("dir", *dir, "The new folder (default: the URL's last part, without .kura)");
-    cmd->add_option("--depth", *depth, "1: fetch only the checked-out commit's objects; the rest on demand");
+    cmd->add_option("--depth", *depth,
+                    "1: fetch only the checked-out commit's objects; the rest on demand");
     cmd->add_flag("--no-checkout", *no_checkout, "Do not write the files");
     cmd->add_option("-b,--branch", *branch, "The branch to check out (default: the remote's HEAD)");
     cmd->add_flag("--json", *json, "Print JSON");
@@ -259,8 +282,10 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           std::string u = *url;
           while (!u.empty() && u.back() == '/') u.pop_back();
           target = u.substr(u.find_last_of("/:") + 1);
-          if (target.size() > 5 && target.substr(target.size() - 5) == ".kura") target.resize(target.size() - 5);
-          if (target.empty()) fail(ErrorCode::kInvalidInput, "cannot name a folder after '" + *url + "'; give DIR");
+          if (target.size() > 5 && target.substr(target.size() - 5) == ".kura")
+            target.resize(target.size() - 5);
+          if (target.empty())
+            fail(ErrorCode::kInvalidInput, "cannot name a folder after '" + *url + "'; give DIR");
         }
         CloneOptions options;
         options.depth = *depth;
@@ -276,8 +301,9 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           j["files_written"] = r.checkout.files_written;
           print_json(j);
         } else if (!g.quiet) {
-          std::cout << "cloned " << *url << " into " << r.dir.string() << ": " << r.fetch.objects_received
-                    << " objects (" << human_bytes(r.fetch.bytes_received) << "), branch " << r.branch << " at "
+          std::cout << "cloned " << *url << " into " << r.dir.string() << ": "
+                    << r.fetch.objects_received << " objects ("
+                    << human_bytes(r.fetch.bytes_received) << "), branch " << r.branch << " at "
                     << r.commit.substr(0, 10);
           if (options.checkout) std::cout << ", " << r.checkout.files_written << " files written";
           std::cout << "\n";

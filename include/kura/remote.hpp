@@ -43,8 +43,8 @@ namespace kura {
 struct RemoteSettings {
   std::string name;
   std::string url;
-  std::string endpoint;   // S3 only; empty: AWS_ENDPOINT_URL
-  std::string region;     // S3 only; empty: AWS_REGION, else us-east-1
+  std::string endpoint;                        // S3 only; empty: AWS_ENDPOINT_URL
+  std::string region;                          // S3 only; empty: AWS_REGION, else us-east-1
   unsigned connections = 16;                   // parallel transfers
   uint64_t multipart_threshold = 64ull << 20;  // S3: objects this large go in parts
   uint64_t part_size = 16ull << 20;
@@ -62,31 +62,32 @@ void add_remote(Repo& repo, const std::string& name, const std::string& url);
 void remove_remote(Repo& repo, const std::string& name);
 
 struct TransferOptions {
-  ProgressFn progress;      // may be empty; phases "sending", "receiving", "checking"
-  unsigned connections = 0; // 0: the remote's setting
+  ProgressFn progress;       // may be empty; phases "sending", "receiving", "checking"
+  unsigned connections = 0;  // 0: the remote's setting
 };
 
 struct RefUpdate {
-  std::string ref;          // "refs/heads/main"
-  std::string old_target;   // hex, empty when new
+  std::string ref;         // "refs/heads/main"
+  std::string old_target;  // hex, empty when new
   std::string new_target;
 };
 
 // Work counters, so tests assert what travelled.
 struct TransferReport {
-  std::string remote;                 // name or URL
+  std::string remote;  // name or URL
   uint64_t objects_sent = 0, git_objects_sent = 0, bytes_sent = 0;
   uint64_t objects_received = 0, git_objects_received = 0, bytes_received = 0;
-  uint64_t objects_present = 0;       // needed, but the destination had them already
-  uint64_t objects_refetched = 0;     // arrived damaged and were fetched again
-  std::vector<RefUpdate> refs;        // refs moved (on the remote for push, here for fetch)
+  uint64_t objects_present = 0;    // needed, but the destination had them already
+  uint64_t objects_refetched = 0;  // arrived damaged and were fetched again
+  std::vector<RefUpdate> refs;     // refs moved (on the remote for push, here for fetch)
   bool up_to_date() const { return refs.empty(); }
 };
 
 // Sends branch or tag `ref` (short name; empty: the current branch) and what
 // it needs. Error(kConflict) "pull first" when the remote's ref is not where
 // this repository last saw it, or is not an ancestor of ours.
-TransferReport push(Repo& repo, const std::string& remote, const std::string& ref, const TransferOptions& options);
+TransferReport push(Repo& repo, const std::string& remote, const std::string& ref,
+                    const TransferOptions& options);
 // Brings the remote's branches (as refs/remotes/NAME/*) and new tags, and
 // every object they need that this repository lacks.
 TransferReport fetch(Repo& repo, const std::string& remote, const TransferOptions& options);
@@ -98,12 +99,13 @@ struct PullResult {
 };
 // fetch, then Repo::merge of the remote's `branch` (empty: the current
 // branch's name) into the current branch.
-PullResult pull(Repo& repo, const std::string& remote, const std::string& branch, const TransferOptions& options);
+PullResult pull(Repo& repo, const std::string& remote, const std::string& branch,
+                const TransferOptions& options);
 
 struct CloneOptions {
-  unsigned depth = 0;      // 1: only the objects of the checked-out commit; 0: everything
-  bool checkout = true;    // false: --no-checkout
-  std::string branch;      // empty: the remote's HEAD
+  unsigned depth = 0;    // 1: only the objects of the checked-out commit; 0: everything
+  bool checkout = true;  // false: --no-checkout
+  std::string branch;    // empty: the remote's HEAD
   TransferOptions transfer;
 };
 struct CloneResult {
@@ -118,7 +120,8 @@ struct CloneResult {
 // checked-out commit's kura objects; other files are fetched when first read
 // (checkout, show), see enable_on_demand_fetch(). A failed clone removes
 // what it created.
-CloneResult clone(const std::string& url, const std::filesystem::path& dir, const CloneOptions& options);
+CloneResult clone(const std::string& url, const std::filesystem::path& dir,
+                  const CloneOptions& options);
 
 // Makes every repository opened from now on in this process fetch missing
 // objects from its promisor remote (config kura.promisor, set by a partial

@@ -37,7 +37,8 @@ class Backend {
   virtual void put(const std::string& key, std::string_view bytes, const ObjectId* sha256) = 0;
   virtual bool exists(const std::string& key) = 0;
   // Calls fn for every key starting with `prefix`.
-  virtual void list(const std::string& prefix, const std::function<void(const std::string& key)>& fn) = 0;
+  virtual void list(const std::string& prefix,
+                    const std::function<void(const std::string& key)>& fn) = 0;
   virtual void remove(const std::string& key) = 0;
 
   // A ref's value and a version token for put_if (empty when absent).
@@ -48,7 +49,8 @@ class Backend {
   virtual Versioned get_versioned(const std::string& key) = 0;
   // Writes `value` only if `key` still has version `expected` (empty: only
   // if absent). False when someone else changed it.
-  virtual bool put_if(const std::string& key, std::string_view value, const std::string& expected) = 0;
+  virtual bool put_if(const std::string& key, std::string_view value,
+                      const std::string& expected) = 0;
   // Makes sure the store exists (an S3 bucket), creating it when absent.
   virtual void prepare_for_writes() {}
 
@@ -61,7 +63,8 @@ class Backend {
 
 // Opens the backend for a remote's URL (no network traffic yet).
 std::unique_ptr<Backend> open_backend(const RemoteSettings& settings);
-std::unique_ptr<Backend> open_folder_backend(const std::string& url, const std::string& path, unsigned connections);
+std::unique_ptr<Backend> open_folder_backend(const std::string& url, const std::string& path,
+                                             unsigned connections);
 std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& settings);
 
 // Key names (the layout in include/kura/remote.hpp).

@@ -20,11 +20,13 @@ CloneResult clone(const std::string& url, const fs::path& dir, const CloneOption
   if (existed && (!fs::is_directory(result.dir, ec) || !fs::is_empty(result.dir, ec)))
     fail(ErrorCode::kConflict, "'" + dir.string() + "' exists and is not an empty folder");
   if (options.depth > 1)
-    fail(ErrorCode::kInvalidInput, "--depth takes 1 (one commit's objects) or is left out (everything)");
+    fail(ErrorCode::kInvalidInput,
+         "--depth takes 1 (one commit's objects) or is left out (everything)");
 
   RemoteSettings settings;
   settings.name = "origin";
-  settings.url = url.find("://") == std::string::npos ? fs::absolute(url).lexically_normal().string() : url;
+  settings.url =
+      url.find("://") == std::string::npos ? fs::absolute(url).lexically_normal().string() : url;
   auto backend = open_backend(settings);
   std::string head_branch;
   const auto theirs = remote_refs(*backend, &head_branch);
@@ -32,11 +34,13 @@ CloneResult clone(const std::string& url, const fs::path& dir, const CloneOption
     fail(ErrorCode::kNotFound, "nothing to clone: " + url + " has no branches (push to it first)");
   std::string branch = options.branch.empty() ? head_branch : options.branch;
   if (branch.empty() || !theirs.count("refs/heads/" + branch)) {
-    if (!options.branch.empty()) fail(ErrorCode::kNotFound, url + " has no branch '" + options.branch + "'");
+    if (!options.branch.empty())
+      fail(ErrorCode::kNotFound, url + " has no branch '" + options.branch + "'");
     branch = theirs.count("refs/heads/main") ? "main" : "";
     for (const auto& [ref, t] : theirs)
       if (branch.empty() && ref.rfind("refs/heads/", 0) == 0) branch = ref.substr(11);
-    if (branch.empty()) fail(ErrorCode::kNotFound, "nothing to clone: " + url + " has tags but no branch");
+    if (branch.empty())
+      fail(ErrorCode::kNotFound, "nothing to clone: " + url + " has tags but no branch");
   }
   const std::string tip = theirs.at("refs/heads/" + branch);
 
@@ -60,7 +64,8 @@ CloneResult clone(const std::string& url, const fs::path& dir, const CloneOption
     fetch_objects(*repo, *backend, want, options.depth, options.transfer, result.fetch);
     // Refs last. A partial clone still knows every ref; their commits come on demand.
     for (const auto& [ref, target] : theirs) {
-      const std::string local = ref.rfind("refs/heads/", 0) == 0 ? tracking_ref("origin", ref) : ref;
+      const std::string local =
+          ref.rfind("refs/heads/", 0) == 0 ? tracking_ref("origin", ref) : ref;
       repo->set_ref(local, target, "clone");
       result.fetch.refs.push_back({local, "", target});
     }

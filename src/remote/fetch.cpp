@@ -30,8 +30,9 @@ struct GitWant {
 };
 
 // Commit and tag headers: "tree X", "parent X", "object X", "kura-checks X".
-void parse_commit(const std::string& data, std::vector<std::string>* trees, std::vector<std::string>* parents,
-                  std::vector<std::string>* objects, std::vector<ObjectId>* reports) {
+void parse_commit(const std::string& data, std::vector<std::string>* trees,
+                  std::vector<std::string>* parents, std::vector<std::string>* objects,
+                  std::vector<ObjectId>* reports) {
   size_t pos = 0;
   while (pos < data.size()) {
     size_t end = data.find('\n', pos);
@@ -39,13 +40,17 @@ void parse_commit(const std::string& data, std::vector<std::string>* trees, std:
     std::string_view line(data.data() + pos, end - pos);
     if (line.empty()) break;  // the message follows
     auto value = [&](std::string_view key) -> std::optional<std::string> {
-      if (line.size() > key.size() + 1 && line.substr(0, key.size()) == key && line[key.size()] == ' ')
+      if (line.size() > key.size() + 1 && line.substr(0, key.size()) == key &&
+          line[key.size()] == ' ')
         return std::string(line.substr(key.size() + 1));
       return std::nullopt;
     };
-    if (auto v = value("tree")) trees->push_back(*v);
-    else if (auto v = value("parent")) parents->push_back(*v);
-    else if (auto v = value("object")) objects->push_back(*v);
+    if (auto v = value("tree"))
+      trees->push_back(*v);
+    else if (auto v = value("parent"))
+      parents->push_back(*v);
+    else if (auto v = value("object"))
+      objects->push_back(*v);
     else if (auto v = value("kura-checks")) {
       if (auto id = ObjectId::from_hex(*v)) reports->push_back(*id);
     }
@@ -68,7 +73,9 @@ void parse_tree(const GitObject& tree, std::vector<GitWant>* out) {
     git_oid_tostr(hex, sizeof hex, &oid);
     pos = nul + 21;
     if (mode == "160000") continue;  // a submodule: kura never writes one
-    GitWant w{hex, mode == "40000" ? GitWant::kAny : mode == "120000" ? GitWant::kLink : GitWant::kPointer};
+    GitWant w{hex, mode == "40000"    ? GitWant::kAny
+                   : mode == "120000" ? GitWant::kLink
+                                      : GitWant::kPointer};
     out->push_back(std::move(w));
   }
 }
@@ -76,7 +83,8 @@ void parse_tree(const GitObject& tree, std::vector<GitWant>* out) {
 }  // namespace
 
 void transfer_all(size_t n, unsigned threads, const char* phase, const ProgressFn& progress,
-                  std::atomic<uint64_t>& bytes, uint64_t bytes_total, const std::function<void(size_t)>& fn) {
+                  std::atomic<uint64_t>& bytes, uint64_t bytes_total,
+                  const std::function<void(size_t)>& fn) {
   std::atomic<uint64_t> done{0};
   parallel_for(
       n, threads,
@@ -120,8 +128,8 @@ std::map<std::string, std::string> remote_refs(Backend& backend, std::string* he
   return out;
 }
 
-void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>& want, unsigned depth,
-                   const TransferOptions& options, TransferReport& report) {
+void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>& want,
+                   unsigned depth, const TransferOptions& options, TransferReport& report) {
   Store& store = repo.store();
   const unsigned threads = options.connections ? options.connections : backend.connections();
   std::atomic<uint64_t> bytes{0};
@@ -134,15 +142,17 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
     for (int attempt = 1;; ++attempt) {
       auto v = backend.get(key);
       if (!v)
-        fail(ErrorCode::kNotFound, what + " is missing on " + backend.url() + " (" + key +
-                                       "); the remote is incomplete: push it again from a complete copy");
+        fail(ErrorCode::kNotFound,
+             what + " is missing on " + backend.url() + " (" + key +
+                 "); the remote is incomplete: push it again from a complete copy");
       bytes += v->size();
       if (ok(*v)) return std::move(*v);
       if (attempt == kAttempts)
-        fail(ErrorCode::kCorrupt, what + " on " + backend.url() + " does not match its hash (fetched " +
-                                      std::to_string(kAttempts) +
-                                      " times); the remote copy is damaged: nothing of it was stored here; "
-                                      "repair the remote from a good copy");
+        fail(ErrorCode::kCorrupt,
+             what + " on " + backend.url() + " does not match its hash (fetched " +
+                 std::to_string(kAttempts) +
+                 " times); the remote copy is damaged: nothing of it was stored here; "
+                 "repair the remote from a good copy");
       ++refetched;
     }
   };
@@ -168,7 +178,8 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
     });
     for (auto& objects : got)
       for (auto& o : objects)
-        if (!available.count(o.id) && !repo.has_git_object(o.id)) available.emplace(o.id, std::move(o));
+        if (!available.count(o.id) && !repo.has_git_object(o.id))
+          available.emplace(o.id, std::move(o));
     packs_read.insert(packs_read.end(), packs.begin(), packs.end());
   };
   import_packs(false);
@@ -176,8 +187,8 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
   // The wanted commits' new trees and pointers, level by level, name the
   // kura objects to fetch. Objects present here come with all below them.
   std::unordered_set<std::string> queued;
-  std::vector<ObjectId> roots;          // kura objects named by new pointers and commits
-  std::vector<ObjectId> table_roots;    // the manifests among them
+  std::vector<ObjectId> roots;        // kura objects named by new pointers and commits
+  std::vector<ObjectId> table_roots;  // the manifests among them
   std::vector<GitWant> level;
   for (const auto& w : want)
     if (!repo.has_git_object(w) && queued.insert(w).second) level.push_back({w, GitWant::kAny});
@@ -196,8 +207,9 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
         it = available.find(w.hex);
       }
       if (it == available.end())
-        fail(ErrorCode::kNotFound, "git object " + w.hex + " is in no pack on " + backend.url() +
-                                       "; the remote is incomplete: push it again from a complete copy");
+        fail(ErrorCode::kNotFound,
+             "git object " + w.hex + " is in no pack on " + backend.url() +
+                 "; the remote is incomplete: push it again from a complete copy");
       const GitObject& o = it->second;
       if (o.type == GIT_OBJECT_COMMIT || o.type == GIT_OBJECT_TAG) {
         std::vector<std::string> trees, parents, objects;
@@ -234,7 +246,8 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
       if (asked.insert(id).second && !store.has_object(id)) todo.push_back(id);
     transfer_all(todo.size(), threads, "receiving", options.progress, bytes, 0, [&](size_t i) {
       const ObjectId& id = todo[i];
-      std::string b = get_verified(object_key(id), "object " + id.hex(), [&](const std::string& v) { return sha256(v) == id; });
+      std::string b = get_verified(object_key(id), "object " + id.hex(),
+                                   [&](const std::string& v) { return sha256(v) == id; });
       store.put_object(id, b);
       std::lock_guard<std::mutex> guard(sync_mutex);
       unsynced += b.size();
@@ -317,12 +330,14 @@ TransferReport fetch(Repo& repo, const std::string& name, const TransferOptions&
   return report;
 }
 
-PullResult pull(Repo& repo, const std::string& name, const std::string& branch, const TransferOptions& options) {
+PullResult pull(Repo& repo, const std::string& name, const std::string& branch,
+                const TransferOptions& options) {
   PullResult result;
   result.branch = branch;
   if (result.branch.empty()) {
     const std::string head = repo.head_ref();
-    if (head.rfind("refs/heads/", 0) != 0) fail(ErrorCode::kConflict, "HEAD is detached; switch to a branch before pulling");
+    if (head.rfind("refs/heads/", 0) != 0)
+      fail(ErrorCode::kConflict, "HEAD is detached; switch to a branch before pulling");
     result.branch = head.substr(11);
   }
   result.fetch = fetch(repo, name, options);

@@ -60,7 +60,8 @@ class FolderBackend final : public Backend {
     const fs::path p = root_ / key;
     std::error_code ec;
     fs::create_directories(p.parent_path(), ec);
-    if (ec) fail(ErrorCode::kIo, "cannot create '" + p.parent_path().string() + "': " + ec.message());
+    if (ec)
+      fail(ErrorCode::kIo, "cannot create '" + p.parent_path().string() + "': " + ec.message());
     write_file_atomic(p, bytes);
     counters_.bytes_up += bytes.size();
   }
@@ -77,7 +78,8 @@ class FolderBackend final : public Backend {
     const fs::path dir = root_ / prefix;
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       const std::string name = it->path().filename().string();
       if (name.rfind(".kura-tmp", 0) == 0) continue;  // a write in progress
@@ -99,7 +101,8 @@ class FolderBackend final : public Backend {
     return v;
   }
 
-  bool put_if(const std::string& key, std::string_view value, const std::string& expected) override {
+  bool put_if(const std::string& key, std::string_view value,
+              const std::string& expected) override {
     prepare_for_writes();
     const fs::path lock_path = root_ / "refs.lock";
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -120,7 +123,9 @@ class FolderBackend final : public Backend {
   void prepare_for_writes() override {
     std::error_code ec;
     fs::create_directories(root_, ec);
-    if (ec) fail(ErrorCode::kIo, "cannot create the remote folder '" + root_.string() + "': " + ec.message());
+    if (ec)
+      fail(ErrorCode::kIo,
+           "cannot create the remote folder '" + root_.string() + "': " + ec.message());
   }
 
  private:
@@ -131,8 +136,10 @@ class FolderBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> open_folder_backend(const std::string& url, const std::string& path, unsigned connections) {
-  return std::make_unique<FolderBackend>(url, fs::absolute(path).lexically_normal(), connections ? connections : 4);
+std::unique_ptr<Backend> open_folder_backend(const std::string& url, const std::string& path,
+                                             unsigned connections) {
+  return std::make_unique<FolderBackend>(url, fs::absolute(path).lexically_normal(),
+                                         connections ? connections : 4);
 }
 
 }  // namespace kura::remote

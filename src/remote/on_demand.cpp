@@ -19,7 +19,8 @@ class RemoteSource final : public ObjectSource {
   explicit RemoteSource(RemoteSettings settings) : settings_(std::move(settings)) {}
 
   std::optional<std::string> fetch_object(const ObjectId& id) override {
-    return fetch(object_key(id), "object " + id.hex(), [&](const std::string& b) { return sha256(b) == id; });
+    return fetch(object_key(id), "object " + id.hex(),
+                 [&](const std::string& b) { return sha256(b) == id; });
   }
 
  private:
@@ -37,7 +38,8 @@ class RemoteSource final : public ObjectSource {
       if (!v || ok(*v)) return v;
       if (attempt == kAttempts)
         fail(ErrorCode::kCorrupt, what + " on " + b.url() + " does not match its hash (fetched " +
-                                      std::to_string(kAttempts) + " times); the remote copy is damaged");
+                                      std::to_string(kAttempts) +
+                                      " times); the remote copy is damaged");
     }
   }
 

@@ -17,8 +17,8 @@ namespace {
 // Beyond this many candidates one listing beats a request per object.
 constexpr size_t kListThreshold = 1000;
 
-std::vector<char> present_on_remote(Backend& backend, const std::vector<std::string>& keys, unsigned threads,
-                                    const ProgressFn& progress) {
+std::vector<char> present_on_remote(Backend& backend, const std::vector<std::string>& keys,
+                                    unsigned threads, const ProgressFn& progress) {
   std::vector<char> present(keys.size(), 0);
   if (keys.size() > kListThreshold) {
     std::unordered_set<std::string> listed;
@@ -40,7 +40,8 @@ namespace kura {
 
 using namespace remote;
 
-TransferReport push(Repo& repo, const std::string& name, const std::string& ref_arg, const TransferOptions& options) {
+TransferReport push(Repo& repo, const std::string& name, const std::string& ref_arg,
+                    const TransferOptions& options) {
   RemoteSettings settings = remote_settings(repo, name);
   auto backend = open_backend(settings);
   TransferReport report;
@@ -83,11 +84,14 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   if (!remote_target.empty()) {
     if (!is_branch)
       fail(ErrorCode::kConflict, "tag '" + short_ref + "' on " + name + " names another commit (" +
-                                     remote_target.substr(0, 10) + "); tags do not move: delete it there or use another name");
-    if (remote_target != last_seen || !repo.has_git_object(remote_target) || !repo.is_ancestor(remote_target, target))
-      fail(ErrorCode::kConflict, "'" + short_ref + "' on " + name + " is at " + remote_target.substr(0, 10) +
-                                     ", which this repository has not merged; pull first ('kura pull " + name +
-                                     "'), then push again");
+                                     remote_target.substr(0, 10) +
+                                     "); tags do not move: delete it there or use another name");
+    if (remote_target != last_seen || !repo.has_git_object(remote_target) ||
+        !repo.is_ancestor(remote_target, target))
+      fail(ErrorCode::kConflict,
+           "'" + short_ref + "' on " + name + " is at " + remote_target.substr(0, 10) +
+               ", which this repository has not merged; pull first ('kura pull " + name +
+               "'), then push again");
   }
 
   // What to send.
@@ -104,7 +108,8 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   for (size_t i = 0; i < n_missing; ++i)
     if (!present[n_objects + i])
       fail(ErrorCode::kNotFound, "object " + need.missing[i].hex() + " is needed by " + short_ref +
-                                     " but is neither here nor on " + name + "; fetch it from where it came from first");
+                                     " but is neither here nor on " + name +
+                                     "; fetch it from where it came from first");
   std::vector<ObjectId> objects;
   for (size_t i = 0; i < n_objects; ++i)
     if (!present[i]) objects.push_back(need.objects[i]);
@@ -135,9 +140,11 @@ TransferReport push(Repo& repo, const std::string& name, const std::string& ref_
   report.bytes_sent = bytes.load();
 
   if (!backend->put_if(ref, target + "\n", theirs.version))
-    fail(ErrorCode::kConflict, "'" + short_ref + "' on " + name +
-                                   " moved while pushing (someone else pushed); the objects sent stay there: "
-                                   "pull first ('kura pull " + name + "'), then push again");
+    fail(ErrorCode::kConflict,
+         "'" + short_ref + "' on " + name +
+             " moved while pushing (someone else pushed); the objects sent stay there: "
+             "pull first ('kura pull " +
+             name + "'), then push again");
   report.refs.push_back({ref, remote_target, target});
   if (is_branch) {
     repo.set_ref(tracking, target, "push " + name);

@@ -40,15 +40,19 @@ std::string xml_unescape(std::string s) {
   const std::pair<const char*, const char*> entities[] = {
       {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}};
   for (const auto& [from, to] : entities)
-    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + 1)) s.replace(p, std::strlen(from), to);
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + 1))
+      s.replace(p, std::strlen(from), to);
   return s;
 }
 
 class S3Backend final : public Backend {
  public:
   S3Backend(const RemoteSettings& s, S3Config config, std::string prefix)
-      : url_(s.url), prefix_(std::move(prefix)), client_(std::move(config)),
-        multipart_threshold_(s.multipart_threshold), part_size_(std::max<uint64_t>(s.part_size, 5ull << 20)) {}
+      : url_(s.url),
+        prefix_(std::move(prefix)),
+        client_(std::move(config)),
+        multipart_threshold_(s.multipart_threshold),
+        part_size_(std::max<uint64_t>(s.part_size, 5ull << 20)) {}
 
   const std::string& url() const override { return url_; }
   unsigned connections() const override { return client_.config().connections; }
@@ -119,7 +123,8 @@ class S3Backend final : public Backend {
     return v;
   }
 
-  bool put_if(const std::string& key, std::string_view value, const std::string& expected) override {
+  bool put_if(const std::string& key, std::string_view value,
+              const std::string& expected) override {
     probe_conditional_put();
     ++counters_.requests;
     // RGW compares If-Match with the stored ETag as given: send it without quotes.
@@ -135,29 +140,36 @@ class S3Backend final : public Backend {
   }
 
  private:
-  std::string full(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "/" + key; }
+  std::string full(const std::string& key) const {
+    return prefix_.empty() ? key : prefix_ + "/" + key;
+  }
 
   // A 404 is "no such key" only when the store says so; anything else
   // answering 404 (a web server, a captive proxy) is not an S3 store.
   void check_bucket_exists(const S3Response& r) {
     if (r.body.find("NoSuchBucket") != std::string::npos)
       fail(ErrorCode::kNotFound, "bucket '" + client_.config().bucket + "' does not exist at " +
-                                     client_.config().endpoint + " (" + url_ + "); push creates it");
+                                     client_.config().endpoint + " (" + url_ +
+                                     "); push creates it");
     if (r.body.find("NoSuchKey") == std::string::npos)
-      fail(ErrorCode::kIo, client_.config().endpoint + " answered HTTP 404 without an S3 error code; is it an S3 "
-                                                       "endpoint? (check the remote's endpoint or AWS_ENDPOINT_URL)");
+      fail(ErrorCode::kIo, client_.config().endpoint +
+                               " answered HTTP 404 without an S3 error code; is it an S3 "
+                               "endpoint? (check the remote's endpoint or AWS_ENDPOINT_URL)");
   }
 
   // A PUT with a condition that cannot hold must come back 412.
   void probe_conditional_put() {
     if (probed_.load()) return;
     const std::string key = full("refs/.kura-cas-probe");
-    S3Response r = client_.request("PUT", key, "", "probe\n", {"If-Match: 0000000000000000000000000000000"}, {412});
+    S3Response r = client_.request("PUT", key, "", "probe\n",
+                                   {"If-Match: 0000000000000000000000000000000"}, {412});
     if (r.status != 412) {
-      std::ignore = client_.request("DELETE", key, "", {}, {}, {404});  // best effort: the probe's trace
-      fail(ErrorCode::kIo, "the store at " + client_.config().endpoint +
-                               " ignores conditional writes (If-Match); kura cannot update refs there without "
-                               "risking lost updates (see docs/remotes.md)");
+      std::ignore =
+          client_.request("DELETE", key, "", {}, {}, {404});  // best effort: the probe's trace
+      fail(ErrorCode::kIo,
+           "the store at " + client_.config().endpoint +
+               " ignores conditional writes (If-Match); kura cannot update refs there without "
+               "risking lost updates (see docs/remotes.md)");
     }
     probed_ = true;
   }
@@ -167,7 +179,8 @@ class S3Backend final : public Backend {
     ++counters_.requests;
     S3Response init = client_.request("POST", k, "uploads=", {}, {}, {});
     auto ids = xml_values(init.body, "UploadId");
-    if (ids.empty()) fail(ErrorCode::kIo, "POST " + client_.where(k) + "?uploads: no UploadId in the answer");
+    if (ids.empty())
+      fail(ErrorCode::kIo, "POST " + client_.where(k) + "?uploads: no UploadId in the answer");
     const std::string upload_id = uri_encode(xml_unescape(ids[0]), false);
     try {
       std::string complete = "<CompleteMultipartUpload>";
@@ -175,8 +188,9 @@ class S3Backend final : public Backend {
       for (size_t off = 0; off < bytes.size(); off += part_size_, ++part) {
         std::string_view piece = bytes.substr(off, part_size_);
         ++counters_.requests;
-        S3Response r = client_.request("PUT", k, "partNumber=" + std::to_string(part) + "&uploadId=" + upload_id,
-                                       piece, {}, {});
+        S3Response r = client_.request(
+            "PUT", k, "partNumber=" + std::to_string(part) + "&uploadId=" + upload_id, piece, {},
+            {});
         counters_.bytes_up += piece.size();
         complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>\"" + r.etag +
                     "\"</ETag></Part>";
@@ -185,7 +199,8 @@ class S3Backend final : public Backend {
       ++counters_.requests;
       S3Response done = client_.request("POST", k, "uploadId=" + upload_id, complete, {}, {});
       if (done.body.find("<Error>") != std::string::npos)
-        fail(ErrorCode::kIo, "multipart upload of " + client_.where(k) + " failed: " + done.body.substr(0, 200));
+        fail(ErrorCode::kIo,
+             "multipart upload of " + client_.where(k) + " failed: " + done.body.substr(0, 200));
     } catch (...) {
       try {
         client_.request("DELETE", k, "uploadId=" + upload_id, {}, {}, {404});
@@ -214,19 +229,24 @@ std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& s) {
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
   if (c.bucket.size() < 3)
     fail(ErrorCode::kInvalidInput, "'" + s.url + "': an S3 bucket name has at least 3 characters");
-  c.endpoint = !s.endpoint.empty() ? s.endpoint : env("AWS_ENDPOINT_URL_S3").empty() ? env("AWS_ENDPOINT_URL") : env("AWS_ENDPOINT_URL_S3");
+  c.endpoint = !s.endpoint.empty()                  ? s.endpoint
+               : env("AWS_ENDPOINT_URL_S3").empty() ? env("AWS_ENDPOINT_URL")
+                                                    : env("AWS_ENDPOINT_URL_S3");
   if (c.endpoint.empty())
-    fail(ErrorCode::kInvalidInput, "no S3 endpoint for remote '" + s.name +
-                                       "': set AWS_ENDPOINT_URL or give --endpoint to 'kura remote add'");
+    fail(ErrorCode::kInvalidInput,
+         "no S3 endpoint for remote '" + s.name +
+             "': set AWS_ENDPOINT_URL or give --endpoint to 'kura remote add'");
   if (c.endpoint.find("://") == std::string::npos) c.endpoint = "https://" + c.endpoint;
-  c.region = !s.region.empty() ? s.region : !env("AWS_REGION").empty() ? env("AWS_REGION")
-                                          : !env("AWS_DEFAULT_REGION").empty() ? env("AWS_DEFAULT_REGION")
-                                                                               : "us-east-1";
+  c.region = !s.region.empty()                    ? s.region
+             : !env("AWS_REGION").empty()         ? env("AWS_REGION")
+             : !env("AWS_DEFAULT_REGION").empty() ? env("AWS_DEFAULT_REGION")
+                                                  : "us-east-1";
   c.access_key = env("AWS_ACCESS_KEY_ID");
   c.secret_key = env("AWS_SECRET_ACCESS_KEY");
   if (c.access_key.empty() || c.secret_key.empty())
-    fail(ErrorCode::kInvalidInput, "no S3 credentials for " + s.url +
-                                       ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+    fail(ErrorCode::kInvalidInput,
+         "no S3 credentials for " + s.url +
+             ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
   c.connect_timeout = s.connect_timeout;
   c.connections = s.connections ? s.connections : 16;
   return std::make_unique<S3Backend>(s, std::move(c), std::move(prefix));

@@ -37,7 +37,8 @@ size_t write_body(char* buf, size_t size, size_t n, void* p) {
 
 size_t read_header(char* buf, size_t size, size_t n, void* p) {
   std::string_view line(buf, size * n);
-  if (line.size() > 5 && (line.substr(0, 5) == "ETag:" || line.substr(0, 5) == "etag:" || line.substr(0, 5) == "Etag:")) {
+  if (line.size() > 5 && (line.substr(0, 5) == "ETag:" || line.substr(0, 5) == "etag:" ||
+                          line.substr(0, 5) == "Etag:")) {
     std::string v(line.substr(5));
     auto strip = [](char c) { return c == ' ' || c == '"' || c == '\r' || c == '\n'; };
     while (!v.empty() && strip(v.front())) v.erase(v.begin());
@@ -57,19 +58,27 @@ std::string xml_value(const std::string& xml, const std::string& tag) {
 
 std::string meaning(long status, const std::string& code) {
   switch (status) {
-    case 400: return "HTTP 400 Bad Request" + (code.empty() ? "" : " (" + code + ")");
+    case 400:
+      return "HTTP 400 Bad Request" + (code.empty() ? "" : " (" + code + ")");
     case 403:
       return "HTTP 403 Forbidden" + (code.empty() ? "" : " (" + code + ")") +
-             ": the store refused the credentials; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+             ": the store refused the credentials; check AWS_ACCESS_KEY_ID and "
+             "AWS_SECRET_ACCESS_KEY "
              "(and that this key may use the bucket)";
-    case 404: return "HTTP 404 Not Found" + (code.empty() ? "" : " (" + code + ")");
-    case 411: return "HTTP 411 Length Required";
-    case 412: return "HTTP 412 Precondition Failed";
-    default: return "HTTP " + std::to_string(status) + (code.empty() ? "" : " (" + code + ")");
+    case 404:
+      return "HTTP 404 Not Found" + (code.empty() ? "" : " (" + code + ")");
+    case 411:
+      return "HTTP 411 Length Required";
+    case 412:
+      return "HTTP 412 Precondition Failed";
+    default:
+      return "HTTP " + std::to_string(status) + (code.empty() ? "" : " (" + code + ")");
   }
 }
 
-bool transient(long status) { return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; }
+bool transient(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
 
 }  // namespace
 
@@ -116,19 +125,23 @@ void S3Client::release(void* handle) {
   idle_.push_back(handle);
 }
 
-std::string S3Client::where(const std::string& key) const { return "s3://" + config_.bucket + "/" + key; }
+std::string S3Client::where(const std::string& key) const {
+  return "s3://" + config_.bucket + "/" + key;
+}
 
 S3Response S3Client::request(const char* method, const std::string& key, const std::string& query,
                              std::string_view body, const std::vector<std::string>& headers,
                              std::initializer_list<long> accept, const ObjectId* sha256) {
   const std::string url = config_.endpoint + "/" + uri_encode(config_.bucket, false) +
-                          (key.empty() ? "" : "/" + uri_encode(key, true)) + (query.empty() ? "" : "?" + query);
+                          (key.empty() ? "" : "/" + uri_encode(key, true)) +
+                          (query.empty() ? "" : "?" + query);
   const std::string sigv4 = "aws:amz:" + config_.region + ":s3";
   const std::string userpwd = config_.access_key + ":" + config_.secret_key;
   const std::string method_s = method;
   const bool has_body = method_s == "PUT" || method_s == "POST";
-  const std::string payload_hash =
-      sha256 ? sha256->hex() : has_body ? kura::sha256(body).hex() : std::string("UNSIGNED-PAYLOAD");
+  const std::string payload_hash = sha256     ? sha256->hex()
+                                   : has_body ? kura::sha256(body).hex()
+                                              : std::string("UNSIGNED-PAYLOAD");
 
   std::string last_error;
   constexpr int kAttempts = 3;
@@ -155,7 +168,8 @@ S3Response S3Client::request(const char* method, const std::string& key, const s
     curl_easy_setopt(h, CURLOPT_USERPWD, userpwd.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout * 1000));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(config_.connect_timeout * 1000));
     // A stalled transfer (under 1 KB/s for 30 s) is a failure, not a hang.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
@@ -190,11 +204,13 @@ S3Response S3Client::request(const char* method, const std::string& key, const s
       continue;
     }
     fail(r.status == 404 ? ErrorCode::kNotFound : ErrorCode::kIo,
-         std::string(method) + " " + where(key) + " at " + config_.endpoint + ": " + meaning(r.status, code));
+         std::string(method) + " " + where(key) + " at " + config_.endpoint + ": " +
+             meaning(r.status, code));
   }
-  fail(ErrorCode::kIo, "cannot reach the S3 endpoint " + config_.endpoint + " (" + last_error + ") after " +
-                           std::to_string(kAttempts) +
-                           " tries; check the remote's endpoint (kura remote -v) or AWS_ENDPOINT_URL");
+  fail(ErrorCode::kIo,
+       "cannot reach the S3 endpoint " + config_.endpoint + " (" + last_error + ") after " +
+           std::to_string(kAttempts) +
+           " tries; check the remote's endpoint (kura remote -v) or AWS_ENDPOINT_URL");
 }
 
 }  // namespace kura::remote

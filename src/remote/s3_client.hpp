@@ -47,9 +47,9 @@ class S3Client {
   // (connection, 5xx, 429) are retried; statuses in `accept` (e.g. 404, 412)
   // are returned, any other non-2xx throws Error naming the key and the
   // status's meaning. `sha256` names the body's hash when known.
-  S3Response request(const char* method, const std::string& key, const std::string& query, std::string_view body,
-                     const std::vector<std::string>& headers, std::initializer_list<long> accept,
-                     const ObjectId* sha256 = nullptr);
+  S3Response request(const char* method, const std::string& key, const std::string& query,
+                     std::string_view body, const std::vector<std::string>& headers,
+                     std::initializer_list<long> accept, const ObjectId* sha256 = nullptr);
 
   const S3Config& config() const { return config_; }
   // "s3://bucket/key" for messages.

@@ -25,7 +25,8 @@ git::Signature merge_signature(git_repository* repo) {
   }
   if (name.empty()) name = "kura user";
   if (email.empty()) email = "kura@localhost";
-  git::check(git_signature_now(&sig, name.c_str(), email.c_str()), "cannot use author '" + name + "'");
+  git::check(git_signature_now(&sig, name.c_str(), email.c_str()),
+             "cannot use author '" + name + "'");
   return git::Signature(sig);
 }
 
@@ -85,9 +86,11 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message) {
       if (n++ < 10) paths += std::string(n > 1 ? ", " : "") + p;
     }
     if (n > 10) paths += " and " + std::to_string(n - 10) + " more";
-    fail(ErrorCode::kConflict, "cannot merge " + their_hex.substr(0, 10) + " into '" + branch +
-                                   "': both sides changed " + paths +
-                                   "; nothing was changed here: keep one version (kura checkout), commit, and pull again");
+    fail(
+        ErrorCode::kConflict,
+        "cannot merge " + their_hex.substr(0, 10) + " into '" + branch + "': both sides changed " +
+            paths +
+            "; nothing was changed here: keep one version (kura checkout), commit, and pull again");
   }
   git_oid tree_oid;
   git::check(git_index_write_tree_to(&tree_oid, raw, I.git.get()), "cannot write the merged tree");

@@ -13,7 +13,8 @@ namespace kura {
 namespace {
 
 git_oid parse_oid(const std::string& hex) {
-  if (hex.size() != GIT_OID_HEXSZ) fail(ErrorCode::kInvalidInput, "'" + hex + "' is not a full git object id");
+  if (hex.size() != GIT_OID_HEXSZ)
+    fail(ErrorCode::kInvalidInput, "'" + hex + "' is not a full git object id");
   return git::oid_from_hex(hex);
 }
 
@@ -33,16 +34,19 @@ std::map<std::string, std::string> Repo::refs() const {
   git_reference* ref = nullptr;
   while (git_reference_next(&ref, it) == 0) {
     git::Reference r(ref);
-    if (const git_oid* target = git_reference_target(ref)) out[git_reference_name(ref)] = git::hex(*target);
+    if (const git_oid* target = git_reference_target(ref))
+      out[git_reference_name(ref)] = git::hex(*target);
   }
   return out;
 }
 
-void Repo::set_ref(const std::string& name, const std::string& target, const std::string& log_message) {
+void Repo::set_ref(const std::string& name, const std::string& target,
+                   const std::string& log_message) {
   git_oid oid = parse_oid(target);
   git_reference* ref = nullptr;
   int rc = git_reference_create(&ref, impl_->git.get(), name.c_str(), &oid, 1, log_message.c_str());
-  if (rc == GIT_EINVALIDSPEC) fail(ErrorCode::kInvalidInput, "'" + name + "' is not a valid ref name");
+  if (rc == GIT_EINVALIDSPEC)
+    fail(ErrorCode::kInvalidInput, "'" + name + "' is not a valid ref name");
   git::check(rc, "cannot update '" + name + "'");
   git_reference_free(ref);
 }
@@ -84,8 +88,9 @@ std::optional<GitObject> Repo::read_git_object(const std::string& id) const {
   if (rc == GIT_ENOTFOUND) return std::nullopt;
   git::check(rc, "cannot read git object " + id);
   git::OdbObject owner(obj);
-  return GitObject{id, static_cast<int>(git_odb_object_type(obj)),
-                   std::string(static_cast<const char*>(git_odb_object_data(obj)), git_odb_object_size(obj))};
+  return GitObject{
+      id, static_cast<int>(git_odb_object_type(obj)),
+      std::string(static_cast<const char*>(git_odb_object_data(obj)), git_odb_object_size(obj))};
 }
 
 void Repo::write_git_objects(const std::vector<GitObject>& objects) {
@@ -93,7 +98,8 @@ void Repo::write_git_objects(const std::vector<GitObject>& objects) {
   for (const auto& o : objects) {
     git_oid oid = parse_oid(o.id), actual;
     if (o.type < GIT_OBJECT_COMMIT || o.type > GIT_OBJECT_TAG ||
-        git_odb_hash(&actual, o.data.data(), o.data.size(), git_object_t(o.type)) < 0 || !git_oid_equal(&actual, &oid))
+        git_odb_hash(&actual, o.data.data(), o.data.size(), git_object_t(o.type)) < 0 ||
+        !git_oid_equal(&actual, &oid))
       fail(ErrorCode::kCorrupt, "git object " + o.id + ": content does not match its id");
     batch.put(Table::kGit, git::raw(oid), encode_git_value(git_object_t(o.type), o.data));
   }
@@ -108,7 +114,8 @@ bool Repo::is_ancestor(const std::string& ancestor, const std::string& descendan
   return rc == 1;
 }
 
-ObjectClosure Repo::closure(const std::vector<std::string>& want, const std::vector<std::string>& have) const {
+ObjectClosure Repo::closure(const std::vector<std::string>& want,
+                            const std::vector<std::string>& have) const {
   Impl& I = *impl_;
   ObjectClosure out;
   GitOidSet held, seen_git;
@@ -126,12 +133,13 @@ ObjectClosure Repo::closure(const std::vector<std::string>& want, const std::vec
     git::check(git_commit_tree(&tree, c.get()), "cannot read the tree of " + h);
     git::Tree owner(tree);
     held.insert(*git_tree_id(tree));
-    git::check(git_tree_walk(tree, GIT_TREEWALK_PRE,
-                             [](const char*, const git_tree_entry* e, void* p) -> int {
-                               static_cast<GitOidSet*>(p)->insert(*git_tree_entry_id(e));
-                               return 0;
-                             },
-                             &held),
+    git::check(git_tree_walk(
+                   tree, GIT_TREEWALK_PRE,
+                   [](const char*, const git_tree_entry* e, void* p) -> int {
+                     static_cast<GitOidSet*>(p)->insert(*git_tree_entry_id(e));
+                     return 0;
+                   },
+                   &held),
                "cannot read the tree of " + h);
   }
   for (const auto& w : want) {
@@ -140,13 +148,16 @@ ObjectClosure Repo::closure(const std::vector<std::string>& want, const std::vec
     git::check(git_object_lookup(&obj, I.git.get(), &oid, GIT_OBJECT_ANY), "cannot read " + w);
     git::Object owner(obj);
     while (git_object_type(obj) == GIT_OBJECT_TAG) {  // annotated tags travel too
-      if (seen_git.insert(*git_object_id(obj)).second) out.git_objects.push_back(git::hex(*git_object_id(obj)));
+      if (seen_git.insert(*git_object_id(obj)).second)
+        out.git_objects.push_back(git::hex(*git_object_id(obj)));
       git_object* next = nullptr;
-      git::check(git_tag_target(&next, reinterpret_cast<git_tag*>(obj)), "cannot read a tag's target");
+      git::check(git_tag_target(&next, reinterpret_cast<git_tag*>(obj)),
+                 "cannot read a tag's target");
       owner.reset(next);
       obj = next;
     }
-    if (git_object_type(obj) != GIT_OBJECT_COMMIT) fail(ErrorCode::kInvalidInput, w + " does not name a commit");
+    if (git_object_type(obj) != GIT_OBJECT_COMMIT)
+      fail(ErrorCode::kInvalidInput, w + " does not name a commit");
     git::check(git_revwalk_push(raw, git_object_id(obj)), "cannot walk history");
   }
 
@@ -172,47 +183,50 @@ ObjectClosure Repo::closure(const std::vector<std::string>& want, const std::vec
     const git_oid* tree_id = git_tree_id(tree);
     if (held.count(*tree_id) || !seen_git.insert(*tree_id).second) continue;
     out.git_objects.push_back(git::hex(*tree_id));
-    git::check(
-        git_tree_walk(
-            tree, GIT_TREEWALK_PRE,
-            [](const char* root, const git_tree_entry* e, void* p) -> int {
-              auto& x = *static_cast<WalkCtx*>(p);
-              const git_oid* id = git_tree_entry_id(e);
-              // A subtree or pointer the other side holds comes with everything below it.
-              if (x.held->count(*id) || !x.seen_git->insert(*id).second) return 1;
-              x.out->git_objects.push_back(git::hex(*id));
-              if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
-              try {
-                TreeFile f{static_cast<uint32_t>(git_tree_entry_filemode(e)), *id};
-                FileEntry entry = x.I->entry_of(std::string(root) + git_tree_entry_name(e), f);
-                if (entry.pointer.kind == FileKind::kLink) {
-                  // A link's target is stored as an object too (checkout reads it).
-                  if (x.seen->insert(entry.pointer.object).second) {
-                    if (x.I->store->has_object(entry.pointer.object)) x.out->objects.push_back(entry.pointer.object);
-                    else x.out->missing.push_back(entry.pointer.object);
-                  }
-                  return 0;
-                }
-                file_objects(
-                    *x.I->store, entry,
-                    [&](const ObjectId& oid, uint64_t) {
-                      if (!x.seen->insert(oid).second) return false;
-                      x.out->objects.push_back(oid);
-                      return true;
-                    },
-                    [&](const ObjectId& oid, const char*, const std::string&, uint64_t) {
-                      x.out->objects.erase(std::remove(x.out->objects.begin(), x.out->objects.end(), oid),
-                                           x.out->objects.end());
-                      x.out->missing.push_back(oid);
-                    });
-              } catch (const Error& err) {
-                git_error_set_str(GIT_ERROR_INVALID, err.what());
-                return -1;
-              }
-              return 0;
-            },
-            &ctx),
-        "cannot read the tree of " + git::hex(oid));
+    git::check(git_tree_walk(
+                   tree, GIT_TREEWALK_PRE,
+                   [](const char* root, const git_tree_entry* e, void* p) -> int {
+                     auto& x = *static_cast<WalkCtx*>(p);
+                     const git_oid* id = git_tree_entry_id(e);
+                     // A subtree or pointer the other side holds comes with everything below it.
+                     if (x.held->count(*id) || !x.seen_git->insert(*id).second) return 1;
+                     x.out->git_objects.push_back(git::hex(*id));
+                     if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
+                     try {
+                       TreeFile f{static_cast<uint32_t>(git_tree_entry_filemode(e)), *id};
+                       FileEntry entry =
+                           x.I->entry_of(std::string(root) + git_tree_entry_name(e), f);
+                       if (entry.pointer.kind == FileKind::kLink) {
+                         // A link's target is stored as an object too (checkout reads it).
+                         if (x.seen->insert(entry.pointer.object).second) {
+                           if (x.I->store->has_object(entry.pointer.object))
+                             x.out->objects.push_back(entry.pointer.object);
+                           else
+                             x.out->missing.push_back(entry.pointer.object);
+                         }
+                         return 0;
+                       }
+                       file_objects(
+                           *x.I->store, entry,
+                           [&](const ObjectId& oid, uint64_t) {
+                             if (!x.seen->insert(oid).second) return false;
+                             x.out->objects.push_back(oid);
+                             return true;
+                           },
+                           [&](const ObjectId& oid, const char*, const std::string&, uint64_t) {
+                             x.out->objects.erase(
+                                 std::remove(x.out->objects.begin(), x.out->objects.end(), oid),
+                                 x.out->objects.end());
+                             x.out->missing.push_back(oid);
+                           });
+                     } catch (const Error& err) {
+                       git_error_set_str(GIT_ERROR_INVALID, err.what());
+                       return -1;
+                     }
+                     return 0;
+                   },
+                   &ctx),
+               "cannot read the tree of " + git::hex(oid));
   }
   if (rc != GIT_ITEROVER) git::check(rc, "cannot walk history");
   return out;
@@ -231,7 +245,8 @@ std::optional<std::string> Repo::config(const std::string& key) const {
 
 void Repo::set_config(const std::string& key, const std::string& value) {
   git::Config cfg = config_of(impl_->git.get());
-  git::check(git_config_set_string(cfg.get(), key.c_str(), value.c_str()), "cannot write config '" + key + "'");
+  git::check(git_config_set_string(cfg.get(), key.c_str(), value.c_str()),
+             "cannot write config '" + key + "'");
 }
 
 void Repo::unset_config(const std::string& key) {
@@ -240,13 +255,15 @@ void Repo::unset_config(const std::string& key) {
   if (rc != GIT_ENOTFOUND) git::check(rc, "cannot remove config '" + key + "'");
 }
 
-std::vector<std::pair<std::string, std::string>> Repo::config_matching(const std::string& regex) const {
+std::vector<std::pair<std::string, std::string>> Repo::config_matching(
+    const std::string& regex) const {
   git::Config cfg = config_of(impl_->git.get());
   std::vector<std::pair<std::string, std::string>> out;
   git::check(git_config_foreach_match(
                  cfg.get(), regex.c_str(),
                  [](const git_config_entry* e, void* p) -> int {
-                   static_cast<std::vector<std::pair<std::string, std::string>>*>(p)->emplace_back(e->name, e->value);
+                   static_cast<std::vector<std::pair<std::string, std::string>>*>(p)->emplace_back(
+                       e->name, e->value);
                    return 0;
                  },
                  &out),

@@ -32,17 +32,25 @@ class DamagingBackend final : public remote::Backend {
   std::optional<std::string> get(const std::string& key) override {
     auto v = inner_.get(key);
     if (v && !v->empty() && damaged_.insert(key).second) {
-      if (truncate_) v->resize(v->size() / 2);
-      else (*v)[v->size() / 3] ^= 0x40;
+      if (truncate_)
+        v->resize(v->size() / 2);
+      else
+        (*v)[v->size() / 3] ^= 0x40;
     }
     return v;
   }
-  void put(const std::string& k, std::string_view b, const ObjectId* id) override { inner_.put(k, b, id); }
+  void put(const std::string& k, std::string_view b, const ObjectId* id) override {
+    inner_.put(k, b, id);
+  }
   bool exists(const std::string& k) override { return inner_.exists(k); }
-  void list(const std::string& p, const std::function<void(const std::string&)>& fn) override { inner_.list(p, fn); }
+  void list(const std::string& p, const std::function<void(const std::string&)>& fn) override {
+    inner_.list(p, fn);
+  }
   void remove(const std::string& k) override { inner_.remove(k); }
   Versioned get_versioned(const std::string& k) override { return inner_.get_versioned(k); }
-  bool put_if(const std::string& k, std::string_view v, const std::string& e) override { return inner_.put_if(k, v, e); }
+  bool put_if(const std::string& k, std::string_view v, const std::string& e) override {
+    return inner_.put_if(k, v, e);
+  }
 
  private:
   remote::Backend& inner_;
@@ -68,17 +76,20 @@ TEST_CASE("a second push after changing three files sends three objects", "[remo
   scenario_second_push_sends_only_changes(s.site);
 }
 
-TEST_CASE("the second of two pushers is told to pull first and then pull and push work", "[remote][folder]") {
+TEST_CASE("the second of two pushers is told to pull first and then pull and push work",
+          "[remote][folder]") {
   FolderSite s;
   scenario_two_pushers(s.site);
 }
 
-TEST_CASE("a push killed with SIGKILL resumes without sending again what arrived", "[remote][folder]") {
+TEST_CASE("a push killed with SIGKILL resumes without sending again what arrived",
+          "[remote][folder]") {
   FolderSite s;
   scenario_killed_push_resumes(s.site, 600);
 }
 
-TEST_CASE("a pull killed with SIGKILL resumes without fetching again what arrived", "[remote][folder]") {
+TEST_CASE("a pull killed with SIGKILL resumes without fetching again what arrived",
+          "[remote][folder]") {
   FolderSite s;
   scenario_killed_pull_resumes(s.site, 1200);
 }
@@ -88,12 +99,14 @@ TEST_CASE("an object damaged on the remote is refused by pull and clone", "[remo
   scenario_flipped_byte_refused(s.site);
 }
 
-TEST_CASE("a depth-1 clone holds one commit's objects and fetches others when read", "[remote][folder]") {
+TEST_CASE("a depth-1 clone holds one commit's objects and fetches others when read",
+          "[remote][folder]") {
   FolderSite s;
   scenario_depth1_clone_fetches_on_demand(s.site);
 }
 
-TEST_CASE("objects damaged or truncated on the way are fetched again and stored intact", "[remote][folder]") {
+TEST_CASE("objects damaged or truncated on the way are fetched again and stored intact",
+          "[remote][folder]") {
   FolderSite s;
   PushedRepo p(s.site);
   for (bool truncate : {false, true}) {
@@ -103,7 +116,8 @@ TEST_CASE("objects damaged or truncated on the way are fetched again and stored 
     remote::fetch_objects(*dest.repo, damaging, {p.v2.id}, 0, {}, r);
     REQUIRE(r.objects_received == p.src.object_count());
     REQUIRE(r.git_objects_received == 8);
-    REQUIRE(r.objects_refetched == r.objects_received + 1);  // every object and the pack arrived damaged once
+    REQUIRE(r.objects_refetched ==
+            r.objects_received + 1);  // every object and the pack arrived damaged once
     dest.repo->set_ref("refs/heads/main", p.v2.id, "test");
     REQUIRE(dest.repo->fsck().ok());
     REQUIRE(dest.show("HEAD~1", "a.jpg") == data_file("fish.jpg"));
@@ -171,7 +185,9 @@ TEST_CASE("kura remote add and -v and remove through the command line", "[remote
   TempDir d;
   REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"remote", "add", "origin", "../shared.kura"}).exit_code == 0);
-  REQUIRE(run_kura(d.path(), {"remote", "add", "s3", "s3://datasets/team/set", "--endpoint", "http://127.0.0.1:1"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"remote", "add", "s3", "s3://datasets/team/set", "--endpoint",
+                              "http://127.0.0.1:1"})
+              .exit_code == 0);
   RunResult dup = run_kura(d.path(), {"remote", "add", "origin", "/elsewhere"});
   REQUIRE(dup.exit_code == 2);
   REQUIRE_THAT(dup.err, Catch::Contains("already exists"));
@@ -179,7 +195,8 @@ TEST_CASE("kura remote add and -v and remove through the command line", "[remote
   REQUIRE(bad.exit_code == 2);
   RunResult v = run_kura(d.path(), {"remote", "-v"});
   REQUIRE(v.exit_code == 0);
-  REQUIRE_THAT(v.out, Catch::Contains("origin\t" + (d.path().parent_path() / "shared.kura").string()));
+  REQUIRE_THAT(v.out,
+               Catch::Contains("origin\t" + (d.path().parent_path() / "shared.kura").string()));
   REQUIRE_THAT(v.out, Catch::Contains("s3\ts3://datasets/team/set (endpoint http://127.0.0.1:1)"));
   REQUIRE(run_kura(d.path(), {"remote", "remove", "s3"}).exit_code == 0);
   RunResult j = run_kura(d.path(), {"remote", "--json"});
@@ -191,13 +208,15 @@ TEST_CASE("kura remote add and -v and remove through the command line", "[remote
   REQUIRE_THAT(none.err, Catch::Contains("no remote named 'nowhere'"));
 }
 
-TEST_CASE("kura clone --depth 1 then show and checkout fetch older files from the remote", "[remote][folder][cli]") {
+TEST_CASE("kura clone --depth 1 then show and checkout fetch older files from the remote",
+          "[remote][folder][cli]") {
   FolderSite s;
   PushedRepo p(s.site);
   TempDir d;
   RunResult c = run_kura(d.path(), {"clone", s.site.url, "part", "--depth", "1", "--json"});
   REQUIRE(c.exit_code == 0);
-  REQUIRE(nlohmann::json::parse(c.out)["objects_received"].get<size_t>() == p.src.object_count() - 1);
+  REQUIRE(nlohmann::json::parse(c.out)["objects_received"].get<size_t>() ==
+          p.src.object_count() - 1);
   // log needs no object: every commit came with the clone.
   RunResult log = run_kura(d / "part", {"log", "--json"});
   REQUIRE(nlohmann::json::parse(log.out).size() == 2);

@@ -20,8 +20,10 @@ std::string env(const char* name) {
 
 void require_s3() {
   if (env("AWS_ENDPOINT_URL").empty() || env("AWS_ACCESS_KEY_ID").empty())
-    FAIL("no S3 store: run these through scripts/test.sh, which starts Ceph RGW (scripts/ceph-s3.sh up; "
-         "eval \"$(scripts/ceph-s3.sh env)\")");
+    FAIL(
+        "no S3 store: run these through scripts/test.sh, which starts Ceph RGW (scripts/ceph-s3.sh "
+        "up; "
+        "eval \"$(scripts/ceph-s3.sh env)\")");
 }
 
 // A fresh bucket per test, so tests run in parallel without meeting.
@@ -50,7 +52,8 @@ TEST_CASE("S3: a second push after changing three files sends three objects", "[
   scenario_second_push_sends_only_changes(s.site);
 }
 
-TEST_CASE("S3: the second of two pushers is told to pull first and then pull and push work", "[s3]") {
+TEST_CASE("S3: the second of two pushers is told to pull first and then pull and push work",
+          "[s3]") {
   S3Site s;
   scenario_two_pushers(s.site);
 }
@@ -109,7 +112,8 @@ TEST_CASE("S3: wrong credentials give a clear error naming HTTP 403", "[s3]") {
   PushedRepo p(s.site);
   TempDir d;
   const std::string secret = "not-the-secret-kura-test";
-  RunResult r = run_kura(d.path(), {"clone", s.site.url, "copy"}, {{"AWS_SECRET_ACCESS_KEY", secret}});
+  RunResult r =
+      run_kura(d.path(), {"clone", s.site.url, "copy"}, {{"AWS_SECRET_ACCESS_KEY", secret}});
   REQUIRE(r.exit_code == 2);
   REQUIRE_THAT(r.err, Catch::Contains("HTTP 403 Forbidden"));
   REQUIRE_THAT(r.err, Catch::Contains("AWS_SECRET_ACCESS_KEY"));
@@ -124,8 +128,10 @@ TEST_CASE("S3: an unreachable endpoint gives a clear error within a bounded time
   require_s3();
   TempDir d;
   const auto start = std::chrono::steady_clock::now();
-  RunResult r = run_kura(d.path(), {"clone", "s3://kura-nowhere/set", "copy"}, {{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}});
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RunResult r = run_kura(d.path(), {"clone", "s3://kura-nowhere/set", "copy"},
+                         {{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}});
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   REQUIRE(r.exit_code == 2);
   REQUIRE_THAT(r.err, Catch::Contains("cannot reach the S3 endpoint http://127.0.0.1:1"));
   REQUIRE(secs < 20);  // three attempts, each bounded by the connect timeout

@@ -31,7 +31,8 @@ struct RemoteSite {
 inline void write_images(const fs::path& dir, size_t n, const std::string& tag = "") {
   const std::string jpeg = data_file("fish.jpg");
   for (size_t i = 0; i < n; ++i)
-    write_file(dir / ("img/" + std::to_string(i) + ".jpg"), jpeg + "kura-test " + tag + std::to_string(i));
+    write_file(dir / ("img/" + std::to_string(i) + ".jpg"),
+               jpeg + "kura-test " + tag + std::to_string(i));
 }
 
 inline size_t count_keys(remote::Backend& b, const std::string& prefix) {
