@@ -52,13 +52,10 @@ trap cleanup EXIT
 "$ROOT/scripts/ceph-s3.sh" up || exit 1
 eval "$("$ROOT/scripts/ceph-s3.sh" env)"
 
-rm -rf "$RUN" && mkdir -p "$RUN/src"
+rm -rf "$RUN" && mkdir -p "$RUN"
 # Hard links: kura reads the files; changed files are replaced, never edited in place.
-find "$DATA/jpegs" -type f -name '*.jpg' | sort | head -n "$FILES" | while read -r f; do
-  rel=${f#"$DATA/jpegs/"}
-  mkdir -p "$RUN/src/$(dirname "$rel")"
-  ln "$f" "$RUN/src/$rel"
-done
+cp -al "$DATA/jpegs" "$RUN/src" || exit 1
+find "$RUN/src" -type f | sort | tail -n +"$((FILES + 1))" | xargs -r rm -f
 n=$(find "$RUN/src" -type f | wc -l)
 bytes=$(du -sb --apparent-size "$RUN/src" | cut -f1)
 echo "data: $n JPEGs, $(echo "$bytes / 1000000" | bc) MB; RGW (memstore) on 127.0.0.1:$KURA_S3_PORT; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
