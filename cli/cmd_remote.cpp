@@ -29,6 +29,11 @@ class TransferBar {
     }
     line += "  " + human_bytes(p.bytes_done);
     if (secs > 0.05) line += "  " + human_bytes(static_cast<uint64_t>(p.bytes_done / secs)) + "/s";
+    if (p.total && p.done >= p.total) {  // a phase ended: leave the line clean for what follows
+      if (drawn_) std::fprintf(stderr, "\r\033[K");
+      drawn_ = false;
+      return;
+    }
     std::fprintf(stderr, "\r%s\033[K", line.c_str());
     drawn_ = true;
   }
