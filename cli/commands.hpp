@@ -17,5 +17,6 @@ void add_history_commands(CLI::App& app, Global& g, Action& action);  // log sho
 void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
 void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, hook install
 void add_diff_commands(CLI::App& app, Global& g, Action& action);     // diff
+void add_remote_commands(CLI::App& app, Global& g, Action& action);   // remote push fetch pull clone
 
 }  // namespace kura::cli

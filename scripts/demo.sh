@@ -222,6 +222,15 @@ grep -q -- '~ line 5 -> 5' <<<"$out" && grep -q 'electronics' <<<"$out" && grep 
 note 'label drift between the versions (the assistant answers)'
 run diff HEAD~1 HEAD --stat --labels -- train.jsonl
 ok "row 5 relabelled and row 20 added, shown as examples, not base64"
+# --- remotes: push to a folder remote, clone it (docs/remotes.md) -------------
+section "Sharing: pushing to a folder remote and cloning it"
+share=$(mktemp -d "${TMPDIR:-/tmp}/kura-demo-share.XXXXXX")
+run remote add origin "$share/dataset.kura"
+run push origin
+run clone "$share/dataset.kura" "$share/clone"
+(cd "$share/clone" && same_as "$sums/v2" "version 2, in the clone")
+run -C "$share/clone" fsck
+echo "The remote is $share/dataset.kura, the clone $share/clone"
 
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,48 @@ struct GcOptions {
   std::chrono::seconds keep_recent{std::chrono::hours(24 * 14)};  // like git's gc.pruneExpire
 };
 
+// A git object as it travels between repositories: commits, trees, the
+// pointer blobs of files, annotated tags.
+struct GitObject {
+  std::string id;    // hex SHA-1, git's name for it
+  int type = 0;      // git's type number: 1 commit, 2 tree, 3 blob, 4 tag
+  std::string data;  // the object's content, without git's "type size\0" header
+};
+
+// What a set of commits needs beyond what another set already holds; see
+// Repo::closure().
+struct ObjectClosure {
+  std::vector<std::string> commits;      // new commits, hex
+  std::vector<std::string> git_objects;  // commits, trees, pointer blobs, tags; hex
+  std::vector<ObjectId> objects;         // kura objects: media, manifests, chunks, rows, reports
+  std::vector<ObjectId> missing;         // needed but absent here (a partial clone's)
+};
+
+// Where a repository gets the kura objects it lacks (a partial clone's
+// remote; a partial clone has every git object, so only kura objects are
+// ever missing). Implementations must be thread-safe: checkout asks from
+// worker threads.
+class ObjectSource {
+ public:
+  virtual ~ObjectSource() = default;
+  // The bytes of kura object `id`, already verified against it; nullopt when
+  // the source lacks it too. Throws Error on a transport failure.
+  virtual std::optional<std::string> fetch_object(const ObjectId& id) = 0;
+};
+
+class Repo;
+// Makes an ObjectSource for a repository being opened, or nullptr; set once
+// per process by the remote layer (kura::enable_on_demand_fetch()).
+using ObjectSourceFactory = std::function<std::shared_ptr<ObjectSource>(Repo& repo)>;
+void set_object_source_factory(ObjectSourceFactory factory);
+
+struct MergeResult {
+  std::string commit;        // the branch's new commit
+  bool fast_forward = false;
+  bool up_to_date = false;
+  CheckoutResult checkout;
+};
+
 struct GcReport {
   uint64_t objects_kept = 0, objects_removed = 0, bytes_removed = 0;
   uint64_t git_objects_removed = 0;
@@ -217,6 +260,48 @@ class Repo {
 
   FsckReport fsck();
   GcReport gc(const GcOptions& options);
+
+  // --- for remotes (src/remote); see docs/remotes.md ----------------------
+  // Every ref ("refs/heads/main", "refs/tags/v1", "refs/remotes/origin/main")
+  // with its target, hex; annotated tags are not peeled.
+  std::map<std::string, std::string> refs() const;
+  // Points ref `name` at `target` (hex, an object present here), creating it.
+  void set_ref(const std::string& name, const std::string& target, const std::string& log_message);
+  void delete_ref(const std::string& name);
+  // HEAD's branch as a full ref name ("refs/heads/main"), empty when detached.
+  std::string head_ref() const;
+  // Points HEAD at branch `name` (short name) without touching the files.
+  void set_head_branch(const std::string& name);
+  // Whether git object `id` (hex) is in this repository's store, without
+  // asking an object source.
+  bool has_git_object(const std::string& id) const;
+  // A git object from the store; nullopt when absent.
+  std::optional<GitObject> read_git_object(const std::string& id) const;
+  // Checks each object against its id, then stores all of them in one
+  // atomic, durable write. Error(kCorrupt) naming the first that does not match.
+  void write_git_objects(const std::vector<GitObject>& objects);
+  // The objects that commits (or annotated tags) `want` need and commits
+  // `have` do not already hold: new commits, the trees and pointer blobs
+  // not in the `have` commits' trees, and every kura object of the files
+  // whose pointer is new. `have` entries absent here are ignored.
+  ObjectClosure closure(const std::vector<std::string>& want, const std::vector<std::string>& have) const;
+  // True when commit `ancestor` is `descendant` or one of its ancestors.
+  bool is_ancestor(const std::string& ancestor, const std::string& descendant) const;
+  // Brings commit `theirs` into the current branch: nothing when it is
+  // already there, a fast-forward when HEAD is its ancestor, else a merge
+  // commit of the two trees (paths changed on both sides: Error(kConflict)
+  // naming them). Files are checked out as by checkout() (local changes are
+  // never overwritten), then the branch moves.
+  MergeResult merge(const std::string& theirs, const std::string& message);
+  // Git config of this repository (.kura/git/config), e.g. "remote.origin.url".
+  std::optional<std::string> config(const std::string& key) const;
+  void set_config(const std::string& key, const std::string& value);
+  void unset_config(const std::string& key);
+  // Keys and values matching a regular expression ("^remote\\.").
+  std::vector<std::pair<std::string, std::string>> config_matching(const std::string& regex) const;
+  // Objects absent from the store are then asked of `source` (and stored
+  // when the store is writable); nullptr turns that off.
+  void set_object_source(std::shared_ptr<ObjectSource> source);
 
   struct Impl;
 

@@ -116,11 +116,18 @@ class Store {
 
   StoreCounters& counters() { return counters_; }
 
+  // Called by get_object()/read_object() for an object absent from the
+  // store (a partial clone fetching on demand): returns its bytes, already
+  // verified, or nullopt. Must be thread-safe. Empty function: none.
+  using MissingObjectFn = std::function<std::optional<std::string>(const ObjectId&)>;
+  void set_missing_object_fn(MissingObjectFn fn);
+
  private:
   Store();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   mutable StoreCounters counters_;
+  std::shared_ptr<const MissingObjectFn> missing_object_fn_;  // read with atomic_load
 };
 
 }  // namespace kura

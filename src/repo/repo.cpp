@@ -94,7 +94,9 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
              "cannot open " + (impl->kura_dir / "git").string());
   impl->git.reset(raw);
   attach_store_backend(raw, *impl->store);
-  return std::unique_ptr<Repo>(new Repo(std::move(impl)));
+  auto repo = std::unique_ptr<Repo>(new Repo(std::move(impl)));
+  apply_object_source_factory(*repo);  // a partial clone fetches what it lacks (src/repo/sources.cpp)
+  return repo;
 }
 
 Repo::Repo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

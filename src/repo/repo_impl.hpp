@@ -24,6 +24,9 @@ struct Repo::Impl {
   std::unique_ptr<RepoLock> lock;
   std::unique_ptr<Store> store;  // declared before git: closed after it
   git::Repository git;
+  // Where missing objects come from (src/repo/sources.cpp); shared with the
+  // store's missing-object hook.
+  std::shared_ptr<struct SourceSlot> source_slot;
 
   unsigned threads() const;
   void progress(const Progress& p) const {
@@ -66,6 +69,8 @@ struct Repo::Impl {
 constexpr const char* kReportHeader = "kura-checks";
 
 CommitInfo commit_info(const git_commit* commit);
+// Installs the process's ObjectSourceFactory's source on a repository just opened.
+void apply_object_source_factory(Repo& repo);
 bool is_table_path(const std::string& path);
 
 }  // namespace kura

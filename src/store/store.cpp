@@ -214,7 +214,10 @@ std::optional<int64_t> Store::object_time(const ObjectId& id) const {
 std::optional<std::string> Store::get_object(const ObjectId& id) const {
   std::string v;
   auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->objects, slice(id.raw()), &v);
-  if (s.IsNotFound()) return std::nullopt;
+  if (s.IsNotFound()) {
+    auto fn = std::atomic_load(&missing_object_fn_);
+    return fn && *fn ? (*fn)(id) : std::nullopt;
+  }
   check(s, "cannot read object " + id.hex());
   ++counters_.objects_read;
   return v;
@@ -326,6 +329,10 @@ std::optional<std::pair<std::string, std::string>> Store::seek(Table table, std:
   check(it->status(), "cannot read the store");
   if (!it->Valid()) return std::nullopt;
   return std::make_pair(it->key().ToString(), it->value().ToString());
+}
+
+void Store::set_missing_object_fn(MissingObjectFn fn) {
+  std::atomic_store(&missing_object_fn_, std::make_shared<const MissingObjectFn>(std::move(fn)));
 }
 
 void Store::sync_tables() { check(impl_->db->SyncWAL(), "cannot sync the store's log"); }

@@ -1,0 +1,111 @@
+// Bringing another line of history into the current branch (kura pull):
+// fast-forward when possible, else a merge commit of the two trees. Trees
+// hold pointer blobs, so git's tree merge decides per file; a file changed
+// on both sides is a conflict kura does not resolve for the user.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "kura/error.hpp"
+#include "repo/repo_impl.hpp"
+
+namespace kura {
+
+namespace {
+
+git::Signature merge_signature(git_repository* repo) {
+  const char* env_name = std::getenv("KURA_AUTHOR_NAME");
+  const char* env_email = std::getenv("KURA_AUTHOR_EMAIL");
+  std::string name = env_name ? env_name : "", email = env_email ? env_email : "";
+  git_signature* sig = nullptr;
+  if ((name.empty() || email.empty()) && git_signature_default(&sig, repo) == 0) {
+    git::Signature from_config(sig);
+    if (name.empty()) name = from_config->name;
+    if (email.empty()) email = from_config->email;
+  }
+  if (name.empty()) name = "kura user";
+  if (email.empty()) email = "kura@localhost";
+  git::check(git_signature_now(&sig, name.c_str(), email.c_str()),
+             "cannot use author '" + name + "'");
+  return git::Signature(sig);
+}
+
+}  // namespace
+
+MergeResult Repo::merge(const std::string& theirs, const std::string& message) {
+  Impl& I = *impl_;
+  MergeResult result;
+  const std::string branch_ref = head_ref();
+  if (branch_ref.rfind("refs/heads/", 0) != 0)
+    fail(ErrorCode::kConflict, "HEAD is detached; switch to a branch before pulling");
+  const std::string branch = branch_ref.substr(11);
+  git::Commit their_commit = I.commit_of(theirs);
+  const std::string their_hex = git::hex(*git_commit_id(their_commit.get()));
+  const auto head = I.head_oid();
+
+  auto move_to = [&](const std::string& commit, const char* why) {
+    CheckoutOptions options;
+    result.checkout = checkout(commit, options);  // refuses to overwrite local changes
+    set_ref(branch_ref, commit, std::string(why) + ": " + commit.substr(0, 10));
+    set_head_branch(branch);
+    result.commit = commit;
+  };
+  if (!head) {
+    result.fast_forward = true;
+    move_to(their_hex, "pull");
+    return result;
+  }
+  const std::string ours = git::hex(*head);
+  if (is_ancestor(their_hex, ours)) {
+    result.up_to_date = true;
+    result.commit = ours;
+    return result;
+  }
+  if (is_ancestor(ours, their_hex)) {
+    result.fast_forward = true;
+    move_to(their_hex, "pull: fast-forward");
+    return result;
+  }
+
+  git::Commit our_commit = I.commit_of(ours);
+  git_index* raw = nullptr;
+  git_merge_options opts = GIT_MERGE_OPTIONS_INIT;
+  opts.flags = GIT_MERGE_FIND_RENAMES;
+  git::check(git_merge_commits(&raw, I.git.get(), our_commit.get(), their_commit.get(), &opts),
+             "cannot merge " + their_hex.substr(0, 10));
+  git::Owned<git_index, git_index_free> index(raw);
+  if (git_index_has_conflicts(raw)) {
+    std::string paths;
+    size_t n = 0;
+    git_index_conflict_iterator* it = nullptr;
+    git::check(git_index_conflict_iterator_new(&it, raw), "cannot list conflicts");
+    git::Owned<git_index_conflict_iterator, git_index_conflict_iterator_free> it_owner(it);
+    const git_index_entry *anc, *our, *their;
+    while (git_index_conflict_next(&anc, &our, &their, it) == 0) {
+      const char* p = our ? our->path : their ? their->path : anc->path;
+      if (n++ < 10) paths += std::string(n > 1 ? ", " : "") + p;
+    }
+    if (n > 10) paths += " and " + std::to_string(n - 10) + " more";
+    fail(
+        ErrorCode::kConflict,
+        "cannot merge " + their_hex.substr(0, 10) + " into '" + branch + "': both sides changed " +
+            paths +
+            "; nothing was changed here: keep one version (kura checkout), commit, and pull again");
+  }
+  git_oid tree_oid;
+  git::check(git_index_write_tree_to(&tree_oid, raw, I.git.get()), "cannot write the merged tree");
+  git_tree* tree = nullptr;
+  git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the merged tree");
+  git::Tree tree_owner(tree);
+  git::Signature sig = merge_signature(I.git.get());
+  const git_commit* parents[2] = {our_commit.get(), their_commit.get()};
+  git_oid commit_oid;
+  git::check(git_commit_create(&commit_oid, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
+                               (message + "\n").c_str(), tree, 2, parents),
+             "cannot write the merge commit");
+  I.store->sync_tables();  // tree and commit durable before the ref names them
+  move_to(git::hex(commit_oid), "pull: merge");
+  return result;
+}
+
+}  // namespace kura

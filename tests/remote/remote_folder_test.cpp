@@ -1,0 +1,235 @@
+// Remotes in a folder: push, clone, fetch, pull, two pushers, a killed push,
+// damaged objects, partial clones. The same scenarios run against a real S3
+// store in remote_s3_test.cpp.
+#include <set>
+
+#include "remote/transfer.hpp"
+#include "scenarios.hpp"
+
+using namespace kura;
+using namespace kura::test;
+
+namespace {
+
+struct FolderSite {
+  TempDir dir;
+  RemoteSite site;
+  FolderSite() {
+    site.url = (dir / "remote.kura").string();
+    RemoteSettings s;
+    s.url = site.url;
+    site.backend = remote::open_backend(s);
+  }
+};
+
+// Returns damaged bytes the first time each key is read (a bit flipped on
+// the way, or the tail cut off), the stored bytes after that.
+class DamagingBackend final : public remote::Backend {
+ public:
+  DamagingBackend(remote::Backend& inner, bool truncate) : inner_(inner), truncate_(truncate) {}
+  const std::string& url() const override { return inner_.url(); }
+  unsigned connections() const override { return 1; }
+  std::optional<std::string> get(const std::string& key) override {
+    auto v = inner_.get(key);
+    if (v && !v->empty() && damaged_.insert(key).second) {
+      if (truncate_)
+        v->resize(v->size() / 2);
+      else
+        (*v)[v->size() / 3] ^= 0x40;
+    }
+    return v;
+  }
+  void put(const std::string& k, std::string_view b, const ObjectId* id) override {
+    inner_.put(k, b, id);
+  }
+  bool exists(const std::string& k) override { return inner_.exists(k); }
+  void list(const std::string& p, const std::function<void(const std::string&)>& fn) override {
+    inner_.list(p, fn);
+  }
+  void remove(const std::string& k) override { inner_.remove(k); }
+  Versioned get_versioned(const std::string& k) override { return inner_.get_versioned(k); }
+  bool put_if(const std::string& k, std::string_view v, const std::string& e) override {
+    return inner_.put_if(k, v, e);
+  }
+
+ private:
+  remote::Backend& inner_;
+  bool truncate_;
+  std::set<std::string> damaged_;
+};
+
+}  // namespace
+
+TEST_CASE("push to a folder remote and clone it back gives the same files", "[remote][folder]") {
+  FolderSite s;
+  scenario_push_and_clone(s.site);
+}
+
+TEST_CASE("a folder remote can be given as a file:// URL", "[remote][folder]") {
+  FolderSite s;
+  s.site.url = "file://" + s.site.url;
+  scenario_push_and_clone(s.site);
+}
+
+TEST_CASE("a second push after changing three files sends three objects", "[remote][folder]") {
+  FolderSite s;
+  scenario_second_push_sends_only_changes(s.site);
+}
+
+TEST_CASE("the second of two pushers is told to pull first and then pull and push work",
+          "[remote][folder]") {
+  FolderSite s;
+  scenario_two_pushers(s.site);
+}
+
+TEST_CASE("a push killed with SIGKILL resumes without sending again what arrived",
+          "[remote][folder]") {
+  FolderSite s;
+  scenario_killed_push_resumes(s.site, 600);
+}
+
+TEST_CASE("a pull killed with SIGKILL resumes without fetching again what arrived",
+          "[remote][folder]") {
+  FolderSite s;
+  scenario_killed_pull_resumes(s.site, 1200);
+}
+
+TEST_CASE("an object damaged on the remote is refused by pull and clone", "[remote][folder]") {
+  FolderSite s;
+  scenario_flipped_byte_refused(s.site);
+}
+
+TEST_CASE("a depth-1 clone holds one commit's objects and fetches others when read",
+          "[remote][folder]") {
+  FolderSite s;
+  scenario_depth1_clone_fetches_on_demand(s.site);
+}
+
+TEST_CASE("objects damaged or truncated on the way are fetched again and stored intact",
+          "[remote][folder]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  for (bool truncate : {false, true}) {
+    RepoFixture dest;
+    DamagingBackend damaging(*s.site.backend, truncate);
+    TransferReport r;
+    remote::fetch_objects(*dest.repo, damaging, {p.v2.id}, 0, {}, r);
+    REQUIRE(r.objects_received == p.src.object_count());
+    REQUIRE(r.git_objects_received == 8);
+    REQUIRE(r.objects_refetched ==
+            r.objects_received + 1);  // every object and the pack arrived damaged once
+    dest.repo->set_ref("refs/heads/main", p.v2.id, "test");
+    REQUIRE(dest.repo->fsck().ok());
+    REQUIRE(dest.show("HEAD~1", "a.jpg") == data_file("fish.jpg"));
+  }
+}
+
+TEST_CASE("fetch brings new branches and tags; tags are pushed by name", "[remote][folder]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  p.src.repo->create_tag("v1", p.v1.id, "first version");
+  p.src.repo->create_branch("experiment", p.v1.id, false);
+  push(*p.src.repo, "origin", "v1", {});
+  push(*p.src.repo, "origin", "experiment", {});
+  TempDir d;
+  clone(s.site.url, d / "copy", {});
+  auto copy = Repo::open(d / "copy");
+  auto refs = copy->refs();
+  REQUIRE(refs.at("refs/remotes/origin/experiment") == p.v1.id);
+  REQUIRE(copy->resolve("v1").id == p.v1.id);
+  REQUIRE(copy->tags().at(0).message == "first version");
+  // A tag does not move.
+  p.src.repo->delete_tag("v1");
+  p.src.repo->create_tag("v1", p.v2.id, "");
+  try {
+    push(*p.src.repo, "origin", "v1", {});
+    FAIL("a moved tag was pushed");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == ErrorCode::kConflict);
+  }
+  // A branch deleted on the remote loses its tracking ref on fetch.
+  s.site.backend->remove("refs/heads/experiment");
+  TransferReport f = fetch(*copy, "origin", {});
+  REQUIRE_FALSE(copy->refs().count("refs/remotes/origin/experiment"));
+  REQUIRE(f.objects_received == 0);
+}
+
+TEST_CASE("pull refuses to merge a file changed on both sides and names it", "[remote][folder]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  TempDir d;
+  clone(s.site.url, d / "copy", {});
+  auto copy = Repo::open(d / "copy");
+  write_file(d / "copy/a.jpg", data_file("linux.jpg"));
+  copy->add({(d / "copy").string()});
+  CommitOptions o;
+  o.verify = false;
+  o.message = "ours";
+  const CommitInfo ours = copy->commit(o);
+  p.src.write("a.jpg", data_file("fish.jpg") + "theirs");
+  p.src.add_all();
+  p.src.commit("theirs");
+  push(*p.src.repo, "origin", "", {});
+  try {
+    pull(*copy, "origin", "", {});
+    FAIL("a conflicting pull merged");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == ErrorCode::kConflict);
+    REQUIRE_THAT(e.what(), Catch::Contains("a.jpg"));
+  }
+  REQUIRE(copy->resolve("HEAD").id == ours.id);
+  REQUIRE(read_file(d / "copy/a.jpg") == data_file("linux.jpg"));
+}
+
+TEST_CASE("kura remote add and -v and remove through the command line", "[remote][folder][cli]") {
+  TempDir d;
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"remote", "add", "origin", "../shared.kura"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"remote", "add", "s3", "s3://datasets/team/set", "--endpoint",
+                              "http://127.0.0.1:1"})
+              .exit_code == 0);
+  RunResult dup = run_kura(d.path(), {"remote", "add", "origin", "/elsewhere"});
+  REQUIRE(dup.exit_code == 2);
+  REQUIRE_THAT(dup.err, Catch::Contains("already exists"));
+  RunResult bad = run_kura(d.path(), {"remote", "add", "web", "https://example.com/x"});
+  REQUIRE(bad.exit_code == 2);
+  RunResult v = run_kura(d.path(), {"remote", "-v"});
+  REQUIRE(v.exit_code == 0);
+  REQUIRE_THAT(v.out,
+               Catch::Contains("origin\t" + (d.path().parent_path() / "shared.kura").string()));
+  REQUIRE_THAT(v.out, Catch::Contains("s3\ts3://datasets/team/set (endpoint http://127.0.0.1:1)"));
+  REQUIRE(run_kura(d.path(), {"remote", "remove", "s3"}).exit_code == 0);
+  RunResult j = run_kura(d.path(), {"remote", "--json"});
+  auto list = nlohmann::json::parse(j.out);
+  REQUIRE(list.size() == 1);
+  REQUIRE(list[0]["name"] == "origin");
+  RunResult none = run_kura(d.path(), {"push", "nowhere"});
+  REQUIRE(none.exit_code == 2);
+  REQUIRE_THAT(none.err, Catch::Contains("no remote named 'nowhere'"));
+}
+
+TEST_CASE("kura clone --depth 1 then show and checkout fetch older files from the remote",
+          "[remote][folder][cli]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  TempDir d;
+  RunResult c = run_kura(d.path(), {"clone", s.site.url, "part", "--depth", "1", "--json"});
+  REQUIRE(c.exit_code == 0);
+  REQUIRE(nlohmann::json::parse(c.out)["objects_received"].get<size_t>() ==
+          p.src.object_count() - 1);
+  // log needs no object: every commit came with the clone.
+  RunResult log = run_kura(d / "part", {"log", "--json"});
+  REQUIRE(nlohmann::json::parse(log.out).size() == 2);
+  // fsck names what is not here yet.
+  RunResult before = run_kura(d / "part", {"fsck", "--json"});
+  REQUIRE(before.exit_code == 1);
+  REQUIRE_THAT(before.out, Catch::Contains(sha256(data_file("fish.jpg")).hex()));
+  // show (read-only) fetches the file's bytes on demand.
+  RunResult show = run_kura(d / "part", {"show", "HEAD~1:a.jpg"});
+  REQUIRE(show.exit_code == 0);
+  REQUIRE(show.out == data_file("fish.jpg"));
+  // checkout fetches and stores it: the clone is then complete.
+  REQUIRE(run_kura(d / "part", {"checkout", "HEAD~1"}).exit_code == 0);
+  REQUIRE(read_file(d / "part/a.jpg") == data_file("fish.jpg"));
+  REQUIRE(run_kura(d / "part", {"fsck"}).exit_code == 0);
+}
