@@ -16,6 +16,7 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action);     // init ad
 void add_history_commands(CLI::App& app, Global& g, Action& action);  // log show ls-files checkout switch branch tag
 void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
 void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, hook install
-void add_train_commands(CLI::App& app, Global& g, Action& action);    // train runs run reproduce export-model predict
+void add_train_commands(CLI::App& app, Global& g, Action& action);    // runs run; train reproduce export-model predict (via kura-train)
+void add_train_run_commands(CLI::App& app, Global& g, Action& action);  // in kura-train: train reproduce export-model predict
 
 }  // namespace kura::cli

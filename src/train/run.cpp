@@ -37,7 +37,7 @@ std::string torch_version() { return train::libtorch_version(); }
 
 namespace {
 
-constexpr const char* kRunPrefix = "run/";
+
 
 // The commit's check report: the stored one, or one made now with the
 // repository's policy (a commit made with --no-verify), whose hash the spec
@@ -171,27 +171,6 @@ RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks) {
   return out;
 }
 
-nlohmann::json RunRecord::to_json() const {
-  return {{"id", id},         {"spec", spec},       {"status", status},   {"started", started},
-          {"finished", finished}, {"weights", weights}, {"metrics", metrics}, {"log", log},
-          {"base_model", base_model}, {"summary", summary}};
-}
-
-RunRecord RunRecord::from_json(const nlohmann::json& j) {
-  RunRecord r;
-  r.id = j.at("id");
-  r.spec = j.at("spec");
-  r.status = j.at("status");
-  r.started = j.at("started");
-  r.finished = j.at("finished");
-  r.weights = j.at("weights");
-  r.metrics = j.at("metrics");
-  r.log = j.at("log");
-  r.base_model = j.value("base_model", "");
-  r.summary = j.at("summary");
-  return r;
-}
-
 RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outcome, int64_t started) {
   Store& store = repo.store();
   const auto& I = *run.impl_;
@@ -234,39 +213,8 @@ RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outco
     r.summary["images_per_second"] = seconds > 0 ? images / seconds : 0;
   }
   store.sync_objects();  // outputs first, then the record that names them
-  store.put(Table::kRuns, kRunPrefix + r.id, r.to_json().dump(), Sync::kYes);
+  store.put(Table::kRuns, "run/" + r.id, r.to_json().dump(), Sync::kYes);
   return r;
-}
-
-std::vector<RunRecord> list_runs(const Repo& repo) {
-  std::vector<RunRecord> out;
-  const_cast<Repo&>(repo).store().scan(Table::kRuns, kRunPrefix, [&](std::string_view key, std::string_view value) {
-    try {
-      out.push_back(RunRecord::from_json(nlohmann::json::parse(value)));
-    } catch (const nlohmann::json::exception& e) {
-      fail(ErrorCode::kCorrupt, "run record " + std::string(key.substr(4)) + " cannot be read: " + e.what());
-    }
-    return true;
-  });
-  std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) { return a.finished > b.finished; });
-  return out;
-}
-
-RunRecord find_run(const Repo& repo, const std::string& id_or_prefix) {
-  if (id_or_prefix.size() < 4 || id_or_prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
-    fail(ErrorCode::kInvalidInput, "a run id is at least 4 lower-case hex digits, not '" + id_or_prefix + "'");
-  std::vector<RunRecord> found;
-  for (auto& r : list_runs(repo))
-    if (r.id.rfind(id_or_prefix, 0) == 0) found.push_back(std::move(r));
-  if (found.empty()) fail(ErrorCode::kNotFound, "no run " + id_or_prefix + " (kura runs lists them)");
-  if (found.size() > 1) fail(ErrorCode::kInvalidInput, "run id " + id_or_prefix + " is ambiguous; give more digits");
-  return found[0];
-}
-
-nlohmann::json run_metrics(const Repo& repo, const RunRecord& record) {
-  auto id = ObjectId::from_hex(record.metrics);
-  if (!id) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad metrics object");
-  return nlohmann::json::parse(const_cast<Repo&>(repo).store().read_object(*id));
 }
 
 namespace {

@@ -7,33 +7,6 @@
 
 namespace kura {
 
-namespace {
-
-const std::pair<const char*, const char*> kPinned[] = {
-    {"ATEN_CPU_CAPABILITY", "avx2"},  // ATen's vectorised kernels (default: the best the CPU has)
-    {"DNNL_MAX_CPU_ISA", "AVX2"},     // oneDNN's convolutions, likewise
-    {"OMP_WAIT_POLICY", "passive"},   // busy-waiting threads crawl on a shared machine
-};
-
-}  // namespace
-
-std::vector<std::pair<std::string, std::string>> pinned_environment() {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, fallback] : kPinned) {
-    const char* set = std::getenv(name);
-    out.emplace_back(name, set && *set ? set : fallback);
-  }
-  return out;
-}
-
-bool environment_pinned() {
-  for (const auto& [name, value] : pinned_environment()) {
-    const char* set = std::getenv(name.c_str());
-    if (!set || value != set) return false;
-  }
-  return true;
-}
-
 namespace train {
 
 const nlohmann::json& classify_defaults() {
