@@ -231,6 +231,15 @@ run clone "$share/dataset.kura" "$share/clone"
 (cd "$share/clone" && same_as "$sums/v2" "version 2, in the clone")
 run -C "$share/clone" fsck
 echo "The remote is $share/dataset.kura, the clone $share/clone"
+# --- training (docs/train.md) -----------------------------------------------------
+section "Training on the committed data, and reproducing the run"
+note 'a pinned run on HEAD (the checks exclude the photo with a face); 3 short epochs'
+run train --set epochs=3 --threads 2
+run_id=$("$kura" runs | head -1 | cut -d' ' -f1)
+note 'the run id is the SHA-256 of its spec; re-train from it alone and compare the weights'
+run reproduce "$run_id" | tee "$sums/reproduce"
+grep -q '^identical ' "$sums/reproduce" || die "kura reproduce did not give identical weights"
+ok "the same weights, bit for bit"
 
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"

@@ -60,6 +60,8 @@ GcReport Repo::gc(const GcOptions& options) {
     mark_file(entry);
   }
 
+  for (const ObjectId& id : run_roots(store).objects) live.insert(id);
+
   // Sweep.
   std::vector<ObjectId> doomed;
   store.for_each_object_id([&](const ObjectId& id, int64_t time) {

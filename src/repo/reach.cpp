@@ -37,6 +37,10 @@ std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags) 
     git::check(git_revwalk_push(raw, &*head), "cannot walk history");
     any = true;
   }
+  for (const std::string& hex : run_roots(*repo.store).commits) {
+    git_oid oid = git::oid_from_hex(hex);
+    if (git_revwalk_push(raw, &oid) == 0) any = true;  // a run's commit already gone is not a walk error
+  }
   std::vector<git_oid> out;
   if (!any) return out;
   git_oid oid;

@@ -24,7 +24,15 @@ struct GitOidEq {
 };
 using GitOidSet = std::unordered_set<git_oid, GitOidHash, GitOidEq>;
 
-// The commits reachable from every ref and HEAD, newest first; tag objects
+// What training runs keep alive (table `runs`, records "run/<id>", written by
+// src/train): their output and base-model objects, and their commits.
+struct RunRoots {
+  std::vector<ObjectId> objects;
+  std::vector<std::string> commits;  // hex
+};
+RunRoots run_roots(const Store& store);
+
+// The commits reachable from every ref, HEAD and training run, newest first; tag objects
 // met on the way go to `tags`.
 std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags);
 

@@ -1,0 +1,207 @@
+// kura runs, run show, run diff; and train, reproduce, export-model and
+// predict, which run in the kura-train program (beside this one) so that
+// libtorch loads only for them.
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "train_output.hpp"
+
+namespace kura::cli {
+
+namespace {
+
+// Replaces this process by kura-train (installed beside kura) with the same
+// arguments and the CPU settings pinned in the environment, which libtorch
+// and OpenMP read when they load.
+[[noreturn]] void hand_to_kura_train() {
+  for (const auto& [name, value] : pinned_environment()) ::setenv(name.c_str(), value.c_str(), 1);
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) fail_errno("find the kura program", "/proc/self/exe");
+  self[n] = '\0';
+  const std::string helper = (std::filesystem::path(self).parent_path() / "kura-train").string();
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  args.at(0) = helper;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(helper.c_str(), argv.data());
+  fail_errno("start kura-train, which runs the training commands (it is built and installed beside kura)", helper);
+}
+
+// "key.sub: a -> b" for each leaf that differs.
+void json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& at, nlohmann::json& out) {
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (auto& [k, v] : a.items()) keys.insert(k);
+    for (auto& [k, v] : b.items()) keys.insert(k);
+    for (const auto& k : keys)
+      json_diff(a.contains(k) ? a[k] : nlohmann::json(), b.contains(k) ? b[k] : nlohmann::json(), at.empty() ? k : at + "." + k,
+                out);
+  } else if (a != b) {
+    out.push_back({{"key", at}, {"a", a}, {"b", b}});
+  }
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app, Global& g, Action& action) {
+  const std::pair<const char*, const char*> handed[] = {
+      {"train", "Train a model on a commit's data (a pinned, reproducible run)"},
+      {"reproduce", "Re-train a run from its spec alone and compare the weights"},
+      {"export-model", "Write a run's weights as a libtorch archive"},
+      {"predict", "Label images with a run's model"},
+  };
+  for (const auto& [name, what] : handed) {
+    auto* cmd = app.add_subcommand(name, std::string(what) + " (see kura " + name + " --help)");
+    cmd->prefix_command();
+    cmd->set_help_flag();  // --help goes to kura-train, which knows the options
+    cmd->allow_extras();
+    cmd->callback([] { hand_to_kura_train(); });
+  }
+  {
+    auto* cmd = app.add_subcommand("runs", "List training runs, newest first");
+    auto json = std::make_shared<bool>(false);
+    cmd->add_flag("--json", *json, "Print JSON");
+    cmd->callback([&g, &action, json] {
+      action = [&g, json] {
+        auto repo = open_repo(g, "runs", *json, Mode::kRead);
+        auto runs = list_runs(*repo);
+        if (*json) {
+          nlohmann::json out = nlohmann::json::array();
+          for (const auto& r : runs) out.push_back(record_json(r));
+          print_json(out);
+          return 0;
+        }
+        for (const auto& r : runs) {
+          std::cout << color(short_id(r.id), "33") << "  " << r.status << "  commit " << short_id(r.spec["commit"]) << "  "
+                    << r.spec["recipe"].get<std::string>() << "/" << r.spec["settings"]["model"].get<std::string>() << "  "
+                    << r.summary["epochs_done"] << "/" << r.spec["settings"]["epochs"] << " epochs";
+          if (r.summary.contains("validation_accuracy"))
+            std::cout << "  validation accuracy " << fixed(r.summary["validation_accuracy"], 4);
+          std::cout << "  " << when(r.finished) << "\n";
+        }
+        return 0;
+      };
+    });
+  }
+  {
+    auto* run_cmd = app.add_subcommand("run", "Look at training runs");
+    run_cmd->require_subcommand(1);
+    auto* show = run_cmd->add_subcommand("show", "A run's spec, metrics per epoch, confusion matrix and outputs");
+    auto id = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    auto log = std::make_shared<bool>(false);
+    show->add_option("run", *id, "Run id or prefix")->required();
+    show->add_flag("--json", *json, "Print JSON");
+    show->add_flag("--log", *log, "Print the run's log");
+    show->callback([&g, &action, id, json, log] {
+      action = [&g, id, json, log] {
+        auto repo = open_repo(g, "run show", *json, Mode::kRead);
+        RunRecord r = find_run(*repo, *id);
+        nlohmann::json metrics = run_metrics(*repo, r);
+        if (*json) {
+          nlohmann::json j = record_json(r);
+          j["metrics_data"] = metrics;
+          print_json(j);
+          return 0;
+        }
+        if (*log) {
+          auto log_id = ObjectId::from_hex(r.log);
+          if (!log_id) fail(ErrorCode::kCorrupt, "run " + r.id + " names a bad log object");
+          std::cout << repo->store().read_object(*log_id);
+          return 0;
+        }
+        std::cout << color("run " + r.id, "33") << "\n"
+                  << "status:   " << r.status << " (" << when(r.started) << " to " << when(r.finished) << " UTC)\n"
+                  << "commit:   " << r.spec["commit"].get<std::string>() << "\n"
+                  << "spec:     " << r.spec.dump() << "\n"
+                  << "data:     " << metrics["counts"].dump() << "\n"
+                  << "weights:  " << r.weights << "\n"
+                  << "metrics:  " << r.metrics << "\n"
+                  << "log:      " << r.log << "\n";
+        if (!r.base_model.empty()) std::cout << "base:     " << r.base_model << "\n";
+        const int epochs = r.spec["settings"]["epochs"];
+        for (const auto& e : metrics["epochs"]) {
+          EpochMetrics m;
+          m.epoch = e["epoch"];
+          m.train_loss = e["train_loss"];
+          m.train_accuracy = e["train_accuracy"];
+          m.validation_loss = e["validation_loss"];
+          m.validation_accuracy = e["validation_accuracy"];
+          m.images_per_second = e["images_per_second"];
+          m.seconds = e["seconds"];
+          std::cout << epoch_line(m, epochs) << "\n";
+        }
+        std::vector<std::string> labels = metrics["labels"];
+        if (!metrics["confusion"].empty()) {
+          std::cout << "confusion matrix (rows: true label, columns: predicted)\n";
+          size_t w = 5;
+          for (const auto& l : labels) w = std::max(w, l.size() + 1);
+          std::cout << std::string(w, ' ');
+          for (const auto& l : labels) std::cout << std::string(w - l.size(), ' ') << l;
+          std::cout << "\n";
+          for (size_t i = 0; i < labels.size(); ++i) {
+            std::cout << labels[i] << std::string(w - labels[i].size(), ' ');
+            for (const auto& n : metrics["confusion"][i]) {
+              std::string s = std::to_string(n.get<uint64_t>());
+              std::cout << std::string(w - std::min(w, s.size()), ' ') << s;
+            }
+            std::cout << "\n";
+          }
+        }
+        return 0;
+      };
+    });
+    auto* diff = run_cmd->add_subcommand("diff", "What differs between two runs: data, settings, metrics");
+    auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
+    auto djson = std::make_shared<bool>(false);
+    diff->add_option("run_a", *a, "Run id or prefix")->required();
+    diff->add_option("run_b", *b, "Run id or prefix")->required();
+    diff->add_flag("--json", *djson, "Print JSON");
+    diff->callback([&g, &action, a, b, djson] {
+      action = [&g, a, b, djson] {
+        auto repo = open_repo(g, "run diff", *djson, Mode::kRead);
+        RunRecord ra = find_run(*repo, *a), rb = find_run(*repo, *b);
+        nlohmann::json spec_diff = nlohmann::json::array();
+        json_diff(ra.spec, rb.spec, "", spec_diff);
+        nlohmann::json data = nlohmann::json::array();
+        if (ra.spec["commit"] != rb.spec["commit"])
+          for (const auto& c : repo->changes(ra.spec["commit"], rb.spec["commit"]))
+            data.push_back({{"path", c.path}, {"change", change_name(c.change)}});
+        nlohmann::json metric_diff = nlohmann::json::array();
+        json_diff(ra.summary, rb.summary, "", metric_diff);
+        if (*djson) {
+          print_json({{"a", ra.id}, {"b", rb.id}, {"spec", spec_diff}, {"data", data}, {"metrics", metric_diff}});
+          return 0;
+        }
+        std::cout << "a: " << ra.id << "\nb: " << rb.id << "\n";
+        std::cout << (spec_diff.empty() ? "spec: identical\n" : "spec:\n");
+        for (const auto& d : spec_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
+        if (ra.spec["commit"] == rb.spec["commit"]) std::cout << "data: the same commit\n";
+        else {
+          std::cout << "data: " << data.size() << " files differ (kura diff " << short_id(ra.spec["commit"]) << " "
+                    << short_id(rb.spec["commit"]) << ")\n";
+          for (const auto& d : data) std::cout << "  " << d["change"].get<std::string>() << "  " << d["path"].get<std::string>() << "\n";
+        }
+        std::cout << "metrics:\n";
+        for (const auto& d : metric_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
+        return 0;
+      };
+    });
+  }
+}
+
+}  // namespace kura::cli

@@ -1,0 +1,57 @@
+// Formatting shared by the training commands of kura and kura-train.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "kura/error.hpp"
+#include "kura/train.hpp"
+
+namespace kura::cli {
+
+inline std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+inline std::string epoch_line(const EpochMetrics& m, int epochs) {
+  return "epoch " + std::to_string(m.epoch) + "/" + std::to_string(epochs) + "  loss " + fixed(m.train_loss, 4) +
+         "  accuracy " + fixed(m.train_accuracy, 4) + "  validation loss " + fixed(m.validation_loss, 4) +
+         "  accuracy " + fixed(m.validation_accuracy, 4) + "  " + fixed(m.images_per_second, 0) + " images/s  " +
+         fixed(m.seconds, 1) + " s";
+}
+
+inline nlohmann::json record_json(const RunRecord& r) {
+  nlohmann::json j = r.to_json();
+  j["weights_sha256"] = r.weights;
+  return j;
+}
+
+inline std::string short_id(const std::string& id) { return id.substr(0, 12); }
+
+inline std::string when(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+inline std::string read_local(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_errno("read", path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace kura::cli

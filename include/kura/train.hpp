@@ -1,0 +1,194 @@
+// Training runs: pinned, bit-for-bit reproducible libtorch training against a commit.
+//
+// A run is described by its spec: the commit, the recipe, every
+// hyper-parameter with its default filled in, the seed, the thread count, the
+// base model (an object, so pinned by hash), the kura and libtorch versions
+// and the CPU kernel settings. The spec is canonical JSON (sorted keys, no
+// spaces) and the run id is its SHA-256, so the same request against the same
+// commit on the same kernels is the same run. The run's outputs (weights,
+// metrics, log) are objects in the store; the run record (table `runs`, key
+// "run/<id>") names them and keeps them, the base model and the commit alive
+// through gc. docs/train.md documents the spec, the record and the weights
+// format.
+//
+// Data comes from the commit, never from the working folder: train.jsonl and
+// validation.jsonl (OpenAI vision chat format: the image in a user message as
+// a data URI or a path relative to the file, the label the assistant's
+// answer), or images in folders named by their label (train/<label>/x.jpg and
+// validation/<label>/x.jpg). Examples the commit's check report excludes are
+// skipped and counted; a commit whose report has errors is refused unless the
+// request allows it (the spec records that).
+//
+// Reproducibility depends on the process: libtorch picks its CPU kernels
+// (ATEN_CPU_CAPABILITY, DNNL_MAX_CPU_ISA) and OpenMP its waiting policy when
+// it starts, so these must be in the environment before the process starts.
+// pinned_environment() lists them; a front end re-executes itself with them
+// set (cli/cmd_train.cpp), and execute() refuses to run when they differ from
+// the spec's.
+//
+// A run is three steps so that the repository lock is not held while the
+// model trains: prepare_run (reads the commit, decodes the images), execute
+// (trains; needs no repository) and record_run (stores outputs and record).
+// Errors: Error(kInvalidInput) for a bad request or bad data (naming file,
+// line and field), kCheckFailed for a commit whose checks found errors,
+// kNotFound for an unknown run or revision. Not thread-safe: one run per
+// process at a time (libtorch's thread settings are process-wide).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kura {
+
+class Repo;
+
+// What the user asks for; prepare_run() turns it into a spec.
+struct RunRequest {
+  std::string rev = "HEAD";
+  std::string recipe = "classify";
+  // Hyper-parameters and data settings by name (docs/train.md lists them
+  // with their defaults), from --config and --set; values are JSON.
+  nlohmann::json settings = nlohmann::json::object();
+  uint64_t seed = 0;
+  unsigned threads = 0;            // 0: one per core (the number is recorded)
+  std::string init_file;           // a TorchScript file; stored as an object
+  std::string init_object;         // or an object already in the store (hex id)
+  bool allow_check_errors = false;
+};
+
+// Environment variables a run needs before the process starts, with the
+// values this process would record: the caller's own setting when present,
+// else the defaults (avx2, AVX2, passive).
+std::vector<std::pair<std::string, std::string>> pinned_environment();
+// True when the process environment already holds pinned_environment().
+bool environment_pinned();
+
+struct EpochMetrics {
+  int epoch = 0;                    // 1-based
+  double train_loss = 0, train_accuracy = 0;
+  double validation_loss = 0, validation_accuracy = 0;  // 0 when there is no validation set
+  double images_per_second = 0, seconds = 0;
+};
+
+// Counts of what the data loader met.
+struct DataCounts {
+  uint64_t train = 0, validation = 0;              // examples used
+  uint64_t excluded = 0;                           // skipped: the check report excludes them
+  uint64_t validation_unknown_label = 0;           // skipped: label not seen in training
+  uint64_t images_decoded = 0;
+};
+
+// A spec and the decoded data, ready to train. Holds the data in memory.
+class PreparedRun {
+ public:
+  PreparedRun();
+  ~PreparedRun();
+  PreparedRun(PreparedRun&&) noexcept;
+  PreparedRun& operator=(PreparedRun&&) noexcept;
+
+  const nlohmann::json& spec() const;
+  std::string canonical_spec() const;  // the bytes hashed for the run id
+  std::string id() const;              // SHA-256 hex of canonical_spec()
+  const std::vector<std::string>& labels() const;  // class index -> label, sorted
+  const DataCounts& counts() const;
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads the commit's data and the base model; throws on a bad request or bad
+// data, and kCheckFailed for a commit with check errors (unless allowed).
+// Commits made without checks are checked now (the report is not stored).
+PreparedRun prepare_run(Repo& repo, const RunRequest& request);
+// Rebuilds the run from a stored spec alone (for reproduce).
+PreparedRun prepare_from_spec(Repo& repo, const nlohmann::json& spec);
+
+struct TrainProgress {
+  int epoch = 0, epochs = 0;
+  uint64_t images = 0, images_total = 0;  // within the epoch
+  double loss = 0, accuracy = 0;          // running, within the epoch
+  double images_per_second = 0, seconds_left = 0;
+};
+
+struct TrainCallbacks {
+  std::function<void(const TrainProgress&)> progress;  // a few times a second
+  std::function<void(const EpochMetrics&)> epoch_done;
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): stop after the batch
+};
+
+enum class RunStatus { kComplete, kInterrupted };
+const char* run_status_name(RunStatus status);
+
+struct RunOutcome {
+  RunStatus status = RunStatus::kComplete;
+  std::vector<EpochMetrics> epochs;
+  std::vector<std::vector<uint64_t>> confusion;  // [true][predicted], validation set
+  std::string weights;        // the weights file (docs/train.md), bytes
+  std::string weights_sha;    // its SHA-256 hex (= the weights object id)
+  std::string log;            // the run's log text
+  double seconds = 0;
+  uint64_t peak_rss_bytes = 0;
+};
+
+// Trains. Needs no repository. Error(kInvalidInput) when the process
+// environment does not match the spec's CPU settings (see above).
+RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks);
+
+// A stored run.
+struct RunRecord {
+  std::string id;
+  nlohmann::json spec;
+  std::string status;          // "complete", "interrupted"
+  int64_t started = 0, finished = 0;  // unix seconds
+  std::string weights, metrics, log;  // object ids (hex)
+  std::string base_model;      // object id or empty
+  nlohmann::json summary;      // labels, counts, final metrics
+  nlohmann::json to_json() const;
+  static RunRecord from_json(const nlohmann::json& j);
+};
+
+// Stores the outputs and the record (replacing an earlier record of the same
+// run). Returns the record.
+RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outcome, int64_t started);
+// All runs, newest first.
+std::vector<RunRecord> list_runs(const Repo& repo);
+// A run by full id or unique prefix (at least 4 hex digits).
+RunRecord find_run(const Repo& repo, const std::string& id_or_prefix);
+// The metrics object of a run (per-epoch metrics, confusion matrix, labels).
+nlohmann::json run_metrics(const Repo& repo, const RunRecord& record);
+
+struct WeightsComparison {
+  bool identical = false;
+  std::string first_difference;  // tensor name; empty when identical
+  double max_abs_difference = 0;
+  uint64_t elements_differing = 0;
+  std::string detail;            // shape or name mismatch, in words
+};
+// Compares two weights files tensor by tensor, in order.
+WeightsComparison compare_weights(const std::string& a, const std::string& b);
+
+// The weights of `record` as a libtorch archive (torch::save; loads with
+// torch::load in C++ and torch.jit.load in Python).
+std::string export_model(const Repo& repo, const RunRecord& record);
+
+struct Prediction {
+  std::string label;
+  double confidence = 0;
+};
+// Classifies images (file bytes; `names` name them in messages) with a run's weights.
+std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
+                                const std::vector<std::string>& names);
+
+// "1.13.1"
+std::string torch_version();
+
+}  // namespace kura

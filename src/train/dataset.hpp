@@ -1,0 +1,44 @@
+// Reads a commit's training data: examples (image bytes and label) from the
+// JSONL files or the labelled folders the spec names, in file order, minus
+// what the check report excludes; then decodes them with libvips.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "kura/check.hpp"
+#include "kura/repo.hpp"
+#include "train/engine.hpp"
+
+namespace kura::train {
+
+struct Example {
+  std::string source;  // "train.jsonl:12" or "train/cat/1.jpg", for messages
+  std::string image;   // file bytes
+  std::string label;
+};
+
+struct Split {
+  std::vector<Example> train, validation;
+  std::string kind;  // "jsonl" or "folders"
+  uint64_t excluded = 0;
+};
+
+// `data` is the spec's data settings (train_file, validation_file,
+// train_dir, validation_dir). Error(kInvalidInput) naming the file, line and
+// field for bad data; when the commit has no training data at all, says
+// what was looked for.
+Split load_examples(const Repo& repo, const std::string& commit, const nlohmann::json& data, const CheckReport* report);
+
+// Decodes `examples` to size x size sRGB on `threads` threads, in order.
+// `labels` gives the class index of each label; an example whose label is not
+// among them is skipped and counted in *unknown. Error(kInvalidInput) naming
+// the first example (in order) whose image does not decode.
+Images decode_examples(const std::vector<Example>& examples, int size, unsigned threads,
+                       const std::vector<std::string>& labels, uint64_t* unknown);
+// Decodes loose image files (for predict); `names` are used in messages.
+Images decode_files(const std::vector<std::string>& files, const std::vector<std::string>& names, int size);
+
+}  // namespace kura::train

@@ -1,0 +1,54 @@
+// The torch side of src/train behind a torch-free interface: only net.cpp
+// and trainer.cpp include libtorch; everything else (data, specs, records)
+// talks to them through these declarations.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kura/train.hpp"
+
+namespace kura::train {
+
+// Hyper-parameters of the classify recipe, from the spec.
+struct Hyper {
+  std::string model = "small";  // "small" or "resnet18"
+  int epochs = 10;
+  int batch_size = 32;
+  double lr = 1e-3;
+  double weight_decay = 0;
+  int image_size = 32;
+  uint64_t seed = 0;
+  unsigned threads = 1;
+};
+
+// Decoded images: count x 3 x size x size bytes (CHW, sRGB), and class indices.
+struct Images {
+  int size = 0;
+  std::vector<uint8_t> pixels;
+  std::vector<int64_t> labels;
+  std::vector<std::string> sources;  // "train.jsonl:12" or the image path, for messages
+  size_t count() const { return labels.size(); }
+};
+
+struct EngineInput {
+  Hyper hyper;
+  int classes = 0;
+  const Images* train = nullptr;
+  const Images* validation = nullptr;
+  const std::string* base_model = nullptr;  // TorchScript bytes, or null
+};
+
+// trainer.cpp
+RunOutcome train_model(const EngineInput& input, const TrainCallbacks& callbacks);
+// Class probabilities for each image, with the given weights.
+std::vector<std::vector<float>> classify(const std::string& weights, const Hyper& hyper, int classes,
+                                         const Images& images);
+
+// net.cpp
+WeightsComparison compare_weight_files(const std::string& a, const std::string& b);
+std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes);
+std::string libtorch_version();
+
+}  // namespace kura::train

@@ -1,0 +1,240 @@
+#include "train/net.hpp"
+
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "kura/error.hpp"
+
+namespace kura::train {
+
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d conv(int in, int out, int k, int stride, int pad) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false));
+}
+
+struct SmallNet : Classifier {
+  nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  nn::Linear fc{nullptr};
+  explicit SmallNet(int classes) {
+    conv1 = register_module("conv1", conv(3, 32, 3, 1, 1));
+    bn1 = register_module("bn1", nn::BatchNorm2d(32));
+    conv2 = register_module("conv2", conv(32, 64, 3, 1, 1));
+    bn2 = register_module("bn2", nn::BatchNorm2d(64));
+    conv3 = register_module("conv3", conv(64, 128, 3, 1, 1));
+    bn3 = register_module("bn3", nn::BatchNorm2d(128));
+    fc = register_module("fc", nn::Linear(128, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::max_pool2d(torch::relu(bn1(conv1(x))), 2);
+    x = torch::max_pool2d(torch::relu(bn2(conv2(x))), 2);
+    x = torch::relu(bn3(conv3(x)));
+    return fc(x.mean({2, 3}));
+  }
+};
+
+struct BasicBlock : torch::nn::Module {
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  nn::Sequential downsample{nullptr};
+  BasicBlock(int in, int out, int stride) {
+    conv1 = register_module("conv1", conv(in, out, 3, stride, 1));
+    bn1 = register_module("bn1", nn::BatchNorm2d(out));
+    conv2 = register_module("conv2", conv(out, out, 3, 1, 1));
+    bn2 = register_module("bn2", nn::BatchNorm2d(out));
+    if (stride != 1 || in != out)
+      downsample = register_module("downsample", nn::Sequential(conv(in, out, 1, stride, 0), nn::BatchNorm2d(out)));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = bn2(conv2(torch::relu(bn1(conv1(x)))));
+    return torch::relu(y + (downsample ? downsample->forward(x) : x));
+  }
+};
+
+struct ResNet18 : Classifier {
+  nn::Conv2d conv1{nullptr};
+  nn::BatchNorm2d bn1{nullptr};
+  std::vector<std::shared_ptr<BasicBlock>> blocks;
+  nn::Linear fc{nullptr};
+  explicit ResNet18(int classes) {
+    conv1 = register_module("conv1", conv(3, 64, 7, 2, 3));
+    bn1 = register_module("bn1", nn::BatchNorm2d(64));
+    int in = 64;
+    const int widths[] = {64, 128, 256, 512};
+    for (int layer = 0; layer < 4; ++layer) {
+      auto seq = std::make_shared<torch::nn::Module>();
+      for (int b = 0; b < 2; ++b) {
+        auto block = std::make_shared<BasicBlock>(in, widths[layer], (layer > 0 && b == 0) ? 2 : 1);
+        seq->register_module(std::to_string(b), block);
+        blocks.push_back(block);
+        in = widths[layer];
+      }
+      register_module("layer" + std::to_string(layer + 1), seq);
+    }
+    fc = register_module("fc", nn::Linear(512, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::max_pool2d(torch::relu(bn1(conv1(x))), 3, 2, 1);
+    for (auto& b : blocks) x = b->forward(x);
+    return fc(x.mean({2, 3}));
+  }
+};
+
+// Parameters then buffers, each in registration order: the file's order.
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors(Classifier& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model.named_parameters(true)) out.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+const char* dtype_name(const torch::Tensor& t) {
+  if (t.scalar_type() == torch::kFloat) return "f32";
+  if (t.scalar_type() == torch::kLong) return "i64";
+  fail(ErrorCode::kInvalidInput, "unexpected tensor type " + std::string(c10::toString(t.scalar_type())));
+}
+
+struct ParsedTensor {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  std::string_view data;
+};
+
+std::vector<ParsedTensor> parse_weights(const std::string& bytes) {
+  static const std::string kMagic = "kura-weights 1\n";
+  if (bytes.compare(0, kMagic.size(), kMagic) != 0) fail(ErrorCode::kCorrupt, "not a kura weights file");
+  size_t eol = bytes.find('\n', kMagic.size());
+  if (eol == std::string::npos) fail(ErrorCode::kCorrupt, "weights file has no header line");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(kMagic.size(), eol - kMagic.size()));
+  } catch (const std::exception& e) {
+    fail(ErrorCode::kCorrupt, std::string("weights file header is not JSON: ") + e.what());
+  }
+  std::vector<ParsedTensor> out;
+  size_t at = eol + 1;
+  for (const auto& t : header.at("tensors")) {
+    ParsedTensor p{t.at("name"), t.at("dtype"), t.at("shape").get<std::vector<int64_t>>(), {}};
+    size_t n = 1;
+    for (int64_t d : p.shape) n *= static_cast<size_t>(d);
+    n *= 4 + 4 * (p.dtype == "i64");
+    if (at + n > bytes.size()) fail(ErrorCode::kCorrupt, "weights file is truncated at tensor " + p.name);
+    p.data = std::string_view(bytes).substr(at, n);
+    at += n;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+torch::Tensor to_tensor(const ParsedTensor& p) {
+  auto type = p.dtype == "i64" ? torch::kLong : torch::kFloat;
+  return torch::from_blob(const_cast<char*>(p.data.data()), p.shape, type).clone();
+}
+
+}  // namespace
+
+std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes) {
+  if (hyper.model == "small") return std::make_shared<SmallNet>(classes);
+  if (hyper.model == "resnet18") return std::make_shared<ResNet18>(classes);
+  fail(ErrorCode::kInvalidInput, "model must be small or resnet18, not '" + hyper.model + "'");
+}
+
+std::string save_weights(Classifier& model) {
+  nlohmann::json tensors = nlohmann::json::array();
+  std::string data;
+  for (auto& [name, t] : named_tensors(model)) {
+    torch::Tensor c = t.detach().contiguous();
+    tensors.push_back({{"name", name}, {"dtype", dtype_name(c)}, {"shape", c.sizes().vec()}});
+    data.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+  }
+  return "kura-weights 1\n" + nlohmann::json{{"tensors", tensors}}.dump() + "\n" + data;
+}
+
+void load_weights(Classifier& model, const std::string& bytes) {
+  auto parsed = parse_weights(bytes);
+  auto mine = named_tensors(model);
+  if (parsed.size() != mine.size())
+    fail(ErrorCode::kCorrupt, "weights file has " + std::to_string(parsed.size()) + " tensors, the network " +
+                                  std::to_string(mine.size()));
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (parsed[i].name != mine[i].first || parsed[i].shape != mine[i].second.sizes().vec())
+      fail(ErrorCode::kCorrupt, "weights file tensor " + parsed[i].name + " does not fit the network's " + mine[i].first);
+    mine[i].second.copy_(to_tensor(parsed[i]));
+  }
+}
+
+std::string load_base_model(Classifier& model, const std::string& torchscript) {
+  torch::jit::Module base;
+  try {
+    std::istringstream in(torchscript);
+    base = torch::jit::load(in);
+  } catch (const c10::Error& e) {
+    fail(ErrorCode::kInvalidInput, "the base model is not a TorchScript file: " + std::string(e.what_without_backtrace()));
+  }
+  std::map<std::string, torch::Tensor> theirs;
+  for (const auto& p : base.named_parameters(true)) theirs[p.name] = p.value;
+  for (const auto& b : base.named_buffers(true)) theirs[b.name] = b.value;
+  size_t copied = 0, skipped = 0;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : named_tensors(model)) {
+    auto it = theirs.find(name);
+    if (it == theirs.end() || it->second.sizes() != t.sizes() || it->second.scalar_type() != t.scalar_type()) {
+      ++skipped;
+      continue;
+    }
+    t.copy_(it->second);
+    ++copied;
+  }
+  if (copied == 0)
+    fail(ErrorCode::kInvalidInput, "the base model has no tensor whose name and shape fit the " +
+                                       std::string(dynamic_cast<SmallNet*>(&model) ? "small" : "resnet18") + " network");
+  return "base model: " + std::to_string(copied) + " tensors loaded, " + std::to_string(skipped) +
+         " kept from initialisation (absent or of another shape)";
+}
+
+WeightsComparison compare_weight_files(const std::string& a, const std::string& b) {
+  WeightsComparison r;
+  auto x = parse_weights(a), y = parse_weights(b);
+  if (x.size() != y.size()) {
+    r.detail = "the files hold " + std::to_string(x.size()) + " and " + std::to_string(y.size()) + " tensors";
+    return r;
+  }
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i].name != y[i].name || x[i].shape != y[i].shape || x[i].dtype != y[i].dtype) {
+      r.first_difference = x[i].name;
+      r.detail = "tensor " + x[i].name + " and " + y[i].name + " differ in name, type or shape";
+      return r;
+    }
+    if (x[i].data == y[i].data) continue;
+    torch::Tensor tx = to_tensor(x[i]).to(torch::kDouble), ty = to_tensor(y[i]).to(torch::kDouble);
+    r.first_difference = x[i].name;
+    r.max_abs_difference = (tx - ty).abs().max().item<double>();
+    r.elements_differing = static_cast<uint64_t>(tx.ne(ty).sum().item<int64_t>());
+    r.detail = "tensor " + x[i].name + ": " + std::to_string(r.elements_differing) + " of " +
+               std::to_string(tx.numel()) + " elements differ";
+    return r;
+  }
+  r.identical = true;
+  return r;
+}
+
+std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes) {
+  auto model = make_model(hyper, classes);
+  load_weights(*model, weights);
+  torch::serialize::OutputArchive archive;
+  model->save(archive);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+std::string libtorch_version() { return TORCH_VERSION; }
+
+}  // namespace kura::train

@@ -1,0 +1,36 @@
+// The classify recipe's networks and the weights file format. Torch-side
+// private header: included only by net.cpp and trainer.cpp.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "train/engine.hpp"
+
+namespace kura::train {
+
+// A classifier: images (N x 3 x S x S, normalised) -> logits (N x classes).
+struct Classifier : torch::nn::Module {
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+};
+
+// "small": three conv-BN-ReLU blocks (32, 64, 128 channels; 2x2 max pooling
+// after the first two), global average pooling, a linear layer.
+// "resnet18": torchvision's ResNet-18 layout and tensor names, so a
+// TorchScript export of torchvision's model can initialise it.
+std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes);
+
+// The weights file (docs/train.md): "kura-weights 1\n", one JSON line naming
+// each tensor (name, dtype, shape) in the model's order, then the raw
+// little-endian tensor bytes in that order. Deterministic: the same weights
+// give the same bytes.
+std::string save_weights(Classifier& model);
+// Loads a weights file into `model`; Error(kCorrupt) on a name or shape mismatch.
+void load_weights(Classifier& model, const std::string& bytes);
+// Copies the tensors of a TorchScript file whose names and shapes match;
+// returns a line for the log. Error(kInvalidInput) when none match.
+std::string load_base_model(Classifier& model, const std::string& torchscript);
+
+}  // namespace kura::train

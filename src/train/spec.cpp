@@ -1,0 +1,91 @@
+#include "train/spec.hpp"
+
+#include <cstdlib>
+#include <thread>
+
+#include "kura/error.hpp"
+
+namespace kura {
+
+namespace train {
+
+const nlohmann::json& classify_defaults() {
+  static const nlohmann::json defaults = {
+      {"model", "small"},          {"epochs", 10},
+      {"batch_size", 32},          {"lr", 0.001},
+      {"weight_decay", 0.0},       {"image_size", 32},
+      {"train_file", "train.jsonl"}, {"validation_file", "validation.jsonl"},
+      {"train_dir", "train"},      {"validation_dir", "validation"},
+  };
+  return defaults;
+}
+
+nlohmann::json fill_settings(const nlohmann::json& given) {
+  nlohmann::json out = classify_defaults();
+  if (!given.is_object()) fail(ErrorCode::kInvalidInput, "settings must be a JSON object");
+  for (const auto& [key, value] : given.items()) {
+    if (!out.contains(key)) {
+      std::string known;
+      for (const auto& [k, v] : classify_defaults().items()) known += (known.empty() ? "" : ", ") + k;
+      fail(ErrorCode::kInvalidInput, "unknown setting '" + key + "' for recipe classify (settings: " + known + ")");
+    }
+    const nlohmann::json& def = out[key];
+    auto bad = [&](const std::string& want) {
+      fail(ErrorCode::kInvalidInput, "setting " + key + " must be " + want + ", not " + value.dump());
+    };
+    if (def.is_string()) {
+      if (!value.is_string() || value.get<std::string>().empty()) bad("a non-empty string");
+      out[key] = value;
+    } else if (def.is_number_integer()) {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 1'000'000)
+        bad("a positive whole number");
+      out[key] = value.get<int64_t>();
+    } else {
+      if (!value.is_number() || value.get<double>() < 0) bad("a number >= 0");
+      out[key] = value.get<double>();
+    }
+  }
+  if (out["model"] != "small" && out["model"] != "resnet18")
+    fail(ErrorCode::kInvalidInput, "setting model must be small or resnet18, not " + out["model"].dump());
+  if (out["image_size"].get<int>() < 8 || out["image_size"].get<int>() > 512)
+    fail(ErrorCode::kInvalidInput, "setting image_size must be between 8 and 512");
+  if (out["batch_size"].get<int>() < 2) fail(ErrorCode::kInvalidInput, "setting batch_size must be at least 2");
+  if (out["lr"].get<double>() <= 0) fail(ErrorCode::kInvalidInput, "setting lr must be > 0");
+  return out;
+}
+
+Hyper hyper_of(const nlohmann::json& spec) {
+  const auto& s = spec.at("settings");
+  Hyper h;
+  h.model = s.at("model");
+  h.epochs = s.at("epochs");
+  h.batch_size = s.at("batch_size");
+  h.lr = s.at("lr");
+  h.weight_decay = s.at("weight_decay");
+  h.image_size = s.at("image_size");
+  h.seed = spec.at("seed");
+  h.threads = spec.at("threads");
+  return h;
+}
+
+std::string canonical(const nlohmann::json& spec) { return spec.dump(); }
+
+nlohmann::json cpu_settings() {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : pinned_environment()) j[name] = value;
+  return j;
+}
+
+void require_environment(const nlohmann::json& spec) {
+  for (const auto& [name, value] : spec.at("cpu").items()) {
+    const char* set = std::getenv(name.c_str());
+    if (!set || value.get<std::string>() != set)
+      fail(ErrorCode::kInvalidInput, "the run needs " + name + "=" + value.get<std::string>() +
+                                         " in the environment before the process starts (it has " +
+                                         (set ? std::string(set) : std::string("none")) +
+                                         "); the kura command sets it itself");
+  }
+}
+
+}  // namespace train
+}  // namespace kura

@@ -1,0 +1,227 @@
+// kura train on real data: opencv-doc's 5,000 handwritten digits, cut into
+// PNG files and a JSONL by the fixture, committed, trained on, reproduced.
+// Driven through the kura binary, which pins libtorch's CPU settings itself.
+#include <vips/vips.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+
+using namespace kura::test;
+using nlohmann::json;
+
+namespace {
+
+const char* kDigits = "/usr/share/doc/opencv-doc/examples/data/digits.png";
+
+std::string row(const std::string& image, const std::string& label) {
+  return R"({"messages":[{"role":"user","content":[{"type":"text","text":"Which digit?"},{"type":"image_url","image_url":{"url":")" +
+         image + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
+}
+
+// digits.png holds five rows of 100 digits per class, each 20x20. Writes
+// digits/<label>/<n>.png, train.jsonl (the first `train` of each class) and
+// validation.jsonl (the next `validation`) naming them by path.
+// With `rgb_even`, even-numbered digits are stored as sRGB (the rest stay grayscale).
+void cut_digits(const fs::path& dir, int train, int validation, bool rgb_even = false) {
+  VipsImage* all = vips_image_new_from_file(kDigits, nullptr);
+  REQUIRE(all);
+  std::string train_rows, validation_rows;
+  for (int label = 0; label < 10; ++label) {
+    for (int k = 0; k < train + validation; ++k) {
+      const int row_index = label * 5 + k / 100, col = k % 100;
+      VipsImage* tile = nullptr;
+      REQUIRE(vips_crop(all, &tile, col * 20, row_index * 20, 20, 20, nullptr) == 0);
+      if (rgb_even && k % 2 == 0) {
+        VipsImage* rgb = nullptr;
+        REQUIRE(vips_colourspace(tile, &rgb, VIPS_INTERPRETATION_sRGB, nullptr) == 0);
+        g_object_unref(tile);
+        tile = rgb;
+      }
+      void* buf = nullptr;
+      size_t len = 0;
+      REQUIRE(vips_image_write_to_buffer(tile, ".png", &buf, &len, nullptr) == 0);
+      const std::string name = "digits/" + std::to_string(label) + "/" + std::to_string(k) + ".png";
+      write_file(dir / name, std::string(static_cast<char*>(buf), len));
+      g_free(buf);
+      g_object_unref(tile);
+      (k < train ? train_rows : validation_rows) += row(name, std::to_string(label)) + "\n";
+    }
+  }
+  g_object_unref(all);
+  write_file(dir / "train.jsonl", train_rows);
+  write_file(dir / "validation.jsonl", validation_rows);
+}
+
+// Digits are grayscale and near-duplicates of each other across files: the
+// "generic" profile without the leakage rule lets them commit cleanly.
+void init_repo(const fs::path& dir) {
+  REQUIRE(run_kura(dir, {"init"}).exit_code == 0);
+  write_file(dir / ".kura/checks.json", R"({"profile": "generic", "rules": {"dataset.leakage": "off"}})");
+}
+
+void commit_all(const fs::path& dir, const std::vector<std::string>& extra = {}) {
+  let_clock_tick();
+  REQUIRE(run_kura(dir, {"add", "."}).exit_code == 0);
+  std::vector<std::string> args = {"-q", "commit", "-m", "data"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto c = run_kura(dir, args);
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+}
+
+const std::vector<std::string> kTrain = {"train", "--json", "--threads", "2", "--set", "epochs=4"};
+
+// One repository with 600 training and 100 validation digits and one run,
+// shared by the tests that only read it (training is the slow part).
+struct Digits {
+  TempDir dir;
+  json run;
+  Digits() {
+    cut_digits(dir.path(), 60, 10);
+    init_repo(dir.path());
+    commit_all(dir.path());
+    auto r = run_kura(dir.path(), kTrain);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    run = json::parse(r.out);
+  }
+};
+
+Digits& digits() {
+  static Digits d;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("train learns the digits well above chance and records the run", "[train]") {
+  Digits& d = digits();
+  CHECK(d.run["status"] == "complete");
+  CHECK(d.run["summary"]["counts"]["train"] == 600);
+  CHECK(d.run["summary"]["counts"]["validation"] == 100);
+  CHECK(d.run["summary"]["labels"].size() == 10);
+  CHECK(d.run["summary"]["validation_accuracy"].get<double>() > 0.6);  // chance is 0.1
+  CHECK(d.run["spec"]["cpu"]["ATEN_CPU_CAPABILITY"] == "avx2");
+  CHECK(d.run["spec"]["threads"] == 2);
+  CHECK(d.run["spec"]["settings"]["lr"] == 0.001);
+
+  auto runs = run_kura(d.dir.path(), {"runs", "--json"});
+  REQUIRE(runs.exit_code == 0);
+  CHECK(json::parse(runs.out)[0]["id"] == d.run["id"]);
+  auto show = run_kura(d.dir.path(), {"run", "show", d.run["id"].get<std::string>().substr(0, 8), "--json"});
+  REQUIRE(show.exit_code == 0);
+  json shown = json::parse(show.out);
+  CHECK(shown["metrics_data"]["epochs"].size() == 4);
+  uint64_t total = 0;
+  for (const auto& r : shown["metrics_data"]["confusion"])
+    for (const auto& n : r) total += n.get<uint64_t>();
+  CHECK(total == 100);
+}
+
+TEST_CASE("training the same spec twice gives identical weights, and reproduce needs only the run id", "[train]") {
+  Digits& d = digits();
+  auto again = run_kura(d.dir.path(), kTrain);
+  REQUIRE(again.exit_code == 0);
+  json second = json::parse(again.out);
+  CHECK(second["id"] == d.run["id"]);
+  CHECK(second["weights_sha256"] == d.run["weights_sha256"]);
+
+  auto r = run_kura(d.dir.path(), {"reproduce", d.run["id"]});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("identical " + d.run["weights_sha256"].get<std::string>()) != std::string::npos);
+
+  // Another seed is another run with other weights.
+  auto other = run_kura(d.dir.path(), {"train", "--json", "--threads", "2", "--set", "epochs=1", "--seed", "7"});
+  REQUIRE(other.exit_code == 0);
+  CHECK(json::parse(other.out)["id"] != d.run["id"]);
+  CHECK(json::parse(other.out)["weights_sha256"] != d.run["weights_sha256"]);
+}
+
+TEST_CASE("a run's outputs survive gc and serve export-model and predict", "[train]") {
+  Digits& d = digits();
+  REQUIRE(run_kura(d.dir.path(), {"gc", "--prune", "now"}).exit_code == 0);
+  CHECK(run_kura(d.dir.path(), {"fsck"}).exit_code == 0);
+  const std::string id = d.run["id"];
+  auto exported = run_kura(d.dir.path(), {"export-model", id, (d.dir / "model.pt").string()});
+  INFO(exported.err);
+  REQUIRE(exported.exit_code == 0);
+  CHECK(fs::file_size(d.dir / "model.pt") > 100000);  // ~100k float weights
+  auto p = run_kura(d.dir.path(), {"predict", id, "--json", (d.dir / "digits/7/65.png").string()});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  json preds = json::parse(p.out);
+  REQUIRE(preds.size() == 1);
+  CHECK(preds[0]["confidence"].get<double>() > 0.1);
+}
+
+TEST_CASE("a commit whose checks found errors is refused unless --allow-check-errors", "[train]") {
+  TempDir dir;
+  cut_digits(dir.path(), 5, 1);
+  REQUIRE(run_kura(dir.path(), {"init"}).exit_code == 0);  // the default profile: grayscale is an error
+  commit_all(dir.path(), {"--no-verify"});
+  auto r = run_kura(dir.path(), {"train", "--threads", "1", "--set", "epochs=1"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("check errors") != std::string::npos);
+  CHECK(r.err.find("image.bad_color_mode") != std::string::npos);
+  auto allowed = run_kura(dir.path(), {"train", "--json", "--threads", "1", "--set", "epochs=1", "--allow-check-errors"});
+  INFO(allowed.err);
+  REQUIRE(allowed.exit_code == 0);
+  CHECK(json::parse(allowed.out)["spec"]["allow_check_errors"] == true);
+}
+
+TEST_CASE("examples the checks exclude are skipped and counted", "[train]") {
+  TempDir dir;
+  cut_digits(dir.path(), 4, 1, true);
+  REQUIRE(run_kura(dir.path(), {"init"}).exit_code == 0);
+  write_file(dir / ".kura/checks.json", R"({"rules": {"dataset.leakage": "off", "image.bad_color_mode": "exclude"}})");
+  commit_all(dir.path());
+  auto r = run_kura(dir.path(), {"train", "--json", "--threads", "1", "--set", "epochs=1"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json j = json::parse(r.out);
+  const uint64_t excluded = j["summary"]["counts"]["excluded"];
+  CHECK(excluded == 20);  // the grayscale half
+  CHECK(j["summary"]["counts"]["train"] == 20);
+  CHECK(j["summary"]["counts"]["train"].get<uint64_t>() + j["summary"]["counts"]["validation"].get<uint64_t>() +
+            excluded == 50);
+}
+
+TEST_CASE("bad training data gives an error naming the file, the line and what is wrong", "[train]") {
+  TempDir dir;
+  cut_digits(dir.path(), 3, 1);
+  init_repo(dir.path());
+  SECTION("no training file") {
+    fs::rename(dir / "train.jsonl", dir / "other.jsonl");
+    commit_all(dir.path());
+    auto r = run_kura(dir.path(), {"train"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("no training data: no train.jsonl and no images in train/<label>/") != std::string::npos);
+  }
+  SECTION("a missing label") {
+    write_file(dir / "train.jsonl",
+               read_file(dir / "train.jsonl") +
+                   R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"digits/1/0.png"}}]}]})" + "\n");
+    commit_all(dir.path(), {"--no-verify"});
+    auto r = run_kura(dir.path(), {"train", "--allow-check-errors"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("train.jsonl:31: no assistant message") != std::string::npos);
+  }
+  SECTION("an image that does not decode") {
+    write_file(dir / "digits/2/1.png", "\x89PNG\r\n\x1a\n this is not an image");
+    commit_all(dir.path(), {"--no-verify"});
+    auto refused = run_kura(dir.path(), {"train"});
+    CHECK(refused.exit_code == 1);  // the checks see it first
+    auto r = run_kura(dir.path(), {"train", "--allow-check-errors"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("train.jsonl:8: the image does not decode") != std::string::npos);
+  }
+  SECTION("an unknown setting") {
+    commit_all(dir.path());
+    auto r = run_kura(dir.path(), {"train", "--set", "epoch=3"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("unknown setting 'epoch'") != std::string::npos);
+  }
+}
