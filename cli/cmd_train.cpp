@@ -24,21 +24,10 @@ namespace {
   if (n <= 0) fail_errno("find the kura program", "/proc/self/exe");
   self[n] = '\0';
   const std::string helper = (std::filesystem::path(self).parent_path() / "kura-train").string();
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  for (size_t start = 0; start < all.size();) {
-    size_t end = all.find('\0', start);
-    if (end == std::string::npos) end = all.size();
-    args.push_back(all.substr(start, end - start));
-    start = end + 1;
-  }
+  std::vector<std::string> args = own_arguments();
   args.at(0) = helper;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execv(helper.c_str(), argv.data());
-  fail_errno("start kura-train, which runs the training commands (it is built and installed beside kura)", helper);
+  exec_program(helper, std::move(args),
+               "start kura-train, which runs the training commands (it is built and installed beside kura)");
 }
 
 // "key.sub: a -> b" for each leaf that differs.

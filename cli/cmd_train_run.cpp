@@ -24,20 +24,7 @@ void on_interrupt(int) {
 void pin_environment() {
   if (environment_pinned()) return;
   for (const auto& [name, value] : pinned_environment()) ::setenv(name.c_str(), value.c_str(), 1);
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  for (size_t start = 0; start < all.size();) {
-    size_t end = all.find('\0', start);
-    if (end == std::string::npos) end = all.size();
-    args.push_back(all.substr(start, end - start));
-    start = end + 1;
-  }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execv("/proc/self/exe", argv.data());
-  fail_errno("restart kura with the pinned CPU settings", "/proc/self/exe");
+  exec_program("/proc/self/exe", own_arguments(), "restart kura with the pinned CPU settings");
 }
 
 std::string clock_time(double seconds) {

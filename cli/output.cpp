@@ -4,7 +4,10 @@
 
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
+
+#include "kura/error.hpp"
 
 namespace kura::cli {
 
@@ -103,6 +106,62 @@ void ProgressBar::update(const Progress& p) {
 
 ProgressBar::~ProgressBar() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
+}
+
+std::vector<std::string> own_arguments() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
+}
+
+void exec_program(const std::string& program, std::vector<std::string> args, const std::string& what) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  fail_errno(what, program);
+}
+
+void add_global_options(CLI::App& app, Global& g) {
+  app.add_option("-C", g.dir, "Run as if started in this folder");
+  app.add_option("--lock-timeout", g.lock_timeout, "Seconds to wait for another kura process (default 30)");
+  app.add_flag("-q,--quiet", g.quiet, "No progress bars or informational output");
+}
+
+int run_command_line(CLI::App& app, Global& g, const std::function<int()>& action, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    // -C DIR: paths on the command line are then relative to DIR, as in git.
+    if (g.dir != ".") {
+      if (::chdir(g.dir.c_str()) != 0) fail_errno("enter the folder given with -C", g.dir);
+      g.dir = ".";
+    }
+    return action ? action() : 0;
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::cerr << "kura: " << e.what() << "\n";
+    switch (e.code()) {
+      case ErrorCode::kNothingToDo:
+      case ErrorCode::kCheckFailed: return 1;
+      case ErrorCode::kLocked: return 3;
+      default: return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "kura: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
 }
 
 }  // namespace kura::cli

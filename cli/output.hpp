@@ -2,10 +2,12 @@
 // progress bars (only when the stream is a terminal), human-readable sizes.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +22,20 @@ struct Global {
   bool quiet = false;
   std::vector<std::string> paths;  // the arguments after "--"
 };
+
+// The global options (-C, --lock-timeout, -q) of kura and kura-train.
+void add_global_options(CLI::App& app, Global& g);
+
+// Parses the command line, enters the -C folder and runs the chosen
+// command inside the one error boundary; returns the exit status
+// (docs/cli.md: 0 ok, 1 negative answer, 2 error, 3 locked).
+int run_command_line(CLI::App& app, Global& g, const std::function<int()>& action, int argc, char** argv);
+
+// This process's own command line (argv[0] first), from /proc/self/cmdline.
+std::vector<std::string> own_arguments();
+// Replaces this process by `program` run with `args`; `what` says why in the
+// error when it cannot start.
+[[noreturn]] void exec_program(const std::string& program, std::vector<std::string> args, const std::string& what);
 
 // Opens the repository found from the -C folder, with a progress bar on
 // stderr when it is a terminal and --quiet is not given.
