@@ -55,15 +55,20 @@ std::string facts_key(const ObjectId& id, const Policy& policy) {
          std::string(id.raw());
 }
 
-std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy) {
-  if (auto cached = store.get(Table::kChecks, facts_key(id, policy))) {
-    try {
-      return from_json(nlohmann::json::from_msgpack(*cached));
-    } catch (const nlohmann::json::exception&) {
-      // A damaged cache entry is a miss.
-    }
+namespace {
+// A cache entry's facts; a damaged entry is a miss.
+std::optional<Facts> decode_cached(const std::optional<std::string>& cached) {
+  if (!cached) return std::nullopt;
+  try {
+    return from_json(nlohmann::json::from_msgpack(*cached));
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
   }
-  return std::nullopt;
+}
+}  // namespace
+
+std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy) {
+  return decode_cached(store.get(Table::kChecks, facts_key(id, policy)));
 }
 
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
@@ -72,16 +77,12 @@ Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit
 
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
                bool* hit) {
+  if (auto facts = decode_cached(cached)) {
+    *hit = true;
+    return *facts;
+  }
   const bool faces = policy.action("moderation.face") != RuleAction::kOff;
   const std::string key = facts_key(id, policy);
-  if (cached) {
-    try {
-      *hit = true;
-      return from_json(nlohmann::json::from_msgpack(*cached));
-    } catch (const nlohmann::json::exception&) {
-      // A damaged cache entry is a miss.
-    }
-  }
   *hit = false;
   const std::string bytes = store.read_object(id);
   ImageOptions options;
