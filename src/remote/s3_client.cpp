@@ -1,6 +1,5 @@
 #include "remote/s3_client.hpp"
 
-#include <curl/curl.h>
 
 #include <cctype>
 #include <chrono>
@@ -8,14 +7,11 @@
 #include <thread>
 
 #include "kura/error.hpp"
+#include "util/curl.hpp"
 
 namespace kura::remote {
 
 namespace {
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
 
 struct Upload {
   std::string_view data;
@@ -98,12 +94,12 @@ std::string uri_encode(std::string_view s, bool slash) {
 }
 
 S3Client::S3Client(S3Config config) : config_(std::move(config)) {
-  static CurlGlobal global;
+  curl::api();  // loads libcurl now: a missing library is reported before any request
   while (!config_.endpoint.empty() && config_.endpoint.back() == '/') config_.endpoint.pop_back();
 }
 
 S3Client::~S3Client() {
-  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+  for (void* h : idle_) curl::api().easy_cleanup(static_cast<CURL*>(h));
 }
 
 void* S3Client::acquire() {
@@ -115,7 +111,7 @@ void* S3Client::acquire() {
       return h;
     }
   }
-  CURL* h = curl_easy_init();
+  CURL* h = curl::api().easy_init();
   if (!h) fail(ErrorCode::kIo, "cannot start an HTTP client (libcurl)");
   return h;
 }
@@ -132,6 +128,7 @@ std::string S3Client::where(const std::string& key) const {
 S3Response S3Client::request(const char* method, const std::string& key, const std::string& query,
                              std::string_view body, const std::vector<std::string>& headers,
                              std::initializer_list<long> accept, const ObjectId* sha256) {
+  const curl::Api& C = curl::api();
   const std::string url = config_.endpoint + "/" + uri_encode(config_.bucket, false) +
                           (key.empty() ? "" : "/" + uri_encode(key, true)) +
                           (query.empty() ? "" : "?" + query);
@@ -153,48 +150,48 @@ S3Response S3Client::request(const char* method, const std::string& key, const s
       CURL* h;
       ~Releaser() { c->release(h); }
     } releaser{this, h};
-    curl_easy_reset(h);  // keeps the connection cache
+    C.easy_reset(h);  // keeps the connection cache
     curl_slist* list = nullptr;
     struct ListFree {
       curl_slist** l;
-      ~ListFree() { curl_slist_free_all(*l); }
+      ~ListFree() { curl::api().slist_free_all(*l); }
     } list_free{&list};
-    list = curl_slist_append(list, ("x-amz-content-sha256: " + payload_hash).c_str());
-    for (const auto& hdr : headers) list = curl_slist_append(list, hdr.c_str());
+    list = C.slist_append(list, ("x-amz-content-sha256: " + payload_hash).c_str());
+    for (const auto& hdr : headers) list = C.slist_append(list, hdr.c_str());
     S3Response r;
     Upload upload{body, 0};
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4.c_str());
-    curl_easy_setopt(h, CURLOPT_USERPWD, userpwd.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+    C.easy_setopt(h, CURLOPT_URL, url.c_str());
+    C.easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4.c_str());
+    C.easy_setopt(h, CURLOPT_USERPWD, userpwd.c_str());
+    C.easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    C.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    C.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(config_.connect_timeout * 1000));
     // A stalled transfer (under 1 KB/s for 30 s) is a failure, not a hang.
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.etag);
+    C.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    C.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+    C.easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    C.easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+    C.easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+    C.easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
+    C.easy_setopt(h, CURLOPT_HEADERDATA, &r.etag);
     if (has_body) {
-      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-      curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      if (method_s != "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+      C.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      C.easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+      C.easy_setopt(h, CURLOPT_READDATA, &upload);
+      C.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
+      if (method_s != "PUT") C.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     } else if (method_s == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+      C.easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (method_s != "GET") {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+      C.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = C.easy_perform(h);
     if (rc != CURLE_OK) {
-      last_error = curl_easy_strerror(rc);
+      last_error = C.easy_strerror(rc);
       continue;  // connection refused, timeout, reset: try again
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+    C.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
     if (r.status >= 200 && r.status < 300) return r;
     for (long a : accept)
       if (a == r.status) return r;
