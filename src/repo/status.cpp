@@ -42,35 +42,38 @@ StatusReport Repo::status() {
 
   std::vector<WorkFile> work;
   scan_worktree(I.root, "", IgnoreRules::load(I.root), work, nullptr);
-  std::map<std::string, const WorkFile*> by_path;
-  for (const auto& w : work) by_path.emplace_hint(by_path.end(), w.path, &w);
 
   struct Pending {
     const FileEntry* entry;
     const WorkFile* file;
     ObjectId sha;
   };
-  // One ordered scan of the stat cache beats a point look-up per file.
-  std::map<std::string, std::string> cache;
+  // One ordered scan of the stat cache beats a point look-up per file; the
+  // index, the working files and the cache are all sorted by path (RocksDB
+  // orders keys bytewise, as std::string does), so one merge pass pairs them.
+  std::vector<std::pair<std::string, std::string>> cache;
+  cache.reserve(index.size());
   store.scan(Table::kStatCache, "", [&](std::string_view k, std::string_view v) {
-    cache.emplace_hint(cache.end(), std::string(k), std::string(v));
+    cache.emplace_back(std::string(k), std::string(v));
     return true;
   });
   std::vector<Pending> pending;
+  auto w_it = work.begin();
+  auto c_it = cache.begin();
   for (const auto& [path, entry] : index) {
-    auto it = by_path.find(path);
-    if (it == by_path.end()) {
+    while (w_it != work.end() && w_it->path < path) report.untracked.push_back((w_it++)->path);
+    if (w_it == work.end() || w_it->path != path) {
       report.unstaged.push_back({path, Change::kDeleted});
       continue;
     }
-    const WorkFile& w = *it->second;
+    const WorkFile& w = *w_it++;
     const bool link = S_ISLNK(w.st.st_mode);
     if (link != (entry.pointer.kind == FileKind::kLink)) {
       report.unstaged.push_back({path, Change::kTypeChanged});
       continue;
     }
-    auto hit = cache.find(path);
-    auto cached = hit != cache.end() ? decode_cached(path, hit->second) : std::nullopt;
+    while (c_it != cache.end() && c_it->first < path) ++c_it;
+    auto cached = c_it != cache.end() && c_it->first == path ? decode_cached(path, c_it->second) : std::nullopt;
     if (cached && cached->stat == StatPrint::of(w.st) && cached->stat.mtime_ns < settled_before) {
       if (cached->entry.pointer.file_sha != entry.pointer.file_sha || cached->entry.mode != entry.mode)
         report.unstaged.push_back({path, Change::kModified});
@@ -78,6 +81,7 @@ StatusReport Repo::status() {
     }
     pending.push_back({&entry, &w, {}});
   }
+  while (w_it != work.end()) report.untracked.push_back((w_it++)->path);
 
   std::atomic<uint64_t> done{0};
   parallel_for(
@@ -101,8 +105,6 @@ StatusReport Repo::status() {
   if (refresh.size()) store.write(refresh, Sync::kNo);
   std::sort(report.unstaged.begin(), report.unstaged.end(),
             [](const StatusEntry& a, const StatusEntry& b) { return a.path < b.path; });
-  for (const auto& w : work)
-    if (!index.count(w.path)) report.untracked.push_back(w.path);
   return report;
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <numeric>
 
 #include "kura/error.hpp"
 #include "repo/fanout.hpp"
@@ -102,8 +103,17 @@ void scan_worktree(const fs::path& root, const std::string& rel, const IgnoreRul
   } else if (skipped) {
     skipped->push_back(rel + ": not a regular file or symlink; not versioned");
   }
-  std::sort(out.begin() + static_cast<long>(first), out.end(),
-            [](const WorkFile& a, const WorkFile& b) { return a.path < b.path; });
+  // Sorted by path: sort an order, then move each entry once (a WorkFile
+  // holds a whole struct stat; swapping those dominated the sort).
+  const size_t n = out.size() - first;
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return out[first + a].path < out[first + b].path; });
+  std::vector<WorkFile> sorted;
+  sorted.reserve(n);
+  for (uint32_t i : order) sorted.push_back(std::move(out[first + i]));
+  std::move(sorted.begin(), sorted.end(), out.begin() + static_cast<long>(first));
 }
 
 }  // namespace kura

@@ -125,6 +125,11 @@ std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access acce
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table_options.block_cache = rocksdb::NewLRUCache(64 << 20);
+  // Every block read is verified. Debian's RocksDB computes CRC32C in
+  // software (a portable build), which made block checksums a tenth of
+  // 'kura status'; XXH3 is several times faster (RocksDB 8's default).
+  // Tables keep the checksum type they were written with.
+  table_options.checksum = rocksdb::kXXH3;
 
   rocksdb::ColumnFamilyOptions small;
   small.compression = rocksdb::kLZ4Compression;
