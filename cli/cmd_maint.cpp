@@ -25,6 +25,8 @@ void add_maint_commands(CLI::App& app, Global& g, Action& action) {
                       {"bytes_checked", r.bytes_checked},
                       {"commits", r.commits},
                       {"files", r.files},
+                      {"promisor", r.promisor.empty() ? nlohmann::json() : nlohmann::json(r.promisor)},
+                      {"not_fetched", r.not_fetched},
                       {"problems", problems}});
         } else {
           for (const auto& p : r.problems) {
@@ -40,6 +42,11 @@ void add_maint_commands(CLI::App& app, Global& g, Action& action) {
                       << r.git_objects_checked << " git objects, " << r.commits << " commits, " << r.files
                       << " file entries: " << (r.ok() ? "ok" : std::to_string(r.problems.size()) + " problems")
                       << "\n";
+          if (r.not_fetched)
+            std::cout << r.not_fetched << (r.not_fetched == 1 ? " object" : " objects")
+                      << " of other commits " << (r.not_fetched == 1 ? "is" : "are")
+                      << " not fetched yet (a partial clone of '"
+                      << r.promisor << "'; kura fetches each when it is read)\n";
         }
         return r.ok() ? 0 : 1;
       };

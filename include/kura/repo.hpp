@@ -136,6 +136,12 @@ struct FsckReport {
   uint64_t objects_checked = 0, git_objects_checked = 0, bytes_checked = 0;
   uint64_t commits = 0, files = 0;
   std::vector<FsckProblem> problems;
+  // A partial clone (config kura.promisor) lacks, by design, the objects of
+  // the commits it did not check out: those are counted here, not reported as
+  // problems. fsck cannot tell such an object from one lost here; the
+  // promisor remote (named in `promisor`) fetches either when it is read.
+  std::string promisor;
+  uint64_t not_fetched = 0;
   bool ok() const { return problems.empty(); }
 };
 

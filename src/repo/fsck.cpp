@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
@@ -17,9 +18,15 @@ constexpr size_t kMaxUsers = 20;
 struct Checker {
   FsckReport& report;
   std::unordered_map<std::string, size_t> problem_of;  // object hex -> index in report.problems
+  std::unordered_set<std::string> not_fetched;        // partial clone: absent by design
 
   void problem(const std::string& object, const char* kind, const std::string& message) {
-    if (problem_of.count(object)) return;
+    if (problem_of.count(object) || not_fetched.count(object)) return;
+    if (!report.promisor.empty() && std::string_view(kind) == "missing" && ObjectId::from_hex(object)) {
+      not_fetched.insert(object);
+      ++report.not_fetched;
+      return;
+    }
     problem_of[object] = report.problems.size();
     report.problems.push_back({object, kind, message, {}});
   }
@@ -43,7 +50,8 @@ FsckReport Repo::fsck() {
   Impl& I = *impl_;
   const Store& store = *I.store;
   FsckReport report;
-  Checker c{report, {}};
+  report.promisor = config("kura.promisor").value_or("");
+  Checker c{report, {}, {}};
 
   // Objects are read one by one, so a value RocksDB itself finds damaged
   // (a blob checksum) is reported as that object, not as a failed fsck.
