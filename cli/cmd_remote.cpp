@@ -3,11 +3,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
 #include "kura/error.hpp"
 #include "kura/remote.hpp"
+#include "report.hpp"
 
 namespace kura::cli {
 
@@ -229,16 +231,29 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     auto name = std::make_shared<std::string>();
     auto branch = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
+    auto no_verify = std::make_shared<bool>(false);
     cmd->add_option("remote", *name, "Remote (default: origin, or the only one)");
     cmd->add_option("branch", *branch, "The remote's branch (default: the current branch's name)");
+    cmd->add_flag("--no-verify", *no_verify, "Make a merge commit even if the checks find errors in the merged files");
     cmd->add_flag("--json", *json, "Print JSON");
-    cmd->callback([&g, &action, name, branch, json] {
-      action = [&g, name, branch, json] {
+    cmd->callback([&g, &action, name, branch, json, no_verify] {
+      action = [&g, name, branch, json, no_verify] {
         auto repo = open_repo(g, "pull", *json);
         const std::string remote = default_remote(*repo, *name);
         TransferOptions options;
         options.progress = transfer_progress(g, *json);
-        PullResult r = pull(*repo, remote, *branch, options);
+        options.verify = !*no_verify;
+        CheckReport failed;
+        options.check_report = &failed;
+        PullResult r;
+        try {
+          r = pull(*repo, remote, *branch, options);
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kCheckFailed) throw;
+          if (*json) print_json({{"merged", false}, {"checks", failed.to_json()}});
+          else print_report(std::cerr, failed, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
+          throw;
+        }
         const char* how = r.merge.up_to_date     ? "up-to-date"
                           : r.merge.fast_forward ? "fast-forward"
                                                  : "merge";
@@ -249,6 +264,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           j["commit"] = r.merge.commit;
           j["files_written"] = r.merge.checkout.files_written;
           j["files_removed"] = r.merge.checkout.files_removed;
+          if (r.merge.checked) j["checks"] = r.merge.report.to_json();
           print_json(j);
         } else if (!g.quiet) {
           std::cout << "received " << r.fetch.objects_received << " objects ("

@@ -64,6 +64,10 @@ void remove_remote(Repo& repo, const std::string& name);
 struct TransferOptions {
   ProgressFn progress;       // may be empty; phases "sending", "receiving", "checking"
   unsigned connections = 0;  // 0: the remote's setting
+  // pull: check the files of a merge commit before making it (see
+  // MergeOptions); a failed check leaves its report in `check_report`.
+  bool verify = true;
+  CheckReport* check_report = nullptr;
 };
 
 struct RefUpdate {

@@ -189,6 +189,17 @@ struct MergeResult {
   bool fast_forward = false;
   bool up_to_date = false;
   CheckoutResult checkout;
+  bool checked = false;      // a merge commit whose merged files were checked
+  CheckReport report;        // their report (stored with the merge commit)
+};
+
+struct MergeOptions {
+  // Run the checks on the merged files, as 'kura commit' does: an error
+  // stops the merge (Error kCheckFailed, nothing changed; the report is in
+  // `report_out`). A fast-forward brings commits that carry their own report.
+  bool verify = true;
+  unsigned threads = 0;
+  CheckReport* report_out = nullptr;
 };
 
 struct GcReport {
@@ -298,7 +309,8 @@ class Repo {
   // commit of the two trees (paths changed on both sides: Error(kConflict)
   // naming them). Files are checked out as by checkout() (local changes are
   // never overwritten), then the branch moves.
-  MergeResult merge(const std::string& theirs, const std::string& message);
+  // The merge commit's files are checked first (MergeOptions::verify).
+  MergeResult merge(const std::string& theirs, const std::string& message, const MergeOptions& options = {});
   // Git config of this repository (.kura/git/config), e.g. "remote.origin.url".
   std::optional<std::string> config(const std::string& key) const;
   void set_config(const std::string& key, const std::string& value);

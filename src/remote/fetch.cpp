@@ -345,7 +345,10 @@ PullResult pull(Repo& repo, const std::string& name, const std::string& branch,
   auto it = refs.find("refs/remotes/" + name + "/" + result.branch);
   if (it == refs.end())
     fail(ErrorCode::kNotFound, "remote '" + name + "' has no branch '" + result.branch + "'");
-  result.merge = repo.merge(it->second, "Merge " + name + "/" + result.branch);
+  MergeOptions merge_options;
+  merge_options.verify = options.verify;
+  merge_options.report_out = options.check_report;
+  result.merge = repo.merge(it->second, "Merge " + name + "/" + result.branch, merge_options);
   return result;
 }
 

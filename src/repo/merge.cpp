@@ -32,7 +32,7 @@ git::Signature merge_signature(git_repository* repo) {
 
 }  // namespace
 
-MergeResult Repo::merge(const std::string& theirs, const std::string& message) {
+MergeResult Repo::merge(const std::string& theirs, const std::string& message, const MergeOptions& options) {
   Impl& I = *impl_;
   MergeResult result;
   const std::string branch_ref = head_ref();
@@ -97,11 +97,40 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message) {
   git_tree* tree = nullptr;
   git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the merged tree");
   git::Tree tree_owner(tree);
+  // The merged files are data no commit has checked yet: check them as
+  // 'kura commit' does, and store the report with the merge commit.
+  std::string report_hex;
+  if (options.verify) {
+    std::vector<FileEntry> files;
+    for (const auto& [path, file] : I.flatten(tree)) files.push_back(I.entry_of(path, file));
+    CheckOptions check_options;
+    check_options.policy = policy();
+    check_options.threads = options.threads;
+    CheckReport report = run_checks(*I.store, files, I.check_options(check_options));
+    if (options.report_out) *options.report_out = report;
+    if (!report.ok())
+      fail(ErrorCode::kCheckFailed,
+           "merge of " + their_hex.substr(0, 10) + " into '" + branch + "' stopped: the merged data has " +
+               std::to_string(report.summary.errors) + (report.summary.errors == 1 ? " error" : " errors") +
+               "; nothing was changed here. Fix them on either side, change the rules in .kura/checks.json, "
+               "or merge anyway with --no-verify");
+    report_hex = I.store->put_object(report.to_json().dump()).hex();
+    I.store->sync_objects();  // the report before the commit that names it
+    result.checked = true;
+    result.report = std::move(report);
+  }
   git::Signature sig = merge_signature(I.git.get());
   const git_commit* parents[2] = {our_commit.get(), their_commit.get()};
+  git_buf text = GIT_BUF_INIT;
+  git::check(git_commit_create_buffer(&text, I.git.get(), sig.get(), sig.get(), "UTF-8", (message + "\n").c_str(),
+                                      tree, 2, parents),
+             "cannot write the merge commit");
+  const std::string content(text.ptr, text.size);
+  git_buf_dispose(&text);
+  // The report id rides in a header of its own, as on any commit.
   git_oid commit_oid;
-  git::check(git_commit_create(&commit_oid, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
-                               (message + "\n").c_str(), tree, 2, parents),
+  git::check(git_commit_create_with_signature(&commit_oid, I.git.get(), content.c_str(),
+                                              report_hex.empty() ? nullptr : report_hex.c_str(), kReportHeader),
              "cannot write the merge commit");
   I.store->sync_tables();  // tree and commit durable before the ref names them
   move_to(git::hex(commit_oid), "pull: merge");

@@ -241,3 +241,107 @@ TEST_CASE("kura clone --depth 1 then show and checkout fetch older files from th
   REQUIRE(after.exit_code == 0);
   REQUIRE(nlohmann::json::parse(after.out)["not_fetched"] == 0);
 }
+
+TEST_CASE("pull checks the files of a merge commit and stops on an error unless told not to",
+          "[remote][folder]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  TempDir d;
+  clone(s.site.url, d / "copy", {});
+  auto copy = Repo::open(d / "copy");
+  // The pushed data has one example in train.jsonl: allow it, so that only
+  // what each test adds can fail.
+  const std::string policy = R"({"min_examples": 1, "detect_faces": false})";
+  write_file(d / "copy/.kura/checks.json", policy);
+  write_file(d / "copy/ours.jpg", data_file("linux.jpg"));
+  copy->add({(d / "copy").string()});
+  CommitOptions o;
+  o.message = "ours";
+  const CommitInfo ours = copy->commit(o);  // checked: no error
+  // The other side committed a CMYK JPEG without the checks and pushed it.
+  p.src.write("cmyk.jpg", read_file(fs::path(KURA_TEST_DATA) / "../check/data/cmyk.jpg"));
+  p.src.add_all();
+  p.src.commit("theirs");
+  push(*p.src.repo, "origin", "", {});
+
+  CheckReport failed;
+  TransferOptions t;
+  t.check_report = &failed;
+  try {
+    pull(*copy, "origin", "", t);
+    FAIL("a merge with a check error went through");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == ErrorCode::kCheckFailed);
+    REQUIRE_THAT(e.what(), Catch::Contains("nothing was changed here"));
+  }
+  REQUIRE(failed.summary.errors >= 1);
+  bool named = false;
+  for (const auto& f : failed.findings) named |= f.rule == "image.bad_color_mode" && f.path == "cmyk.jpg";
+  REQUIRE(named);
+  REQUIRE(copy->resolve("HEAD").id == ours.id);
+  REQUIRE_FALSE(fs::exists(d / "copy/cmyk.jpg"));
+
+  // --no-verify merges; a merge with clean data carries its report.
+  t.verify = false;
+  PullResult merged = pull(*copy, "origin", "", t);
+  REQUIRE_FALSE(merged.merge.fast_forward);
+  REQUIRE_FALSE(merged.merge.checked);
+  REQUIRE_FALSE(copy->commit_report("HEAD"));
+  REQUIRE(fs::exists(d / "copy/cmyk.jpg"));
+
+  // Through the command line: the report is printed and the exit status is 1.
+  TempDir e;
+  clone(s.site.url, e / "other", {});
+  auto other = Repo::open(e / "other");
+  write_file(e / "other/.kura/checks.json", policy);
+  write_file(e / "other/mine.png", data_file("pic1.png"));
+  other->add({(e / "other").string()});
+  o.message = "mine";
+  o.verify = false;  // the clone already holds the CMYK file
+  other->commit(o);
+  p.src.write("more.jpg", data_file("windows.jpg"));
+  p.src.add_all();
+  p.src.commit("more");
+  push(*p.src.repo, "origin", "", {});
+  other.reset();  // releases the repository lock for the kura process
+  RunResult stopped = run_kura(e / "other", {"pull", "--json"});
+  REQUIRE(stopped.exit_code == 1);
+  auto sj = nlohmann::json::parse(stopped.out);
+  REQUIRE(sj["merged"] == false);
+  REQUIRE(sj["checks"]["summary"]["errors"].get<int>() >= 1);
+  RunResult text = run_kura(e / "other", {"pull"});
+  REQUIRE(text.exit_code == 1);
+  REQUIRE_THAT(text.err, Catch::Contains("image.bad_color_mode"));
+  REQUIRE_THAT(text.err, Catch::Contains("--no-verify"));
+  REQUIRE(run_kura(e / "other", {"pull", "--no-verify"}).exit_code == 0);
+  REQUIRE(fs::exists(e / "other/cmyk.jpg"));
+}
+
+TEST_CASE("a merge commit of clean data stores its check report", "[remote][folder]") {
+  FolderSite s;
+  PushedRepo p(s.site);
+  TempDir d;
+  clone(s.site.url, d / "copy", {});
+  auto copy = Repo::open(d / "copy");
+  // The pushed data has one example in train.jsonl: allow it, so that only
+  // what each test adds can fail.
+  const std::string policy = R"({"min_examples": 1, "detect_faces": false})";
+  write_file(d / "copy/.kura/checks.json", policy);
+  write_file(d / "copy/ours.jpg", data_file("linux.jpg"));
+  copy->add({(d / "copy").string()});
+  CommitOptions o;
+  o.message = "ours";
+  copy->commit(o);
+  p.src.write("theirs.png", data_file("pic1.png"));
+  p.src.add_all();
+  p.src.commit("theirs");
+  push(*p.src.repo, "origin", "", {});
+  PullResult merged = pull(*copy, "origin", "", {});
+  REQUIRE_FALSE(merged.merge.fast_forward);
+  REQUIRE(merged.merge.checked);
+  REQUIRE(merged.merge.report.ok());
+  auto stored = copy->commit_report("HEAD");
+  REQUIRE(stored);
+  REQUIRE(stored->summary.files == merged.merge.report.summary.files);
+  REQUIRE(copy->fsck().ok());
+}
