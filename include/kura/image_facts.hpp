@@ -111,14 +111,13 @@ struct ImageOptions {
   bool detect_faces = false;
   // Faces whose box side is at least this many original pixels are looked
   // for. The detector's own smallest face is about 80 pixels, so the image is
-  // scanned at scale 80 / min_face_px, but never over one megapixel of
-  // detector input: up to 0.25 MP (512x512) the scan honours 40 px; a 1 MP
-  // photo is scanned at 1x (faces from 80 px, 8% of its side); beyond, the
-  // smallest face grows with the image's side (face_scan_min_px says how
-  // far). Cost: about 40 ms a detector megapixel on one core with AVX2.
-  // Measured on 1 MP JPEG photos, 2 threads (bench/check_images.sh): about
-  // 40 images/s with faces, 650 without. See docs/checks.md for what each
-  // setting still finds.
+  // scanned at scale 80 / min_face_px, but never over 0.8 megapixels of
+  // detector input: up to 0.2 MP (500x400) the scan honours 40 px; a 1 MP
+  // photo is scanned at 0.89x (faces from 90 px); beyond, the smallest face
+  // is about 9% of sqrt(width x height) (face_scan_min_px says how far the
+  // scan went). Cost: about 42 ms a detector megapixel on one core with
+  // AVX2. Measured on 1 MP JPEG photos (bench/check_images.sh): see
+  // docs/checks.md, with what each setting still finds.
   int min_face_px = 40;
 };
 

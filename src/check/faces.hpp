@@ -16,12 +16,12 @@ inline constexpr int kDetectorMinFacePx = 80;
 
 // Detector input is capped at this many pixels: a larger image is scanned
 // shrunk, and the smallest face it can find grows instead (faces of
-// min_face_px are honoured up to 0.25 MP at the default 40; a 1 MP photo is
-// scanned at 1x, i.e. from 80 px faces). The scan costs about 40 ms a
-// detector megapixel on one core with AVX2 (55 without), so this keeps face
-// detection on 1 MP photos at about 40 images/s on two cores. See
-// docs/checks.md for the recall each setting keeps.
-inline constexpr double kDetectorMaxPixels = 1e6;
+// min_face_px 40 are honoured up to 0.2 MP; a 1 MP photo is scanned at
+// 0.89x, i.e. from 90 px faces: about 9% of sqrt(width x height)). The scan
+// costs about 42 ms a detector megapixel on one core with AVX2 (58 without),
+// so this keeps face detection on 1 MP photos over 40 images/s on two cores.
+// docs/checks.md has the recall each setting keeps.
+inline constexpr double kDetectorMaxPixels = 0.8e6;
 
 // Faces in an 8-bit grey image of width x height pixels, rows packed without
 // padding. Returns x, y, w, h boxes in that image's pixels (not clipped: dlib
