@@ -111,11 +111,13 @@ struct Grey {
 // sRGB or B_W with or without alpha, is converted here in one pass over
 // libvips' output (luma 0.299 R + 0.587 G + 0.114 B, alpha flattened onto
 // white); anything else (CMYK, 16-bit, float, Lab, ...) goes through
-// to_grey8 first.
+// to_grey8 first, and so does a large image (over 64 MB decoded), which
+// libvips then converts strip by strip without holding its colour pixels.
 Grey grey_of(const VImage& image) {
   const VipsInterpretation kind = image.interpretation();
   const int bands = image.bands();
   const bool plain = image.format() == VIPS_FORMAT_UCHAR && bands <= 4 &&
+                     uint64_t(image.width()) * image.height() * bands <= (uint64_t{64} << 20) &&
                      (((kind == VIPS_INTERPRETATION_sRGB || kind == VIPS_INTERPRETATION_RGB) &&
                        bands >= 3) ||
                       (kind == VIPS_INTERPRETATION_B_W && bands <= 2));
