@@ -30,7 +30,7 @@ namespace kura {
 // Bumped whenever inspect_image() can give different facts for the same bytes
 // and options (a new field, another hash, another detector setting). Part of
 // the check-result cache key, so a bump re-inspects every image once.
-inline constexpr int kImageFactsVersion = 2;
+inline constexpr int kImageFactsVersion = 3;
 
 // The container format, sniffed from the first bytes (magic numbers), never
 // from a file name. kOther: libvips' trusted loaders read it but it is none of
@@ -83,11 +83,13 @@ struct ImageFacts {
   // 64-bit DCT perceptual hash of the image as displayed (EXIF orientation
   // applied), 0 when it did not decode. Compare two with hamming(): a
   // re-encoded or resized copy is typically within 8 bits, unrelated images
-  // typically more than 20 apart. Algorithm: shrink-on-load thumbnail forced
-  // to 32x32 (aspect ratio ignored), first band of its B_W conversion, 2-D
-  // DCT-II, the 8x8 coefficients at frequencies 1..8 in each direction (the
-  // constant row and column are left out), bit i set when coefficient i is
-  // above the median of the 64.
+  // typically more than 20 apart. Algorithm: the decoded image (a JPEG
+  // shrunk on load, at least 32 pixels each way) in 8-bit grey (luma
+  // 0.299 R + 0.587 G + 0.114 B, alpha flattened onto white), box-filtered
+  // to 32x32 (aspect ratio ignored), turned upright, 2-D DCT-II, the 8x8
+  // coefficients at frequencies 1..8 in each direction (the constant row and
+  // column are left out), bit i set when coefficient i is above the median
+  // of the 64.
   uint64_t phash = 0;
 
   // Frontal faces found (dlib HOG), or -1 when detection did not run (not
@@ -109,11 +111,13 @@ struct ImageOptions {
   bool detect_faces = false;
   // Faces whose box side is at least this many original pixels are looked
   // for. The detector's own smallest face is about 80 pixels, so the image is
-  // scanned at scale 80 / min_face_px: the cost follows the scanned pixels
-  // (about 70 ms a megapixel on one core). Measured on 1 MP JPEG photos with
-  // 2 threads (bench/check_images.sh): 40 -> 4.7 images/s, 80 -> 20,
-  // 120 -> 30, 140 -> 38, 160 -> 58 (JPEG shrink-on-load starts at 160);
-  // without faces, 250 images/s.
+  // scanned at scale 80 / min_face_px, but never over 0.8 megapixels of
+  // detector input: up to 0.2 MP (500x400) the scan honours 40 px; a 1 MP
+  // photo is scanned at 0.89x (faces from 90 px); beyond, the smallest face
+  // is about 9% of sqrt(width x height) (face_scan_min_px says how far the
+  // scan went). Cost: about 42 ms a detector megapixel on one core with
+  // AVX2. Measured on 1 MP JPEG photos (bench/check_images.sh): see
+  // docs/checks.md, with what each setting still finds.
   int min_face_px = 40;
 };
 

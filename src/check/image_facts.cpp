@@ -100,7 +100,53 @@ std::vector<uint8_t> pixels(const VImage& image) {
   return {bytes, bytes + size};
 }
 
-uint64_t dct_hash(const std::vector<uint8_t>& grey) {
+// An 8-bit grey image, rows packed.
+struct Grey {
+  int width = 0, height = 0;
+  std::vector<uint8_t> pixels;
+};
+
+// `image` in one 8-bit grey band, every pixel pulled through its decoder
+// (this is the full decode that catches truncation). The usual case, 8-bit
+// sRGB or B_W with or without alpha, is converted here in one pass over
+// libvips' output (luma 0.299 R + 0.587 G + 0.114 B, alpha flattened onto
+// white); anything else (CMYK, 16-bit, float, Lab, ...) goes through
+// to_grey8 first, and so does a large image (over 64 MB decoded), which
+// libvips then converts strip by strip without holding its colour pixels.
+Grey grey_of(const VImage& image) {
+  const VipsInterpretation kind = image.interpretation();
+  const int bands = image.bands();
+  const bool plain = image.format() == VIPS_FORMAT_UCHAR && bands <= 4 &&
+                     uint64_t(image.width()) * image.height() * bands <= (uint64_t{64} << 20) &&
+                     (((kind == VIPS_INTERPRETATION_sRGB || kind == VIPS_INTERPRETATION_RGB) &&
+                       bands >= 3) ||
+                      (kind == VIPS_INTERPRETATION_B_W && bands <= 2));
+  Grey grey{image.width(), image.height(), {}};
+  if (!plain) {
+    grey.pixels = pixels(to_grey8(image));
+  } else {
+    const std::vector<uint8_t> raw = pixels(image);
+    const size_t n = size_t(grey.width) * grey.height;
+    if (raw.size() != n * bands) throw VError("grey: unexpected decoded size");
+    grey.pixels.resize(n);
+    const bool alpha = bands == 2 || bands == 4;
+    const uint8_t* p = raw.data();
+    for (size_t i = 0; i < n; ++i, p += bands) {
+      unsigned v = bands >= 3 ? (77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8 : p[0];
+      if (alpha) {
+        const unsigned a = p[bands - 1];
+        v = (v * a + 255u * (255u - a) + 127u) / 255u;
+      }
+      grey.pixels[i] = static_cast<uint8_t>(v);
+    }
+  }
+  if (grey.pixels.size() != size_t(grey.width) * grey.height) {
+    throw VError("grey: unexpected decoded size");
+  }
+  return grey;
+}
+
+uint64_t dct_hash(const std::vector<uint8_t>& grey) {  // 32x32, rows packed
   constexpr int kN = 32, kK = 8;
   // cosines[k][n] = cos(pi * (2n + 1) * k / 2N), frequencies 1..8 only.
   static const auto cosines = [] {
@@ -136,43 +182,108 @@ uint64_t dct_hash(const std::vector<uint8_t>& grey) {
   return hash;
 }
 
+// Box-filter weights from n samples to 32: output cell i averages the
+// input over [i n / 32, (i + 1) n / 32), pixels counted by the fraction
+// that falls inside. Symmetric, so a mirrored input gives a mirrored output.
+struct Tap {
+  int cell, at;
+  float weight;
+};
+std::vector<Tap> box_taps(int n) {
+  constexpr int kN = 32;
+  std::vector<Tap> taps;
+  const double step = double(n) / kN;
+  for (int i = 0; i < kN; ++i) {
+    const double start = i * step, end = (i + 1) * step;
+    for (int x = int(std::floor(start)); x < end && x < n; ++x) {
+      const double overlap = std::min(end, x + 1.0) - std::max(start, double(x));
+      if (overlap > 0) taps.push_back({i, x, float(overlap / step)});
+    }
+  }
+  return taps;
+}
+
+// The hash input: the first `height` rows of `grey` (one frame) averaged
+// down (or sampled up) to 32x32, aspect ratio ignored, then turned as EXIF
+// `orientation` says so that the hash is of the image as displayed.
+std::vector<uint8_t> grid_32x32(const Grey& grey, int height, int orientation) {
+  constexpr int kN = 32;
+  const int w = grey.width, h = height;
+  const std::vector<Tap> across = box_taps(w), down = box_taps(h);
+  std::vector<float> rows(size_t(h) * kN);  // each row reduced to 32 values
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* in = grey.pixels.data() + size_t(y) * w;
+    float* out = rows.data() + size_t(y) * kN;
+    for (const Tap& t : across) out[t.cell] += t.weight * in[t.at];
+  }
+  std::array<float, kN * kN> cells{};
+  for (const Tap& t : down)
+    for (int x = 0; x < kN; ++x) cells[t.cell * kN + x] += t.weight * rows[size_t(t.at) * kN + x];
+  std::array<uint8_t, kN * kN> stored{};
+  for (int i = 0; i < kN * kN; ++i) stored[i] = uint8_t(std::clamp(std::lround(cells[i]), 0L, 255L));
+  std::vector<uint8_t> shown(kN * kN);
+  constexpr int m = kN - 1;
+  for (int y = 0; y < kN; ++y)
+    for (int x = 0; x < kN; ++x) {
+      int sx = x, sy = y;  // the stored pixel shown at (x, y)
+      switch (orientation) {
+        case 2: sx = m - x; break;
+        case 3: sx = m - x; sy = m - y; break;
+        case 4: sy = m - y; break;
+        case 5: sx = y; sy = x; break;
+        case 6: sx = y; sy = m - x; break;
+        case 7: sx = m - y; sy = m - x; break;
+        case 8: sx = m - y; sy = x; break;
+        default: break;
+      }
+      shown[y * kN + x] = stored[sy * kN + sx];
+    }
+  return shown;
+}
+
 // A fresh read of the caller's bytes (no copy); every load needs its own.
 VSource source(std::string_view bytes) {
   return VSource::new_from_memory(bytes.data(), bytes.size());
 }
 
-// `thumb`: the image shrunk to 32x32 (vips thumbnail: lanczos3, upright).
-uint64_t perceptual_hash(const VImage& thumb) {
-  std::vector<uint8_t> grey = pixels(to_grey8(thumb));
-  if (grey.size() != 32 * 32) throw VError("perceptual hash: thumbnail is not 32x32");
-  return dct_hash(grey);
-}
-
-VOption* thumb_32x32() { return VImage::option()->set("height", 32)->set("size", VIPS_SIZE_FORCE); }
-
-// A JPEG loaded at 1/shrink (libjpeg's DCT scaling), sequentially.
-VImage load_jpeg(std::string_view bytes, int shrink, const char* more = "") {
-  const std::string options = "[access=sequential,shrink=" + std::to_string(shrink) + more + "]";
-  return VImage::new_from_source(source(bytes), options.c_str());
-}
-
-// The decode of a JPEG for its hash, shrunk on load but leaving at least 64
-// pixels each way for thumbnail's lanczos3 to reduce to 32. It is also the
-// check that the whole file decodes: libjpeg entropy-decodes every block of
-// every scan whatever the scale (only the inverse DCT is smaller), so a
-// truncated or corrupt stream fails here as it does at full size, in about a
-// third of the time for a 1 MP photo (3 ms against 8 ms here).
-VImage decode_jpeg_small(std::string_view bytes, const ImageFacts& facts) {
-  int shrink = 1;
-  while (shrink < 8 && std::min(facts.width, facts.height) / (shrink * 2) >= 64) shrink *= 2;
-  return load_jpeg(bytes, shrink, ",fail_on=error").copy_memory();  // every row
+// The stored width and height of a JPEG from its frame header (SOFn), read
+// without libvips; nullopt when the markers before it do not parse (the
+// caller then takes libvips' slower path, which reports the damage).
+std::optional<std::pair<int, int>> jpeg_size(std::string_view b) {
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(b[i]); };
+  size_t i = 2;  // after SOI
+  while (i + 4 <= b.size()) {
+    if (byte(i) != 0xFF) return std::nullopt;
+    const uint8_t marker = byte(i + 1);
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // TEM, RSTn, SOI: no length
+      i += 2;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;  // EOI or SOS before a frame
+    const size_t length = (size_t(byte(i + 2)) << 8) | byte(i + 3);
+    if (length < 2) return std::nullopt;
+    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+                     marker != 0xCC;
+    if (sof) {
+      if (length < 8 || i + 9 > b.size()) return std::nullopt;
+      const int height = (int(byte(i + 5)) << 8) | byte(i + 6);
+      const int width = (int(byte(i + 7)) << 8) | byte(i + 8);
+      if (width == 0 || height == 0) return std::nullopt;
+      return std::make_pair(width, height);
+    }
+    i += 2 + length;
+  }
+  return std::nullopt;
 }
 
 // How the detector's input is made: `scale` detector pixels per stored pixel,
-// so that a min_face_px face becomes kDetectorMinFacePx, and the JPEG
-// shrink-on-load factor that gets closest from above. Not vips thumbnail: it
-// decodes at twice the size it needs and reduces with lanczos3 for quality
-// (29 ms for 1 MP -> 0.25 MP here, against 7 ms this way); HOG needs no better.
+// so that a min_face_px face becomes kDetectorMinFacePx (but no more than
+// kDetectorMaxPixels in all), and the JPEG shrink-on-load factor that gets
+// closest from above.
 struct FacePlan {
   double scale = 1;
   int shrink = 1;
@@ -190,27 +301,48 @@ FacePlan plan_faces(const ImageOptions& options, const ImageFacts& facts) {
   return plan;
 }
 
-// `grey` is the stored image (1/shrink size): resized to the plan's scale,
-// then turned upright by its EXIF orientation.
-VImage detector_input(VImage grey, const FacePlan& plan) {
-  // At least one pixel each way, however small the image.
-  const double residual =
-      std::max({plan.scale * plan.shrink, 1.0 / grey.width(), 1.0 / grey.height()});
-  if (std::abs(residual - 1) > 1e-3) {
-    grey = grey.resize(residual, VImage::option()->set("kernel", VIPS_KERNEL_LINEAR));
-  }
-  // Turning needs random access; the grey image is small, so hold it in memory.
-  return grey.copy_memory().autorot();
+// The JPEG shrink-on-load factor for the hash: the largest that leaves at
+// least 32 pixels each way.
+int hash_shrink(const ImageFacts& facts) {
+  int shrink = 1;
+  while (shrink < 8 && std::min(facts.width, facts.height) / (shrink * 2) >= 32) shrink *= 2;
+  return shrink;
 }
 
-// Runs the detector on `input` (see detector_input) and maps its boxes back
-// to the image as displayed.
-void scan_faces(const VImage& input, ImageFacts& facts) {
+// The detector's input from `grey` (one frame of the stored image, decoded
+// at 1/`shrink`): resized to the plan's scale, then turned upright by its
+// EXIF orientation.
+std::vector<uint8_t> detector_input(Grey grey, int shrink, const FacePlan& plan, int orientation,
+                                    int& width, int& height) {
+  // At least one pixel each way, however small the image.
+  const double residual =
+      std::max({plan.scale * shrink, 1.0 / grey.width, 1.0 / grey.height});
+  if (std::abs(residual - 1) <= 1e-3 && orientation == 1) {
+    width = grey.width;
+    height = grey.height;
+    return std::move(grey.pixels);
+  }
+  VImage image = VImage::new_from_memory(grey.pixels.data(), grey.pixels.size(), grey.width,
+                                         grey.height, 1, VIPS_FORMAT_UCHAR);
+  if (std::abs(residual - 1) > 1e-3) {
+    image = image.resize(residual, VImage::option()->set("kernel", VIPS_KERNEL_LINEAR));
+  }
+  image = image.copy_memory();
+  if (orientation != 1) {
+    image.set("orientation", orientation);
+    image = image.autorot();
+  }
+  width = image.width();
+  height = image.height();
+  return pixels(image);
+}
+
+// Runs the detector on its input (see detector_input) and maps its boxes
+// back to the image as displayed.
+void scan_faces(const std::vector<uint8_t>& grey, int w, int h, ImageFacts& facts) {
   const bool turned = facts.exif_orientation >= 5;  // 5..8 swap width and height
   const double width = turned ? facts.height : facts.width;
   const double height = turned ? facts.width : facts.height;
-  std::vector<uint8_t> grey = pixels(input);
-  const int w = input.width(), h = input.height();
   if (grey.size() != size_t(w) * h) throw VError("face scan: unexpected input size");
 
   g_faces_run.fetch_add(1, std::memory_order_relaxed);
@@ -228,11 +360,82 @@ void scan_faces(const VImage& input, ImageFacts& facts) {
       static_cast<int>(std::ceil(check::kDetectorMinFacePx / std::min(w / width, h / height)));
 }
 
+// The header fields every loader gives.
+void read_header(const VImage& image, ImageFacts& facts) {
+  facts.pages = std::max(1, header_int(image, "n-pages", 1));
+  facts.bands = image.bands();
+  facts.interpretation = vips_enum_nick(VIPS_TYPE_INTERPRETATION, image.interpretation());
+  facts.bits_per_sample = static_cast<int>(8 * vips_format_sizeof(image.format()));
+  facts.has_alpha = image.has_alpha();
+  facts.palette = facts.format == ImageFormat::kGif || image.get_typeof("palette-bit-depth") != 0;
+  int orientation = header_int(image, "orientation", 1);
+  facts.exif_orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
+}
+
+// After the full decode into `grey` (at 1/`shrink` of the stored size;
+// `frame_height` rows of it are the first frame): hash and faces.
+void finish(Grey grey, int frame_height, int shrink, const ImageOptions& options,
+            ImageFacts& facts) {
+  facts.decodes = true;
+  facts.phash = dct_hash(grid_32x32(grey, frame_height, facts.exif_orientation));
+  if (!options.detect_faces) return;
+  if (frame_height != grey.height) {  // an animation: the first frame only
+    grey.height = frame_height;
+    grey.pixels.resize(size_t(grey.width) * frame_height);
+  }
+  int w = 0, h = 0;
+  std::vector<uint8_t> input =
+      detector_input(std::move(grey), shrink, plan_faces(options, facts), facts.exif_orientation, w, h);
+  scan_faces(input, w, h, facts);
+}
+
 enum class Count { kYes, kNo };
+
+// The common case, a JPEG, with one libvips operation: the size from the
+// frame header (so the pixel limit is applied before libvips sees the file),
+// then one load, shrunk on load to what the hash and the face scan need,
+// that reads the rest of the header and decodes every block (fail_on=error).
+// Returns false, having changed nothing, when the frame header does not
+// parse or the image is over the pixel limit: measure() then does it the
+// general way (which reports the damage, or the pixel count, and all the
+// header fields without decoding).
+bool measure_jpeg(std::string_view bytes, const ImageOptions& options, Count count,
+                  ImageFacts& facts) {
+  const auto size = jpeg_size(bytes);
+  if (!size || uint64_t(size->first) * uint64_t(size->second) > options.max_pixels) return false;
+  ImageFacts found = facts;
+  found.width = size->first;
+  found.height = size->second;
+  int shrink = hash_shrink(found);
+  if (options.detect_faces) shrink = std::min(shrink, plan_faces(options, found).shrink);
+  if (count == Count::kYes) {
+    g_headers_read.fetch_add(1, std::memory_order_relaxed);
+    g_images_decoded.fetch_add(1, std::memory_order_relaxed);
+  }
+  VImage image = VImage::jpegload_source(source(bytes), VImage::option()
+                                                            ->set("shrink", shrink)
+                                                            ->set("fail_on", VIPS_FAIL_ON_ERROR)
+                                                            ->set("access", VIPS_ACCESS_SEQUENTIAL));
+  // libvips rounds the shrunk size down (libjpeg itself rounds up).
+  auto fits = [&](int shrunk, int full) {
+    return shrunk == std::max(1, full / shrink) || shrunk == (full + shrink - 1) / shrink;
+  };
+  if (!fits(image.width(), found.width) || !fits(image.height(), found.height)) {
+    throw VError("JPEG frame header disagrees with the decoder about the image size");
+  }
+  read_header(image, found);
+  facts = std::move(found);  // the header is known, whether or not the pixels decode
+  Grey grey = grey_of(image);
+  const int rows = grey.height;
+  finish(std::move(grey), rows, shrink, options, facts);
+  return true;
+}
 
 // Everything after the format sniff. Throws VError on any libvips failure;
 // `facts` then holds what was learnt before it.
 void measure(std::string_view bytes, const ImageOptions& options, Count count, ImageFacts& facts) {
+  if (facts.format == ImageFormat::kJpeg && measure_jpeg(bytes, options, count, facts)) return;
+
   VSource sniffer = source(bytes);
   const char* loader = vips_foreign_find_load_source(sniffer.get_source());
   if (!loader) {
@@ -248,16 +451,9 @@ void measure(std::string_view bytes, const ImageOptions& options, Count count, I
 
   if (count == Count::kYes) g_headers_read.fetch_add(1, std::memory_order_relaxed);
   VImage image = VImage::new_from_source(source(bytes), load_options(facts.format));
-  facts.pages = std::max(1, header_int(image, "n-pages", 1));
   facts.width = image.width();
   facts.height = vips_image_get_page_height(image.get_image());
-  facts.bands = image.bands();
-  facts.interpretation = vips_enum_nick(VIPS_TYPE_INTERPRETATION, image.interpretation());
-  facts.bits_per_sample = static_cast<int>(8 * vips_format_sizeof(image.format()));
-  facts.has_alpha = image.has_alpha();
-  facts.palette = facts.format == ImageFormat::kGif || image.get_typeof("palette-bit-depth") != 0;
-  int orientation = header_int(image, "orientation", 1);
-  facts.exif_orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
+  read_header(image, facts);
 
   const uint64_t total = uint64_t(image.width()) * uint64_t(image.height());
   if (total > options.max_pixels) {
@@ -268,31 +464,8 @@ void measure(std::string_view bytes, const ImageOptions& options, Count count, I
   }
 
   if (count == Count::kYes) g_images_decoded.fetch_add(1, std::memory_order_relaxed);
-  const FacePlan plan = options.detect_faces ? plan_faces(options, facts) : FacePlan{};
-  const bool jpeg = facts.format == ImageFormat::kJpeg;
-  std::optional<VImage> grey;  // the stored image for the detector, 1/plan.shrink size
-  if (jpeg) {
-    facts.phash =
-        perceptual_hash(decode_jpeg_small(bytes, facts).thumbnail_image(32, thumb_32x32()));
-  } else if (options.detect_faces && image.height() == facts.height &&
-             total <= check::kDetectorMaxPixels) {
-    // The detector wants the stored size anyway (no shrink-on-load outside
-    // JPEG; one frame): keep a grey copy of the full decode.
-    grey = to_grey8(image).copy_memory();  // pulls every pixel through the decoder
-  } else {
-    std::ignore = image.avg();  // the same, keeping nothing
-  }
-  facts.decodes = true;
-  if (!jpeg)
-    facts.phash = perceptual_hash(VImage::thumbnail_source(source(bytes), 32, thumb_32x32()));
-
-  if (options.detect_faces) {
-    if (!grey) {
-      grey = to_grey8(jpeg ? load_jpeg(bytes, plan.shrink)
-                           : VImage::new_from_source(source(bytes), "[access=sequential]"));
-    }
-    scan_faces(detector_input(*grey, plan), facts);
-  }
+  // Every frame (all of an animation's, stacked) in grey: the full decode.
+  finish(grey_of(image), facts.height, 1, options, facts);
 }
 
 ImageFacts sniffed(std::string_view bytes) {

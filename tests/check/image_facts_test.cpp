@@ -246,7 +246,10 @@ TEST_CASE("faces are found in photos of people, in original pixels", "[check][im
     CHECK(f.faces >= 1);
     REQUIRE(f.face_boxes.size() == static_cast<size_t>(f.faces));
     CHECK(box_at(f, centre[0], centre[1]));
-    CHECK(f.face_scan_min_px <= 41);
+    // messi.jpg (548x342) is scanned at 2x for 40 px faces; astronaut.jpg
+    // (512x512) would need 1.05 MP at 2x, over the 0.8 MP scan budget, so it
+    // is scanned at 1.75x: faces from 46 px.
+    CHECK(f.face_scan_min_px == (name == "messi.jpg" ? 40 : 46));
     for (const auto& [x, y, w, h] : f.face_boxes) {
       CHECK(x >= 0);
       CHECK(y >= 0);
