@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
     --reps) REPS=$2; shift ;;
     --no-install) INSTALL=0 ;;
     --kura) KURA_RUN=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
