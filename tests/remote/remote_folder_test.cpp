@@ -242,22 +242,38 @@ TEST_CASE("kura clone --depth 1 then show and checkout fetch older files from th
   REQUIRE(nlohmann::json::parse(after.out)["not_fetched"] == 0);
 }
 
+namespace {
+
+// The pushed data has one example in train.jsonl: this policy allows it, so
+// that only what a test adds can fail the checks.
+const std::string kMergePolicy = R"({"min_examples": 1, "detect_faces": false})";
+
+// A clone of a pushed repository with a checked commit of its own, so that
+// pulling anything new from the remote makes a merge commit.
+struct DivergedCopy {
+  FolderSite s;
+  PushedRepo p{s.site};
+  TempDir d;
+  std::unique_ptr<Repo> copy;
+  CommitInfo ours;
+  DivergedCopy() {
+    clone(s.site.url, d / "copy", {});
+    copy = Repo::open(d / "copy");
+    write_file(d / "copy/.kura/checks.json", kMergePolicy);
+    write_file(d / "copy/ours.jpg", data_file("linux.jpg"));
+    copy->add({(d / "copy").string()});
+    CommitOptions o;
+    o.message = "ours";
+    ours = copy->commit(o);  // checked: no error
+  }
+};
+
+}  // namespace
+
 TEST_CASE("pull checks the files of a merge commit and stops on an error unless told not to",
           "[remote][folder]") {
-  FolderSite s;
-  PushedRepo p(s.site);
-  TempDir d;
-  clone(s.site.url, d / "copy", {});
-  auto copy = Repo::open(d / "copy");
-  // The pushed data has one example in train.jsonl: allow it, so that only
-  // what each test adds can fail.
-  const std::string policy = R"({"min_examples": 1, "detect_faces": false})";
-  write_file(d / "copy/.kura/checks.json", policy);
-  write_file(d / "copy/ours.jpg", data_file("linux.jpg"));
-  copy->add({(d / "copy").string()});
-  CommitOptions o;
-  o.message = "ours";
-  const CommitInfo ours = copy->commit(o);  // checked: no error
+  DivergedCopy m;
+  auto& [s, p, d, copy, ours] = m;
   // The other side committed a CMYK JPEG without the checks and pushed it.
   p.src.write("cmyk.jpg", read_file(fs::path(KURA_TEST_DATA) / "../check/data/cmyk.jpg"));
   p.src.add_all();
@@ -293,9 +309,10 @@ TEST_CASE("pull checks the files of a merge commit and stops on an error unless 
   TempDir e;
   clone(s.site.url, e / "other", {});
   auto other = Repo::open(e / "other");
-  write_file(e / "other/.kura/checks.json", policy);
+  write_file(e / "other/.kura/checks.json", kMergePolicy);
   write_file(e / "other/mine.png", data_file("pic1.png"));
   other->add({(e / "other").string()});
+  CommitOptions o;
   o.message = "mine";
   o.verify = false;  // the clone already holds the CMYK file
   other->commit(o);
@@ -318,20 +335,8 @@ TEST_CASE("pull checks the files of a merge commit and stops on an error unless 
 }
 
 TEST_CASE("a merge commit of clean data stores its check report", "[remote][folder]") {
-  FolderSite s;
-  PushedRepo p(s.site);
-  TempDir d;
-  clone(s.site.url, d / "copy", {});
-  auto copy = Repo::open(d / "copy");
-  // The pushed data has one example in train.jsonl: allow it, so that only
-  // what each test adds can fail.
-  const std::string policy = R"({"min_examples": 1, "detect_faces": false})";
-  write_file(d / "copy/.kura/checks.json", policy);
-  write_file(d / "copy/ours.jpg", data_file("linux.jpg"));
-  copy->add({(d / "copy").string()});
-  CommitOptions o;
-  o.message = "ours";
-  copy->commit(o);
+  DivergedCopy m;
+  auto& [s, p, d, copy, ours] = m;
   p.src.write("theirs.png", data_file("pic1.png"));
   p.src.add_all();
   p.src.commit("theirs");
