@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
               1000 * best_cpu / files.size(), threads * files.size() / best_cpu, threads, faces, bad);
 }
 EOF
-SRCS=("$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/faces.cpp" "$ROOT/src/check/faces_avx2.cpp"
+SRCS=("$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" "$ROOT/src/check/faces.cpp" "$ROOT/src/check/faces_avx2.cpp"
       "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces.hpp" "$ROOT/src/util/error.cpp")
 if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$ROOT/include/kura/image_facts.hpp" "$0" -newer "$DRIVER")" ]; then
   # shellcheck disable=SC2046
@@ -139,7 +139,8 @@ if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$ROOT/include/kura/image_fac
   g++ "${FLAGS[@]}" -mavx2 -mfma -c "$ROOT/src/check/faces_avx2.cpp" -o "$OUT/faces_avx2.o"
   g++ "${FLAGS[@]}" -DKURA_FACES_AVX2 -c "$ROOT/src/check/faces.cpp" -o "$OUT/faces.o"
   # shellcheck disable=SC2046
-  g++ "${FLAGS[@]}" "$OUT/inspect_bench.cpp" "$ROOT/src/check/image_facts.cpp" "$ROOT/src/util/error.cpp" \
+  g++ "${FLAGS[@]}" "$OUT/inspect_bench.cpp" "$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" \
+    "$ROOT/src/util/error.cpp" \
     "$OUT/faces.o" "$OUT/faces_avx2.o" -o "$DRIVER" $(pkg-config --libs vips-cpp dlib-1) -pthread
 fi
 
