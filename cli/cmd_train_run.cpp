@@ -1,9 +1,18 @@
 // kura-train: train, reproduce, export-model, predict (the commands that
 // need libtorch; the kura command hands them to this program).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "commands.hpp"
 #include "train_output.hpp"
@@ -34,8 +43,188 @@ std::string clock_time(double seconds) {
   return buf;
 }
 
+// --- data-parallel runs on one machine (--nproc N) ---
+
+constexpr int kMaxProcesses = 1024;
+pid_t g_children[kMaxProcesses];
+std::atomic<int> g_child_count{0};
+
+// The launcher passes Ctrl-C (and a TERM) on to its processes, which are in
+// their own process group so that a terminal's Ctrl-C reaches each once.
+void forward_signal(int sig) {
+  const int n = g_child_count.load();
+  for (int i = 0; i < n; ++i)
+    if (g_children[i] > 0) ::kill(g_children[i], sig);
+}
+
+// A TCP port on the loopback that nothing listens on now.
+uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail_errno("open a socket for the rendezvous", "127.0.0.1");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    fail_errno("find a free port for the rendezvous", "127.0.0.1");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Runs `args` (this program's command line, less --nproc) as `world`
+// processes of this program meeting on the loopback, process 0 reporting.
+// Returns process 0's exit code; when a process fails, stops the others and
+// returns its code.
+int launch_local(std::vector<std::string> args, unsigned world) {
+  if (world > kMaxProcesses) fail(ErrorCode::kInvalidInput, "--nproc must be at most 1024");
+  const std::string url = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
+  std::vector<std::vector<std::string>> argvs;
+  for (unsigned r = 0; r < world; ++r) {
+    auto a = args;
+    a.insert(a.end(), {"--rendezvous", url, "--world", std::to_string(world), "--rank", std::to_string(r)});
+    argvs.push_back(std::move(a));
+  }
+  std::vector<std::vector<char*>> ptrs;
+  for (auto& a : argvs) {
+    ptrs.emplace_back();
+    for (auto& s : a) ptrs.back().push_back(s.data());
+    ptrs.back().push_back(nullptr);
+  }
+  auto old_int = std::signal(SIGINT, forward_signal);
+  auto old_term = std::signal(SIGTERM, forward_signal);
+  const pid_t parent = ::getpid();
+  std::cout.flush();
+  std::vector<pid_t> pids;
+  for (unsigned r = 0; r < world; ++r) {
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      forward_signal(SIGTERM);
+      fail_errno("start a training process", "fork");
+    }
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // the launcher gone: stop
+      if (::getppid() != parent) ::_exit(143);
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+      ::execv("/proc/self/exe", ptrs[r].data());
+      ::_exit(127);
+    }
+    pids.push_back(pid);
+    g_children[r] = pid;
+    g_child_count.store(static_cast<int>(r + 1));
+  }
+  std::vector<int> codes(world, -1);
+  int first_failure = 0;
+  for (unsigned left = world; left > 0;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = std::find(pids.begin(), pids.end(), pid);
+    if (it == pids.end()) continue;
+    const size_t rank = static_cast<size_t>(it - pids.begin());
+    --left;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    codes[rank] = code;
+    g_children[rank] = 0;
+    // 130 is a clean stop after Ctrl-C (all processes stop at the same batch);
+    // a process killed, or failing, leaves the others waiting for it.
+    if ((WIFSIGNALED(status) || (code != 0 && code != 130)) && first_failure == 0) {
+      first_failure = code;
+      if (left > 0) std::cerr << "kura: training process " << rank << " failed (exit " << code << "); stopping the others\n";
+      forward_signal(SIGTERM);
+    }
+  }
+  g_child_count.store(0);
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  return first_failure ? first_failure : codes[0];
+}
+
+// This program's command line without "--nproc N" (or "--nproc=N").
+std::vector<std::string> arguments_without_nproc() {
+  std::vector<std::string> out;
+  auto args = own_arguments();
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--nproc=", 0) == 0) continue;
+    out.push_back(args[i]);
+  }
+  return out;
+}
+
+// The options of a data-parallel run.
+struct Parallel {
+  unsigned nproc = 1;
+  std::string rendezvous;
+  unsigned rank = 0, world = 1;
+  bool rank_given = false, world_given = false;
+
+  void add_to(CLI::App* cmd, bool with_nproc) {
+    if (with_nproc)
+      cmd->add_option("--nproc", nproc, "Train data parallel in N processes of this machine (c10d Gloo)");
+    cmd->add_option("--rendezvous", rendezvous,
+                    "tcp://HOST:PORT where the processes of a data-parallel run meet (process 0 listens there)");
+    cmd->add_option("--rank", rank, "This process's number in a data-parallel run, 0 to --world - 1")
+        ->each([this](const std::string&) { rank_given = true; });
+    cmd->add_option("--world", world, "The number of processes of a data-parallel run")
+        ->each([this](const std::string&) { world_given = true; });
+  }
+  // Error(kInvalidInput) for an incomplete or contradictory set.
+  void validate() const {
+    if (nproc < 1) fail(ErrorCode::kInvalidInput, "--nproc must be at least 1");
+    if (nproc > 1 && (!rendezvous.empty() || rank_given || world_given))
+      fail(ErrorCode::kInvalidInput, "--nproc starts the processes itself; --rendezvous, --rank and --world are for starting each one by hand");
+    if (!rendezvous.empty() && (!rank_given || !world_given))
+      fail(ErrorCode::kInvalidInput, "--rendezvous needs --rank and --world");
+    if (rendezvous.empty() && (rank_given || world_given))
+      fail(ErrorCode::kInvalidInput, "--rank and --world need --rendezvous tcp://HOST:PORT");
+  }
+  // The cluster this process joins, or null for a one-process run.
+  std::unique_ptr<Cluster> join() const {
+    if (rendezvous.empty()) return nullptr;
+    Rendezvous r = parse_rendezvous(rendezvous, rank, world);
+    if (world == 1) return nullptr;
+    return std::make_unique<Cluster>(r);
+  }
+};
+
+// In a data-parallel run process 0 prepares the run (with the repository
+// open for writing) and publishes the spec; the others rebuild the same run
+// from that spec (read-only), so every process trains the same run.
+PreparedRun prepare_parallel(const Global& g, Cluster& cluster, const std::string& command, bool json,
+                             const std::function<PreparedRun(Repo&)>& prepare) {
+  if (cluster.rank() == 0) {
+    PreparedRun run;
+    try {
+      auto repo = open_repo(g, command, json);
+      run = prepare(*repo);
+    } catch (const std::exception& e) {
+      cluster.publish("spec", std::string("error ") + e.what());
+      throw;
+    }
+    cluster.publish("spec", run.canonical_spec());
+    return run;
+  }
+  const std::string spec = cluster.fetch("spec");
+  if (spec.rfind("error ", 0) == 0)
+    fail(ErrorCode::kInvalidInput, "process 0 could not prepare the run: " + spec.substr(6));
+  auto repo = open_repo(g, command, true, Mode::kRead);
+  PreparedRun run = prepare_from_spec(*repo, nlohmann::json::parse(spec));
+  return run;
+}
+
 // Trains `run` with the repository closed, Ctrl-C stopping it cleanly.
-RunOutcome train_with_output(const PreparedRun& run, bool json, bool quiet) {
+RunOutcome train_with_output(const PreparedRun& run, bool json, bool quiet, Cluster* cluster = nullptr) {
   const bool bar = !json && !quiet && ::isatty(STDERR_FILENO);
   const int epochs = run.spec().at("settings").at("epochs");
   TrainCallbacks cb;
@@ -57,7 +246,7 @@ RunOutcome train_with_output(const PreparedRun& run, bool json, bool quiet) {
   auto previous = std::signal(SIGINT, on_interrupt);
   RunOutcome out;
   try {
-    out = execute(run, cb);
+    out = execute(run, cb, cluster);
   } catch (...) {
     std::signal(SIGINT, previous);
     throw;
@@ -76,6 +265,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     auto config = std::make_shared<std::string>();
     auto sets = std::make_shared<std::vector<std::string>>();
     auto json = std::make_shared<bool>(false);
+    auto par = std::make_shared<Parallel>();
     cmd->add_option("--rev", req->rev, "The commit to train on (default HEAD)");
     cmd->add_option("--recipe", req->recipe, "The recipe (default classify)");
     cmd->add_option("--config", *config, "A JSON file of settings (docs/train.md)");
@@ -86,9 +276,27 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--init-object", req->init_object, "Initial weights: a TorchScript object already stored");
     cmd->add_flag("--allow-check-errors", req->allow_check_errors, "Train even if the commit's checks found errors");
     cmd->add_flag("--json", *json, "Print the run record as JSON");
-    cmd->callback([&g, &action, req, config, sets, json] {
+    par->add_to(cmd, true);
+    cmd->callback([&g, &action, req, config, sets, json, par] {
       pin_environment();
-      action = [&g, req, config, sets, json] {
+      if (par->nproc > 1) {
+        action = [req, par] {
+          par->validate();
+          auto args = arguments_without_nproc();
+          // The machine's cores shared out, unless --threads says otherwise.
+          if (req->threads == 0)
+            args.insert(args.end(), {"--threads", std::to_string(std::max(1u, std::thread::hardware_concurrency() / par->nproc))});
+          return launch_local(std::move(args), par->nproc);
+        };
+        return;
+      }
+      action = [&g, req, config, sets, json, par] {
+        par->validate();
+        std::unique_ptr<Cluster> cluster = par->join();
+        const unsigned rank = cluster ? cluster->rank() : 0;
+        req->world = cluster ? cluster->world() : 1;
+        // Only process 0 reports; the others speak only of errors.
+        const bool quiet = g.quiet || rank > 0, json_out = *json && rank == 0;
         if (!config->empty()) {
           try {
             req->settings = nlohmann::json::parse(read_local(*config));
@@ -111,27 +319,32 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
         }
         const int64_t started = static_cast<int64_t>(std::time(nullptr));
         PreparedRun run;
-        {
+        if (cluster) {
+          run = prepare_parallel(g, *cluster, "train", *json, [&](Repo& repo) { return prepare_run(repo, *req); });
+        } else {
           auto repo = open_repo(g, "train", *json);
           run = prepare_run(*repo, *req);
         }
         const DataCounts& c = run.counts();
-        if (!*json && !g.quiet) {
+        if (!*json && !quiet) {
           const auto& s = run.spec();
           std::cout << "run " << run.id() << "\n"
                     << "commit " << short_id(s["commit"]) << ", " << s["recipe"].get<std::string>() << " "
                     << s["settings"]["model"].get<std::string>() << ", " << s["settings"]["epochs"] << " epochs, seed "
-                    << s["seed"] << ", " << s["threads"] << " threads\n"
+                    << s["seed"] << ", " << s["threads"] << " threads"
+                    << (req->world > 1 ? " in each of " + std::to_string(req->world) + " processes" : std::string()) << "\n"
                     << "data: " << c.train << " training and " << c.validation << " validation examples, "
                     << run.labels().size() << " labels; " << c.excluded << " excluded by the checks";
           if (c.validation_unknown_label)
             std::cout << "; " << c.validation_unknown_label << " validation examples skipped (label unseen in training)";
           std::cout << std::endl;
         }
-        RunOutcome out = train_with_output(run, *json, g.quiet);
+        RunOutcome out = train_with_output(run, *json, quiet, cluster.get());
+        const int code = out.status == RunStatus::kComplete ? 0 : 130;
+        if (rank > 0) return code;  // process 0 records the run
         auto repo = open_repo(g, "train", *json);
         RunRecord r = record_run(*repo, run, out, started);
-        if (*json) {
+        if (json_out) {
           print_json(record_json(r));
         } else if (!g.quiet || out.status != RunStatus::kComplete) {
           std::cout << r.status;
@@ -139,7 +352,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
             std::cout << ": validation accuracy " << fixed(r.summary["validation_accuracy"], 4);
           std::cout << "; weights sha256 " << r.weights << "\n";
         }
-        return out.status == RunStatus::kComplete ? 0 : 130;
+        return code;
       };
     });
   }
@@ -147,32 +360,54 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     auto* cmd = app.add_subcommand("reproduce", "Re-train a run from its spec alone and compare the weights");
     auto id = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
+    auto par = std::make_shared<Parallel>();
     cmd->add_option("run", *id, "Run id or prefix")->required();
     cmd->add_flag("--json", *json, "Print JSON");
-    cmd->callback([&g, &action, id, json] {
+    par->add_to(cmd, false);
+    cmd->callback([&g, &action, id, json, par] {
       pin_environment();
-      action = [&g, id, json] {
+      action = [&g, id, json, par] {
+        par->validate();
+        if (par->rendezvous.empty()) {
+          // A data-parallel run re-trains with as many processes as it had.
+          unsigned world = 1;
+          {
+            auto repo = open_repo(g, "reproduce", *json, Mode::kRead);
+            world = find_run(*repo, *id).spec.value("world", 1u);
+          }
+          if (world > 1) return launch_local(own_arguments(), world);
+        }
+        std::unique_ptr<Cluster> cluster = par->join();
+        const unsigned rank = cluster ? cluster->rank() : 0;
+        const bool quiet = g.quiet || rank > 0;
         PreparedRun run;
         std::string recorded;
         RunRecord r;
-        {
-          auto repo = open_repo(g, "reproduce", *json);
-          r = find_run(*repo, *id);
+        auto prepare = [&](Repo& repo) {
+          r = find_run(repo, *id);
           if (r.status != "complete")
             fail(ErrorCode::kInvalidInput, "run " + short_id(r.id) + " is " + r.status +
                                                "; only a complete run can be reproduced (kura train completes it)");
-          run = prepare_from_spec(*repo, r.spec);
-          if (run.id() != r.id) fail(ErrorCode::kCorrupt, "run " + r.id + ": its spec hashes to " + run.id());
+          PreparedRun prepared = prepare_from_spec(repo, r.spec);
+          if (prepared.id() != r.id) fail(ErrorCode::kCorrupt, "run " + r.id + ": its spec hashes to " + prepared.id());
           auto wid = ObjectId::from_hex(r.weights);
           if (!wid) fail(ErrorCode::kCorrupt, "run " + r.id + " names a bad weights object");
-          recorded = repo->store().read_object(*wid);
+          recorded = repo.store().read_object(*wid);
+          return prepared;
+        };
+        if (cluster) {
+          run = prepare_parallel(g, *cluster, "reproduce", *json, prepare);
+        } else {
+          auto repo = open_repo(g, "reproduce", *json);
+          run = prepare(*repo);
         }
-        if (!*json && !g.quiet) std::cout << "re-training run " << r.id << " from its spec" << std::endl;
-        RunOutcome out = train_with_output(run, *json, g.quiet);
+        if (!*json && !quiet) std::cout << "re-training run " << r.id << " from its spec" << std::endl;
+        RunOutcome out = train_with_output(run, *json, quiet, cluster.get());
         if (out.status != RunStatus::kComplete) {
-          if (!*json) std::cout << "interrupted; nothing compared\n";
+          if (!*json && rank == 0) std::cout << "interrupted; nothing compared\n";
           return 130;
         }
+        if (rank > 0) return 0;  // process 0 compares
         WeightsComparison cmp = compare_weights(recorded, out.weights);
         if (*json) {
           print_json({{"run", r.id},

@@ -14,6 +14,7 @@ packages=(
   libgit2-dev librocksdb-dev libvips-dev libvips-tools nlohmann-json3-dev
   libcli11-dev catch2 libssl-dev libcurl4-openssl-dev
   libtorch-dev libdlib-dev
+  libgloo-dev # headers of libtorch's Gloo process group (data-parallel training)
   opencv-doc # sample images for scripts/demo.sh
   "$@"
 )

@@ -63,6 +63,9 @@ struct RunRequest {
   std::string init_file;           // a TorchScript file; stored as an object
   std::string init_object;         // or an object already in the store (hex id)
   bool allow_check_errors = false;
+  // Processes training together, data parallel (recorded in the spec: the
+  // same run with another world size is another run with other weights).
+  unsigned world = 1;
 };
 
 // Environment variables a run needs before the process starts, with the
@@ -139,9 +142,43 @@ struct RunOutcome {
   uint64_t peak_rss_bytes = 0;
 };
 
+// Where the processes of a data-parallel run meet: process 0 serves a c10d
+// TCP store at host:port, the others connect to it.
+struct Rendezvous {
+  std::string host;
+  uint16_t port = 0;
+  unsigned rank = 0, world = 1;
+};
+// "tcp://host:port" with the rank and world size; Error(kInvalidInput) on a
+// malformed address or a rank outside [0, world).
+Rendezvous parse_rendezvous(const std::string& url, unsigned rank, unsigned world);
+
+// The processes of one data-parallel run (docs/train.md): libtorch's c10d
+// TCP store and a Gloo process group over it. Joining blocks until every
+// process has joined (up to 30 minutes); Error(kIo) when the address cannot
+// be served or reached.
+class Cluster {
+ public:
+  explicit Cluster(const Rendezvous& rendezvous);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+  unsigned rank() const;
+  unsigned world() const;
+  // A value in the store, for every process to fetch (waits until it is set).
+  void publish(const std::string& key, const std::string& value);
+  std::string fetch(const std::string& key);
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Trains. Needs no repository. Error(kInvalidInput) when the process
-// environment does not match the spec's CPU settings (see above).
-RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks);
+// environment does not match the spec's CPU settings (see above). With a
+// cluster, every process of it calls execute with the same spec; each takes
+// its fixed share of every batch, gradients are averaged over the processes
+// and all end with the same weights (process 0's outcome is the run's).
+RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks, Cluster* cluster = nullptr);
 
 // A stored run.
 struct RunRecord {

@@ -21,6 +21,7 @@ struct Hyper {
   int image_size = 32;
   uint64_t seed = 0;
   unsigned threads = 1;
+  unsigned world = 1;  // processes training together (data parallel)
 };
 
 // Decoded images: count x 3 x size x size bytes (CHW, sRGB), and class indices.
@@ -38,6 +39,7 @@ struct EngineInput {
   const Images* train = nullptr;
   const Images* validation = nullptr;
   const std::string* base_model = nullptr;  // TorchScript bytes, or null
+  Cluster* cluster = nullptr;               // the other processes when world > 1
 };
 
 // trainer.cpp

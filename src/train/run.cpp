@@ -35,6 +35,31 @@ const char* run_status_name(RunStatus status) { return status == RunStatus::kCom
 
 std::string torch_version() { return train::libtorch_version(); }
 
+Rendezvous parse_rendezvous(const std::string& url, unsigned rank, unsigned world) {
+  const std::string scheme = "tcp://";
+  auto bad = [&](const std::string& why) {
+    fail(ErrorCode::kInvalidInput, "--rendezvous '" + url + "': " + why + " (give tcp://HOST:PORT)");
+  };
+  if (url.rfind(scheme, 0) != 0) bad("not a tcp:// address");
+  const std::string rest = url.substr(scheme.size());
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) bad("no host and port");
+  Rendezvous r;
+  r.host = rest.substr(0, colon);
+  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
+  const std::string port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) == 0 || std::stoul(port) > 65535)
+    bad("the port must be a number from 1 to 65535");
+  r.port = static_cast<uint16_t>(std::stoul(port));
+  if (world < 1 || world > 1024) fail(ErrorCode::kInvalidInput, "--world must be between 1 and 1024");
+  if (rank >= world)
+    fail(ErrorCode::kInvalidInput, "--rank " + std::to_string(rank) + " is not below --world " + std::to_string(world));
+  r.rank = rank;
+  r.world = world;
+  return r;
+}
+
 namespace {
 
 
@@ -126,6 +151,8 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
       fail(ErrorCode::kNotFound, "base model object " + request.init_object + " not found");
     base = id->hex();
   }
+  if (request.world < 1 || request.world > 1024)
+    fail(ErrorCode::kInvalidInput, "the world size must be between 1 and 1024, not " + std::to_string(request.world));
   unsigned threads = request.threads ? request.threads : std::max(1u, std::thread::hardware_concurrency());
   nlohmann::json spec = {
       {"format", 1},
@@ -134,6 +161,7 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
       {"settings", train::fill_settings(request.settings)},
       {"seed", request.seed},
       {"threads", threads},
+      {"world", request.world},
       {"base_model", base},
       {"allow_check_errors", request.allow_check_errors},
       {"kura_version", version()},
@@ -152,11 +180,17 @@ PreparedRun prepare_from_spec(Repo& repo, const nlohmann::json& spec) {
   return build(repo, spec);
 }
 
-RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks) {
+RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks, Cluster* cluster) {
   const auto& I = *run.impl_;
   train::require_environment(I.spec);
   train::EngineInput in;
   in.hyper = train::hyper_of(I.spec);
+  const unsigned joined = cluster ? cluster->world() : 1;
+  if (joined != in.hyper.world)
+    fail(ErrorCode::kInvalidInput, "the run is for " + std::to_string(in.hyper.world) + " processes but " +
+                                       std::to_string(joined) + (joined == 1 ? " is" : " are") +
+                                       " training it (--nproc N, or --rendezvous with --world N)");
+  in.cluster = cluster;
   in.classes = static_cast<int>(I.labels.size());
   in.train = &I.train;
   in.validation = &I.validation;

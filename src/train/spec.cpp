@@ -65,6 +65,7 @@ Hyper hyper_of(const nlohmann::json& spec) {
   h.image_size = s.at("image_size");
   h.seed = spec.at("seed");
   h.threads = spec.at("threads");
+  h.world = spec.value("world", 1u);
   return h;
 }
 

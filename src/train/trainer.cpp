@@ -1,6 +1,16 @@
 // The training loop: seeded initialisation, a seeded shuffle per epoch, Adam,
-// and evaluation on the validation set after each epoch.
+// and evaluation on the validation set after each epoch; with a cluster, the
+// same loop in every process over its share of each batch, gradients averaged
+// with c10d's Gloo process group.
 #include <sys/resource.h>
+
+// Debian's libtorch is built with Gloo; its process group's header is behind this macro.
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1
+#endif
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -10,9 +20,87 @@
 #include "kura/object_id.hpp"
 #include "train/net.hpp"
 
+namespace kura {
+
+struct Cluster::Impl {
+  unsigned rank = 0, world = 1;
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+namespace {
+constexpr auto kClusterTimeout = std::chrono::minutes(30);
+
+[[noreturn]] void fail_cluster(const Rendezvous& r, const std::string& what, const std::exception& e) {
+  std::string message = e.what();
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) message = c->what_without_backtrace();
+  fail(ErrorCode::kIo, "process " + std::to_string(r.rank) + " of " + std::to_string(r.world) + " could not " + what +
+                           " at tcp://" + r.host + ":" + std::to_string(r.port) + ": " + message);
+}
+}  // namespace
+
+Cluster::Cluster(const Rendezvous& r) : impl_(std::make_unique<Impl>()) {
+  impl_->rank = r.rank;
+  impl_->world = r.world;
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = r.port;
+    options.isServer = r.rank == 0;
+    options.numWorkers = r.world;
+    options.waitWorkers = true;
+    options.timeout = kClusterTimeout;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(r.host, options);
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>("kura", tcp);
+  } catch (const std::exception& e) {
+    fail_cluster(r, r.rank == 0 ? "serve the rendezvous" : "reach the rendezvous", e);
+  }
+  try {
+    auto options = c10d::ProcessGroupGloo::Options::create(kClusterTimeout);
+    // On one machine the processes talk over the loopback; across machines,
+    // over the address this machine's name resolves to.
+    const bool local = r.host == "127.0.0.1" || r.host == "localhost" || r.host == "::1";
+    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname(r.host)
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+    options->threads = 1;
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, static_cast<int>(r.rank),
+                                                               static_cast<int>(r.world), options);
+  } catch (const std::exception& e) {
+    fail_cluster(r, "join the Gloo process group", e);
+  }
+}
+
+Cluster::~Cluster() = default;
+unsigned Cluster::rank() const { return impl_->rank; }
+unsigned Cluster::world() const { return impl_->world; }
+
+void Cluster::publish(const std::string& key, const std::string& value) {
+  try {
+    impl_->store->set("value/" + key, std::vector<uint8_t>(value.begin(), value.end()));
+  } catch (const std::exception& e) {
+    fail(ErrorCode::kIo, "publish " + key + " to the other processes: " + e.what());
+  }
+}
+
+std::string Cluster::fetch(const std::string& key) {
+  try {
+    auto v = impl_->store->get("value/" + key);
+    return std::string(v.begin(), v.end());
+  } catch (const std::exception& e) {
+    fail(ErrorCode::kIo, "fetch " + key + " from process 0 (did it stop?): " + e.what());
+  }
+}
+
+}  // namespace kura
+
 namespace kura::train {
 
 namespace {
+
+// Sums `t` over the processes of the cluster, in place (the same bits in every process).
+void all_sum(Cluster& cluster, torch::Tensor& t) {
+  std::vector<torch::Tensor> tensors{t};
+  cluster.impl_->group->allreduce(tensors)->wait();
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -53,7 +141,11 @@ struct Evaluation {
   std::vector<std::vector<uint64_t>> confusion;
 };
 
-Evaluation evaluate(Classifier& model, const torch::Tensor& x, const std::vector<int64_t>& labels, int classes) {
+// The validation set, or with a cluster this process's block of it
+// (examples [n * rank / world, n * (rank + 1) / world)), the sums then added
+// over the processes.
+Evaluation evaluate(Classifier& model, const torch::Tensor& x, const std::vector<int64_t>& labels, int classes,
+                    Cluster* cluster) {
   Evaluation e;
   e.confusion.assign(classes, std::vector<uint64_t>(classes, 0));
   const int64_t n = x.size(0);
@@ -63,8 +155,10 @@ Evaluation evaluate(Classifier& model, const torch::Tensor& x, const std::vector
   auto y = torch::from_blob(const_cast<int64_t*>(labels.data()), {n}, torch::kLong);
   double loss = 0;
   uint64_t correct = 0;
-  for (int64_t at = 0; at < n; at += 256) {
-    int64_t end = std::min(n, at + 256);
+  const int64_t world = cluster ? cluster->world() : 1, rank = cluster ? cluster->rank() : 0;
+  const int64_t first = n * rank / world, last = n * (rank + 1) / world;
+  for (int64_t at = first; at < last; at += 256) {
+    int64_t end = std::min(last, at + 256);
     auto logits = model.forward(x.slice(0, at, end));
     auto target = y.slice(0, at, end);
     loss += torch::nn::functional::cross_entropy(logits, target).item<double>() * static_cast<double>(end - at);
@@ -74,6 +168,21 @@ Evaluation evaluate(Classifier& model, const torch::Tensor& x, const std::vector
       ++e.confusion[labels[at + i]][p[i]];
       correct += p[i] == labels[at + i];
     }
+  }
+  if (cluster) {
+    auto sums = torch::zeros({1 + classes * classes}, torch::kDouble);
+    auto a = sums.accessor<double, 1>();
+    a[0] = loss;
+    for (int t = 0; t < classes; ++t)
+      for (int p = 0; p < classes; ++p) a[1 + t * classes + p] = static_cast<double>(e.confusion[t][p]);
+    all_sum(*cluster, sums);
+    loss = a[0];
+    correct = 0;
+    for (int t = 0; t < classes; ++t)
+      for (int p = 0; p < classes; ++p) {
+        e.confusion[t][p] = static_cast<uint64_t>(a[1 + t * classes + p]);
+        if (t == p) correct += e.confusion[t][p];
+      }
   }
   e.loss = loss / static_cast<double>(n);
   e.accuracy = static_cast<double>(correct) / static_cast<double>(n);
@@ -89,12 +198,35 @@ std::string format_epoch(const EpochMetrics& m, int epochs) {
   return line;
 }
 
+// With a cluster: averages the float buffers (batch norm's running
+// statistics, which each process gathered on its own share) so that every
+// process holds the same weights.
+void average_buffers(Classifier& model, Cluster& cluster) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> floats;
+  for (auto& b : model.buffers(true))
+    if (b.scalar_type() == torch::kFloat) floats.push_back(b);
+  if (floats.empty()) return;
+  std::vector<torch::Tensor> flat_parts;
+  for (auto& b : floats) flat_parts.push_back(b.reshape({-1}));
+  auto flat = torch::cat(flat_parts);
+  all_sum(cluster, flat);
+  flat.div_(static_cast<double>(cluster.world()));
+  int64_t at = 0;
+  for (auto& b : floats) {
+    b.copy_(flat.slice(0, at, at + b.numel()).view_as(b));
+    at += b.numel();
+  }
+}
+
 }  // namespace
 
 RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
   const Hyper& h = in.hyper;
   RunOutcome out;
   const auto start = Clock::now();
+  Cluster* cluster = in.cluster;
+  const size_t world = cluster ? cluster->world() : 1, rank = cluster ? cluster->rank() : 0;
   try {
     pin_threads(h.threads);
     torch::manual_seed(h.seed);
@@ -102,6 +234,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
     auto model = make_model(h, in.classes);
     if (in.base_model) out.log += load_base_model(*model, *in.base_model) + "\n";
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(h.lr).weight_decay(h.weight_decay));
+    std::vector<torch::Tensor> params = model->parameters();
 
     const torch::Tensor train_x = to_float(*in.train);
     const torch::Tensor train_y =
@@ -110,6 +243,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
     const torch::Tensor val_x = to_float(*in.validation);
     std::mt19937_64 rng(h.seed);
     const size_t n = in.train->count();
+    if (world > 1) out.log += "data parallel: " + std::to_string(world) + " processes (c10d Gloo)\n";
 
     for (int epoch = 1; epoch <= h.epochs && out.status == RunStatus::kComplete; ++epoch) {
       model->train();
@@ -119,39 +253,82 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
       double loss_sum = 0;
       uint64_t correct = 0, seen = 0;
       for (size_t at = 0; at < n; at += static_cast<size_t>(h.batch_size)) {
-        if (cb.stop && cb.stop->load()) {
+        if (!cluster && cb.stop && cb.stop->load()) {
           out.status = RunStatus::kInterrupted;
           break;
         }
         const size_t end = std::min(n, at + static_cast<size_t>(h.batch_size));
-        // Batch norm cannot train on one example: a last batch of one is dropped.
-        if (end - at < 2) break;
-        auto idx = torch::from_blob(order.data() + at, {static_cast<int64_t>(end - at)}, torch::kLong);
+        // Batch norm cannot train on one example: a last batch with fewer
+        // than two examples per process is dropped.
+        if (end - at < 2 * world) break;
+        // This process's share of the batch: a fixed block of the epoch's order.
+        const size_t from = at + (end - at) * rank / world, to = at + (end - at) * (rank + 1) / world;
+        auto idx = torch::from_blob(order.data() + from, {static_cast<int64_t>(to - from)}, torch::kLong);
         auto x = train_x.index_select(0, idx);
         auto y = train_y.index_select(0, idx);
         optimizer.zero_grad();
         auto logits = model->forward(x);
-        auto loss = torch::nn::functional::cross_entropy(logits, y);
+        torch::Tensor loss;
+        if (!cluster) {
+          loss = torch::nn::functional::cross_entropy(logits, y);
+        } else {
+          // Scaled so that the average over the processes of the gradients
+          // is the gradient of the whole batch's mean loss.
+          loss = torch::nn::functional::cross_entropy(
+                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) *
+                 (static_cast<double>(world) / static_cast<double>(end - at));
+        }
         loss.backward();
+        if (cluster) {
+          // One all-reduce per batch: every gradient and the stop flag, so
+          // that all processes stop at the same batch.
+          std::vector<torch::Tensor> parts;
+          for (auto& p : params) parts.push_back(p.grad().reshape({-1}));
+          parts.push_back(torch::full({1}, cb.stop && cb.stop->load() ? 1.0f : 0.0f));
+          auto flat = torch::cat(parts);
+          all_sum(*cluster, flat);
+          if (flat[flat.size(0) - 1].item<float>() > 0) {
+            out.status = RunStatus::kInterrupted;
+            break;
+          }
+          flat.div_(static_cast<double>(world));
+          int64_t off = 0;
+          for (auto& p : params) {
+            p.mutable_grad().copy_(flat.slice(0, off, off + p.numel()).view_as(p));
+            off += p.numel();
+          }
+        }
         optimizer.step();
-        loss_sum += loss.item<double>() * static_cast<double>(end - at);
+        const double batch_loss =
+            cluster ? loss.item<double>() * static_cast<double>(end - at) / static_cast<double>(world)
+                    : loss.item<double>() * static_cast<double>(end - at);
+        loss_sum += batch_loss;
         correct += static_cast<uint64_t>(logits.argmax(1).eq(y).sum().item<int64_t>());
-        seen += end - at;
+        seen += to - from;
         if (cb.progress && (since(last_report) > 0.2 || end == n)) {
           last_report = Clock::now();
           TrainProgress p;
           p.epoch = epoch;
           p.epochs = h.epochs;
-          p.images = seen;
+          p.images = seen * world;
           p.images_total = n;
           p.loss = loss_sum / static_cast<double>(seen);
           p.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
           const double secs = since(epoch_start);
-          p.images_per_second = static_cast<double>(seen) / std::max(secs, 1e-9);
-          p.seconds_left = (static_cast<double>(n - seen) + static_cast<double>(n) * (h.epochs - epoch)) /
+          p.images_per_second = static_cast<double>(p.images) / std::max(secs, 1e-9);
+          p.seconds_left = (static_cast<double>(n - std::min<uint64_t>(n, p.images)) + static_cast<double>(n) * (h.epochs - epoch)) /
                            std::max(p.images_per_second, 1e-9);
           cb.progress(p);
         }
+      }
+      if (cluster) {
+        // The epoch's sums over all processes, and the same batch norm statistics everywhere.
+        auto sums = torch::tensor({loss_sum, static_cast<double>(correct), static_cast<double>(seen)}, torch::kDouble);
+        all_sum(*cluster, sums);
+        loss_sum = sums[0].item<double>();
+        correct = static_cast<uint64_t>(sums[1].item<double>());
+        seen = static_cast<uint64_t>(sums[2].item<double>());
+        average_buffers(*model, *cluster);
       }
       if (out.status != RunStatus::kComplete || seen == 0) break;
       EpochMetrics m;
@@ -160,7 +337,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
       m.images_per_second = static_cast<double>(seen) / std::max(m.seconds, 1e-9);
       m.train_loss = loss_sum / static_cast<double>(seen);
       m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-      Evaluation e = evaluate(*model, val_x, in.validation->labels, in.classes);
+      Evaluation e = evaluate(*model, val_x, in.validation->labels, in.classes, cluster);
       m.validation_loss = e.loss;
       m.validation_accuracy = e.accuracy;
       out.confusion = std::move(e.confusion);
@@ -174,6 +351,19 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
     fail(ErrorCode::kInvalidInput, "libtorch: " + std::string(e.what_without_backtrace()));
   }
   out.weights_sha = sha256(out.weights).hex();
+  if (cluster) {
+    // Every process must end with the same weights; process 0 checks.
+    cluster->publish("weights/" + std::to_string(rank), out.weights_sha);
+    if (rank == 0) {
+      for (size_t r = 1; r < world; ++r) {
+        std::string other = cluster->fetch("weights/" + std::to_string(r));
+        if (other != out.weights_sha)
+          fail(ErrorCode::kCorrupt, "process " + std::to_string(r) + " ended with weights " + other +
+                                        ", process 0 with " + out.weights_sha + ": the data-parallel run diverged");
+      }
+      out.log += "all " + std::to_string(world) + " processes hold these weights\n";
+    }
+  }
   out.seconds = since(start);
   struct rusage usage {};
   if (getrusage(RUSAGE_SELF, &usage) == 0) out.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
