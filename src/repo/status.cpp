@@ -32,7 +32,9 @@ StatusReport Repo::status() {
         report.staged.push_back({x->first, Change::kAdded});
         ++x;
       } else {
-        if (git::hex(h->second.oid) != x->second.pointer_oid || h->second.mode != x->second.mode)
+        const git_oid staged = x->second.pointer_oid.size() == GIT_OID_HEXSZ ? git::oid_from_hex(x->second.pointer_oid)
+                                                                             : git_oid{};
+        if (!git_oid_equal(&h->second.oid, &staged) || h->second.mode != x->second.mode)
           report.staged.push_back({x->first, Change::kModified});
         ++h;
         ++x;
@@ -41,6 +43,7 @@ StatusReport Repo::status() {
   }
 
   std::vector<WorkFile> work;
+  work.reserve(index.size() + index.size() / 8 + 64);  // mostly the tracked files: grow once, if at all
   scan_worktree(I.root, "", IgnoreRules::load(I.root), work, nullptr);
 
   struct Pending {
@@ -48,18 +51,14 @@ StatusReport Repo::status() {
     const WorkFile* file;
     ObjectId sha;
   };
-  // One ordered scan of the stat cache beats a point look-up per file; the
-  // index, the working files and the cache are all sorted by path (RocksDB
-  // orders keys bytewise, as std::string does), so one merge pass pairs them.
-  std::vector<std::pair<std::string, std::string>> cache;
-  cache.reserve(index.size());
-  store.scan(Table::kStatCache, "", [&](std::string_view k, std::string_view v) {
-    cache.emplace_back(std::string(k), std::string(v));
-    return true;
-  });
+  // The index, the working files and the stat cache are all sorted by path
+  // (RocksDB orders keys bytewise, as std::string does): one merge pass pairs
+  // index and working files, and one ordered scan of the stat cache (no copy
+  // of it, no look-up per file) settles the files it vouches for.
   std::vector<Pending> pending;
+  std::vector<Pending> present;  // tracked, in the folder, same kind: ask the stat cache
+  present.reserve(index.size());
   auto w_it = work.begin();
-  auto c_it = cache.begin();
   for (const auto& [path, entry] : index) {
     while (w_it != work.end() && w_it->path < path) report.untracked.push_back((w_it++)->path);
     if (w_it == work.end() || w_it->path != path) {
@@ -72,16 +71,28 @@ StatusReport Repo::status() {
       report.unstaged.push_back({path, Change::kTypeChanged});
       continue;
     }
-    while (c_it != cache.end() && c_it->first < path) ++c_it;
-    auto cached = c_it != cache.end() && c_it->first == path ? decode_cached(path, c_it->second) : std::nullopt;
-    if (cached && cached->stat == StatPrint::of(w.st) && cached->stat.mtime_ns < settled_before) {
-      if (cached->entry.pointer.file_sha != entry.pointer.file_sha || cached->entry.mode != entry.mode)
-        report.unstaged.push_back({path, Change::kModified});
-      continue;
-    }
-    pending.push_back({&entry, &w, {}});
+    present.push_back({&entry, &w, {}});
   }
   while (w_it != work.end()) report.untracked.push_back((w_it++)->path);
+
+  std::vector<char> settled(present.size(), 0);
+  size_t at = 0;
+  store.scan(Table::kStatCache, "", [&](std::string_view key, std::string_view value) {
+    while (at < present.size() && present[at].entry->path < key) ++at;
+    if (at == present.size()) return false;
+    if (present[at].entry->path != key) return true;
+    const Pending& p = present[at];
+    auto cached = decode_cached(p.entry->path, value);
+    if (cached && cached->stat == StatPrint::of(p.file->st) && cached->stat.mtime_ns < settled_before) {
+      settled[at] = 1;
+      if (cached->entry.pointer.file_sha != p.entry->pointer.file_sha || cached->entry.mode != p.entry->mode)
+        report.unstaged.push_back({p.entry->path, Change::kModified});
+    }
+    ++at;
+    return true;
+  });
+  for (size_t i = 0; i < present.size(); ++i)
+    if (!settled[i]) pending.push_back(present[i]);
 
   std::atomic<uint64_t> done{0};
   parallel_for(
