@@ -314,7 +314,7 @@ TEST_CASE("the resnet18 model trains on small inputs", "[train]") {
   fs::remove(d.dir / "resnet.pt");
 }
 
-TEST_CASE("--init starts from a TorchScript model stored as an object and named in the spec", "[train]") {
+TEST_CASE("train --init starts from a TorchScript model stored as an object and named in the spec", "[train]") {
   Digits& d = digits();
   // A TorchScript archive: the trained small network, as export-model writes it.
   const fs::path base = d.dir / "base.pt";
