@@ -17,8 +17,9 @@ class Store;
 
 namespace kura::check {
 
-// Bump when what inspect_image finds changes: cached facts are keyed by it.
-constexpr int kFactsVersion = 1;
+// Bump when what inspect_image finds, or the cached form of Facts, changes:
+// cached facts are keyed by it. 2: a binary encoding instead of msgpack.
+constexpr int kFactsVersion = 2;
 
 struct Facts {
   uint64_t bytes = 0;

@@ -101,8 +101,9 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
   // 'kura commit' does, and store the report with the merge commit.
   std::string report_hex;
   if (options.verify) {
-    std::vector<FileEntry> files;
-    for (const auto& [path, file] : I.flatten(tree)) files.push_back(I.entry_of(path, file));
+    std::vector<std::pair<std::string, TreeFile>> merged;
+    for (auto& [path, file] : I.flatten(tree)) merged.emplace_back(path, file);
+    const std::vector<FileEntry> files = I.entries_of(merged);
     CheckOptions check_options;
     check_options.policy = policy();
     check_options.threads = options.threads;

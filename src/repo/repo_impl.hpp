@@ -43,6 +43,10 @@ struct Repo::Impl {
   TreeFiles head_files() const;
   // Reads the pointer blob (or link target) of a tree file.
   FileEntry entry_of(const std::string& path, const TreeFile& file) const;
+  // The same for many files at once, in order (pointer blobs read in one batch).
+  std::vector<FileEntry> entries_of(const std::vector<std::pair<std::string, TreeFile>>& files) const;
+  // A file's entry from its pointer blob's bytes.
+  FileEntry entry_from(const std::string& path, const TreeFile& file, std::string_view bytes) const;
 
   // Reads and stores a working file. Returns its entry and the bytes of its
   // git blob (pointer text, or link target); `st` receives the stat that
