@@ -1,11 +1,21 @@
 #include "check/faces.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <string_view>
 
 #define KURA_FACES_NS generic
 #include "check/faces_scan.hpp"
 #undef KURA_FACES_NS
+
+#include <dlib/revision.h>
 
 namespace kura::check {
 
@@ -18,15 +28,66 @@ std::vector<std::array<int, 4>> find_faces(const std::string& model, const uint8
 
 namespace {
 
-// get_frontal_face_detector() decodes and deserialises the embedded model
-// (tens of milliseconds); do that once. The serialized bytes load into
-// either copy of the scan; each thread keeps its own detector, because
-// scanning mutates the detector's internal buffers.
+// get_frontal_face_detector() decompresses the model dlib embeds in its
+// header with dlib's own entropy coder: 0.6 s of CPU, which made checking a
+// single new image take 1 s. The uncompressed serialized model (the form both
+// copies of the scan load) is therefore kept in the user's cache folder,
+// behind its SHA-256, and read back in a few milliseconds; a missing,
+// unreadable or damaged cache file just means decompressing again. Each
+// thread keeps its own detector, because scanning mutates its buffers.
+std::filesystem::path model_cache_file() {
+  std::filesystem::path dir;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::filesystem::path(x) / "kura";
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::filesystem::path(h) / ".cache" / "kura";
+  else return {};
+  return dir / ("dlib-" + std::to_string(DLIB_MAJOR_VERSION) + "." + std::to_string(DLIB_MINOR_VERSION) + "." +
+                std::to_string(DLIB_PATCH_VERSION) + "-frontal-face-detector.bin");
+}
+
+std::string sha256_of(std::string_view bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
+  return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+// The cache file: the model's SHA-256 (32 bytes), then the model.
+std::optional<std::string> read_cached_model(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (all.size() <= SHA256_DIGEST_LENGTH) return std::nullopt;
+  std::string model = all.substr(SHA256_DIGEST_LENGTH);
+  if (sha256_of(model) != std::string_view(all).substr(0, SHA256_DIGEST_LENGTH)) return std::nullopt;
+  return model;
+}
+
+void write_cached_model(const std::filesystem::path& file, const std::string& model) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  const std::filesystem::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << sha256_of(model) << model;
+    if (!out.flush()) {
+      std::filesystem::remove(tmp, ec);
+      return;  // a cache only: no space or no permission is not an error
+    }
+  }
+  std::filesystem::rename(tmp, file, ec);  // atomic: readers see the old file or the whole new one
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
 const std::string& model_bytes() {
   static const std::string bytes = [] {
+    const std::filesystem::path file = model_cache_file();
+    if (!file.empty())
+      if (auto cached = read_cached_model(file)) return std::move(*cached);
     std::ostringstream out;
     dlib::serialize(dlib::get_frontal_face_detector(), out);
-    return out.str();
+    std::string model = out.str();
+    if (!file.empty()) write_cached_model(file, model);
+    return model;
   }();
   return bytes;
 }

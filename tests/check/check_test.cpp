@@ -253,3 +253,42 @@ TEST_CASE("the user's hook adds its findings to the report", "[check][hook]") {
   REQUIRE(has(rules_at(r, "train.jsonl", 3), "team.label"));
   REQUIRE_FALSE(r.ok());
 }
+
+TEST_CASE("the face model is kept decompressed in the user's cache, and a damaged copy is not trusted",
+          "[check][faces]") {
+  TempDir d;
+  const fs::path cache = d / "cache";
+  const std::map<std::string, std::string> env = {{"XDG_CACHE_HOME", cache.string()}};
+  write_file(d / "data/messi.jpg", check_image("messi.jpg"));
+  std::string output;
+  auto faces_found = [&] {
+    RunResult r = run_kura(d / "data", {"check", "--json"}, env);
+    output = r.out + r.err;
+    if (r.exit_code != 0) return false;  // a face is a warning: exit 0
+    const auto report = nlohmann::json::parse(r.out);
+    bool face = false;
+    for (const auto& f : report.at("findings")) face |= f.at("rule") == "moderation.face";
+    return face;
+  };
+  const bool first = faces_found();
+  INFO(output);
+  REQUIRE(first);
+  const fs::path model = cache / "kura" / "dlib-19.24.0-frontal-face-detector.bin";
+  REQUIRE(fs::exists(model));
+  const std::string good = read_file(model);
+  REQUIRE(good.size() > 1000);
+
+  // A flipped byte in the weights: the checksum rejects the file, the model
+  // is decompressed again, the face is still found and the file is repaired.
+  std::string bad = good;
+  bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x40);
+  write_file(model, bad);
+  fs::remove_all(cache / "kura" / "check-cache");
+  REQUIRE(faces_found());
+  REQUIRE(read_file(model) == good);
+  // A truncated file too.
+  write_file(model, good.substr(0, 20));
+  fs::remove_all(cache / "kura" / "check-cache");
+  REQUIRE(faces_found());
+  REQUIRE(read_file(model) == good);
+}
