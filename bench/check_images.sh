@@ -77,6 +77,8 @@ DRIVER=$OUT/inspect_bench
 cat >"$OUT/inspect_bench.cpp" <<'EOF'
 // inspect_bench MODE THREADS REPS FILE... ; MODE = decode | faces:<min_face_px>
 // Prints the best wall time of REPS runs and the CPU time of the same run.
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -90,6 +92,11 @@ cat >"$OUT/inspect_bench.cpp" <<'EOF'
 #include "util/parallel.hpp"
 
 int main(int argc, char** argv) {
+  // As cli/main.cpp does for kura: large buffers stay in the heap. Without
+  // it, each image's buffers were fresh mmaps here (page faults) unless
+  // something earlier had raised glibc's dynamic mmap threshold.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   std::string mode = argv[1];
   unsigned threads = std::stoul(argv[2]);
   int reps = std::stoi(argv[3]);
@@ -141,7 +148,7 @@ if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$ROOT/include/kura/image_fac
   # shellcheck disable=SC2046
   g++ "${FLAGS[@]}" "$OUT/inspect_bench.cpp" "$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" \
     "$ROOT/src/util/error.cpp" \
-    "$OUT/faces.o" "$OUT/faces_avx2.o" -o "$DRIVER" $(pkg-config --libs vips-cpp dlib-1) -pthread
+    "$OUT/faces.o" "$OUT/faces_avx2.o" -o "$DRIVER" $(pkg-config --libs vips-cpp dlib-1) -lcrypto -pthread
 fi
 
 # ---------------------------------------------------------------- run
