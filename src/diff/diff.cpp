@@ -22,14 +22,6 @@ namespace {
 
 using Files = std::map<std::string, FileEntry>;
 
-bool under(const std::string& path, const std::vector<std::string>& specs) {
-  if (specs.empty()) return true;
-  for (const auto& s : specs)
-    if (s.empty() || path == s || (path.size() > s.size() && path.compare(0, s.size(), s) == 0 && path[s.size()] == '/'))
-      return true;
-  return false;
-}
-
 bool same(const FileEntry& a, const FileEntry& b) {
   return a.mode == b.mode && a.pointer.kind == b.pointer.kind && a.pointer.file_sha == b.pointer.file_sha &&
          a.pointer.size == b.pointer.size;
@@ -58,7 +50,7 @@ void changed_sides(Repo& repo, const std::string& from, const std::string& to, b
   if (!working) {
     // Two commits: only the paths whose pointer blobs differ are read.
     for (const auto& c : repo.changes(from, to)) {
-      if (!under(c.path, specs)) continue;
+      if (!path_under_any(c.path, specs)) continue;
       if (!from.empty())
         if (auto f = repo.file_at(from, c.path)) old_files.emplace(c.path, std::move(*f));
       if (auto f = repo.file_at(to, c.path)) new_files.emplace(c.path, std::move(*f));

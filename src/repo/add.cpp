@@ -19,14 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_under(const std::string& path, const std::string& spec) {
-  return spec.empty() || path == spec ||
-         (path.size() > spec.size() && path.compare(0, spec.size(), spec) == 0 && path[spec.size()] == '/');
-}
-
 bool any_under(const std::map<std::string, FileEntry>& index, const std::string& spec) {
   auto it = index.lower_bound(spec);
-  return it != index.end() && is_under(it->first, spec);
+  return it != index.end() && path_under(it->first, spec);
 }
 
 // A path named on the command line must not reach through a symlinked folder.
@@ -149,7 +144,7 @@ AddResult Repo::add(const std::vector<std::string>& paths) {
   std::set<std::string> present;
   for (const auto& w : work) present.insert(w.path);
   for (const auto& spec : specs) {
-    for (auto it = index.lower_bound(spec); it != index.end() && is_under(it->first, spec); ++it) {
+    for (auto it = index.lower_bound(spec); it != index.end() && path_under(it->first, spec); ++it) {
       if (present.count(it->first) || !erased.insert(it->first).second) continue;
       batch.erase(Table::kIndex, it->first);
       batch.erase(Table::kStatCache, it->first);
@@ -175,7 +170,7 @@ uint64_t Repo::remove(const std::vector<std::string>& paths, bool cached) {
   for (const auto& given : paths) {
     std::string spec = relative_to_root(I.root, cwd, given);
     size_t before = victims.size();
-    for (auto it = index.lower_bound(spec); it != index.end() && is_under(it->first, spec); ++it)
+    for (auto it = index.lower_bound(spec); it != index.end() && path_under(it->first, spec); ++it)
       victims.push_back(&it->second);
     if (victims.size() == before) fail(ErrorCode::kNotFound, "'" + given + "' is not tracked");
   }

@@ -15,18 +15,6 @@ namespace kura {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-bool under_any(const std::string& path, const std::vector<std::string>& specs) {
-  if (specs.empty()) return true;
-  for (const auto& s : specs)
-    if (s.empty() || path == s || (path.size() > s.size() && path.compare(0, s.size(), s) == 0 && path[s.size()] == '/'))
-      return true;
-  return false;
-}
-
-}  // namespace
-
 Policy Repo::policy() const { return Policy::load(impl_->kura_dir / "checks.json"); }
 
 // The working folder's files as entries, storing what the stat cache does
@@ -106,7 +94,7 @@ CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vec
     std::map<std::string, FileEntry> all;
     for (auto& f : ls_files(scope == CheckScope::kIndex ? "" : rev)) all.emplace(f.path, f);
     for (const auto& [path, f] : all)
-      if (under_any(path, specs)) files.push_back(f);
+      if (path_under_any(path, specs)) files.push_back(f);
     if (!specs.empty())
       o.resolve = [all = std::move(all)](const std::string& path) -> std::optional<FileEntry> {
         auto it = all.find(path);

@@ -37,11 +37,6 @@ std::string list(const std::vector<std::string>& paths) {
   return out;
 }
 
-bool is_under(const std::string& path, const std::string& spec) {
-  return spec.empty() || path == spec ||
-         (path.size() > spec.size() && path.compare(0, spec.size(), spec) == 0 && path[spec.size()] == '/');
-}
-
 }  // namespace
 
 // Writes `files` (already validated) into the working folder and returns
@@ -114,7 +109,7 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
     for (const auto& given : options.paths) {
       std::string spec = relative_to_root(I.root, cwd, given);
       size_t before = to_write.size();
-      for (auto it = target.lower_bound(spec); it != target.end() && is_under(it->first, spec); ++it) {
+      for (auto it = target.lower_bound(spec); it != target.end() && path_under(it->first, spec); ++it) {
         // Staged content is safe in the store; only unsaved work is protected.
         if (!options.force && (unstaged.count(it->first) || untracked.count(it->first)))
           conflicts.push_back(it->first);

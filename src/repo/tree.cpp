@@ -8,6 +8,7 @@
 #include "repo/fanout.hpp"
 #include "repo/index.hpp"
 #include "repo/repo_impl.hpp"
+#include "util/fs.hpp"
 
 namespace kura {
 
@@ -132,16 +133,6 @@ FileEntry Repo::Impl::entry_from(const std::string& path, const TreeFile& file, 
 
 namespace {
 
-bool under(const std::string& path, const std::vector<std::string>& specs) {
-  if (specs.empty()) return true;
-  for (const auto& s : specs) {
-    if (s.empty() || path == s || (path.size() > s.size() && path.compare(0, s.size(), s) == 0 &&
-                                   path[s.size()] == '/'))
-      return true;
-  }
-  return false;
-}
-
 // Writes the trees straight into the store's `git` table: the index is in
 // path order, which is git's tree order too (a folder "a" sorts as "a/", and
 // every path under it starts with "a/"), so each tree is serialized in one
@@ -256,12 +247,12 @@ std::vector<FileEntry> Repo::ls_files(const std::string& rev, const std::vector<
   std::vector<FileEntry> out;
   if (rev.empty()) {
     for (auto& [path, entry] : load_index(*impl_->store))
-      if (under(path, paths)) out.push_back(entry);
+      if (path_under_any(path, paths)) out.push_back(entry);
     return out;
   }
   std::vector<std::pair<std::string, TreeFile>> wanted;
   for (auto& [path, file] : impl_->flatten_rev(rev))
-    if (under(path, paths)) wanted.emplace_back(path, file);
+    if (path_under_any(path, paths)) wanted.emplace_back(path, file);
   return impl_->entries_of(wanted);
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kura {
 
@@ -47,6 +48,21 @@ void sync_dir(const std::filesystem::path& dir);
 // leaves `root` or enters `.kura/`. Does not touch the disk.
 std::string relative_to_root(const std::filesystem::path& root, const std::filesystem::path& cwd,
                              const std::string& path);
+
+// True when repository-relative `path` is `spec` or lies under the folder
+// `spec` ("" is the root: everything is under it).
+inline bool path_under(std::string_view path, std::string_view spec) {
+  return spec.empty() || path == spec ||
+         (path.size() > spec.size() && path.substr(0, spec.size()) == spec && path[spec.size()] == '/');
+}
+
+// True when `path` is under any of `specs`; no specs means everything.
+inline bool path_under_any(std::string_view path, const std::vector<std::string>& specs) {
+  if (specs.empty()) return true;
+  for (const auto& s : specs)
+    if (path_under(path, s)) return true;
+  return false;
+}
 
 // Checks a path that came from a commit (maybe someone else's) before
 // checkout writes it: no empty, "." or ".." component, not absolute, not
