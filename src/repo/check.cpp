@@ -72,6 +72,19 @@ CheckOptions Repo::Impl::check_options(const CheckOptions& given) const {
   return o;
 }
 
+CheckReport Repo::Impl::check_for_commit(const std::vector<FileEntry>& files, unsigned threads) const {
+  CheckOptions o;
+  o.policy = Policy::load(kura_dir / "checks.json");
+  o.threads = threads;
+  return run_checks(*store, files, check_options(o));
+}
+
+std::string Repo::Impl::store_report(const CheckReport& report) const {
+  const std::string hex = store->put_object(report.to_json().dump()).hex();
+  store->sync_objects();  // the report before the commit that names it
+  return hex;
+}
+
 CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vector<std::string>& paths,
                         const CheckOptions& options) {
   Impl& I = *impl_;

@@ -83,18 +83,14 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
     std::vector<FileEntry> files;
     files.reserve(files_in_index);
     for (auto& [path, entry] : load_index(*I.store)) files.push_back(std::move(entry));
-    CheckOptions check_options;
-    check_options.policy = policy();
-    check_options.threads = options.threads;
-    CheckReport report = run_checks(*I.store, files, I.check_options(check_options));
+    CheckReport report = I.check_for_commit(files, options.threads);
     if (report_out) *report_out = report;
     if (!report.ok())
       fail(ErrorCode::kCheckFailed,
            "commit stopped: the checks found " + std::to_string(report.summary.errors) +
                (report.summary.errors == 1 ? " error" : " errors") +
                "; fix them (see 'kura check'), change the rules in .kura/checks.json, or commit with --no-verify");
-    report_hex = I.store->put_object(report.to_json().dump()).hex();
-    I.store->sync_objects();  // the report before the commit that names it
+    report_hex = I.store_report(report);
   }
 
   git::Signature sig = make_signature(I.git.get(), options);

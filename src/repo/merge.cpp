@@ -104,10 +104,7 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
     std::vector<std::pair<std::string, TreeFile>> merged;
     for (auto& [path, file] : I.flatten(tree)) merged.emplace_back(path, file);
     const std::vector<FileEntry> files = I.entries_of(merged);
-    CheckOptions check_options;
-    check_options.policy = policy();
-    check_options.threads = options.threads;
-    CheckReport report = run_checks(*I.store, files, I.check_options(check_options));
+    CheckReport report = I.check_for_commit(files, options.threads);
     if (options.report_out) *options.report_out = report;
     if (!report.ok())
       fail(ErrorCode::kCheckFailed,
@@ -115,8 +112,7 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
                std::to_string(report.summary.errors) + (report.summary.errors == 1 ? " error" : " errors") +
                "; nothing was changed here. Fix them on either side, change the rules in .kura/checks.json, "
                "or merge anyway with --no-verify");
-    report_hex = I.store->put_object(report.to_json().dump()).hex();
-    I.store->sync_objects();  // the report before the commit that names it
+    report_hex = I.store_report(report);
     result.checked = true;
     result.report = std::move(report);
   }

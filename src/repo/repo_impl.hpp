@@ -61,6 +61,12 @@ struct Repo::Impl {
   std::vector<FileEntry> working_entries(const std::vector<std::string>& specs);
   // Fills in the repository's threads, progress, root and user hook.
   CheckOptions check_options(const CheckOptions& given) const;
+  // The checks a new commit's files go through (commit, merge): the
+  // repository's policy, `threads` workers (0: the default).
+  CheckReport check_for_commit(const std::vector<FileEntry>& files, unsigned threads) const;
+  // Stores a commit's report, durably, before the commit that names it;
+  // returns its id in hex for the kura-checks header.
+  std::string store_report(const CheckReport& report) const;
   // The report object named by a commit's kura-checks header, if any.
   std::optional<ObjectId> report_id(const git_commit* commit) const;
 
