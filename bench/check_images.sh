@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
 }
 EOF
 SRCS=("$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" "$ROOT/src/check/faces.cpp" "$ROOT/src/check/faces_avx2.cpp"
-      "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces.hpp" "$ROOT/src/util/error.cpp")
+      "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces.hpp" "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp")
 if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$ROOT/include/kura/image_facts.hpp" "$0" -newer "$DRIVER")" ]; then
   # shellcheck disable=SC2046
   FLAGS=(-std=c++20 -O2 -g -I"$ROOT/include" -I"$ROOT/src" $(pkg-config --cflags vips-cpp dlib-1))
@@ -147,7 +147,7 @@ if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$ROOT/include/kura/image_fac
   g++ "${FLAGS[@]}" -DKURA_FACES_AVX2 -c "$ROOT/src/check/faces.cpp" -o "$OUT/faces.o"
   # shellcheck disable=SC2046
   g++ "${FLAGS[@]}" "$OUT/inspect_bench.cpp" "$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" \
-    "$ROOT/src/util/error.cpp" \
+    "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp" \
     "$OUT/faces.o" "$OUT/faces_avx2.o" -o "$DRIVER" $(pkg-config --libs vips-cpp dlib-1) -lcrypto -pthread
 fi
 

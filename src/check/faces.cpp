@@ -1,7 +1,5 @@
 #include "check/faces.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,6 +14,8 @@
 #undef KURA_FACES_NS
 
 #include <dlib/revision.h>
+
+#include "kura/object_id.hpp"
 
 namespace kura::check {
 
@@ -44,21 +44,14 @@ std::filesystem::path model_cache_file() {
                 std::to_string(DLIB_PATCH_VERSION) + "-frontal-face-detector.bin");
 }
 
-std::string sha256_of(std::string_view bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  unsigned int size = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
-  return std::string(reinterpret_cast<const char*>(digest), size);
-}
-
 // The cache file: the model's SHA-256 (32 bytes), then the model.
 std::optional<std::string> read_cached_model(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (all.size() <= SHA256_DIGEST_LENGTH) return std::nullopt;
-  std::string model = all.substr(SHA256_DIGEST_LENGTH);
-  if (sha256_of(model) != std::string_view(all).substr(0, SHA256_DIGEST_LENGTH)) return std::nullopt;
+  if (all.size() <= ObjectId::kSize) return std::nullopt;
+  std::string model = all.substr(ObjectId::kSize);
+  if (sha256(model).raw() != std::string_view(all).substr(0, ObjectId::kSize)) return std::nullopt;
   return model;
 }
 
@@ -68,7 +61,7 @@ void write_cached_model(const std::filesystem::path& file, const std::string& mo
   const std::filesystem::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << sha256_of(model) << model;
+    out << sha256(model).raw() << model;
     if (!out.flush()) {
       std::filesystem::remove(tmp, ec);
       return;  // a cache only: no space or no permission is not an error
