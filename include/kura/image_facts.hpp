@@ -30,7 +30,7 @@ namespace kura {
 // Bumped whenever inspect_image() can give different facts for the same bytes
 // and options (a new field, another hash, another detector setting). Part of
 // the check-result cache key, so a bump re-inspects every image once.
-inline constexpr int kImageFactsVersion = 3;
+inline constexpr int kImageFactsVersion = 4;
 
 // The container format, sniffed from the first bytes (magic numbers), never
 // from a file name. kOther: libvips' trusted loaders read it but it is none of

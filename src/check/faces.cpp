@@ -22,7 +22,7 @@ namespace kura::check {
 #if defined(KURA_FACES_AVX2)
 namespace avx2 {
 std::vector<std::array<int, 4>> find_faces(const std::string& model, const uint8_t* grey, int width,
-                                           int height);
+                                           int height, int scan_width, int scan_height);
 }
 #endif
 
@@ -106,12 +106,15 @@ bool faces_use_avx2() {
 #endif
 }
 
-std::vector<std::array<int, 4>> find_faces(const uint8_t* grey, int width, int height) {
+std::vector<std::array<int, 4>> find_faces(const uint8_t* grey, int width, int height, int scan_width,
+                                           int scan_height) {
 #if defined(KURA_FACES_AVX2)
-  if (faces_use_avx2()) return avx2::find_faces(model_bytes(), grey, width, height);
+  if (faces_use_avx2()) {
+    return avx2::find_faces(model_bytes(), grey, width, height, scan_width, scan_height);
+  }
 #endif
   thread_local generic::Detector detector = prototype();
-  return generic::scan(detector, grey, width, height);
+  return generic::scan(detector, grey, width, height, scan_width, scan_height);
 }
 
 }  // namespace kura::check

@@ -24,12 +24,14 @@ inline constexpr int kDetectorMinFacePx = 80;
 inline constexpr double kDetectorMaxPixels = 0.8e6;
 
 // Faces in an 8-bit grey image of width x height pixels, rows packed without
-// padding. Returns x, y, w, h boxes in that image's pixels (not clipped: dlib
-// may return a box reaching past an edge). Thread-safe: each thread gets its
+// padding, scanned resized (bilinear) to scan_width x scan_height. Returns
+// x, y, w, h boxes in the resized image's pixels (not clipped: dlib may
+// return a box reaching past an edge). Thread-safe: each thread gets its
 // own detector, copied once from a process-wide prototype.
 // Uses the AVX2 build of the scan (faces_avx2.cpp) when the CPU has AVX2 and
 // FMA, else the generic x86-64 one; the boxes are the same either way.
-std::vector<std::array<int, 4>> find_faces(const uint8_t* grey, int width, int height);
+std::vector<std::array<int, 4>> find_faces(const uint8_t* grey, int width, int height, int scan_width,
+                                           int scan_height);
 
 // Whether find_faces runs the AVX2 build: decided once per process from the
 // CPU (__builtin_cpu_supports), unless KURA_FACES_ISA=generic in the

@@ -19,9 +19,9 @@
 namespace kura::check::avx2 {
 
 std::vector<std::array<int, 4>> find_faces(const std::string& model, const uint8_t* grey, int width,
-                                           int height) {
+                                           int height, int scan_width, int scan_height) {
   thread_local Detector detector = detector_from(model);
-  return scan(detector, grey, width, height);
+  return scan(detector, grey, width, height, scan_width, scan_height);
 }
 
 }  // namespace kura::check::avx2

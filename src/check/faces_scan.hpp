@@ -43,12 +43,20 @@ inline Detector detector_from(const std::string& model) {
   return detector;
 }
 
-// Boxes (x, y, w, h) of the faces `detector` finds in the packed grey image.
+// Boxes (x, y, w, h) of the faces `detector` finds in the packed grey image,
+// resized first (bilinear, dlib's resize_image: the interpolation the
+// pyramid itself uses) to scan_width x scan_height; the boxes are in those
+// resized pixels.
 inline std::vector<std::array<int, 4>> scan(Detector& detector, const uint8_t* grey, int width,
-                                            int height) {
+                                            int height, int scan_width, int scan_height) {
   dlib::array2d<unsigned char> image(height, width);
   for (int y = 0; y < height; ++y) {
     std::memcpy(&image[y][0], grey + static_cast<size_t>(y) * width, width);
+  }
+  if (scan_width != width || scan_height != height) {
+    dlib::array2d<unsigned char> resized(scan_height, scan_width);
+    dlib::resize_image(image, resized);
+    dlib::swap(image, resized);
   }
   std::vector<std::array<int, 4>> boxes;
   for (const dlib::rectangle& r : detector(image)) {

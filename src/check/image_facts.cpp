@@ -5,6 +5,7 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <numbers>
@@ -100,19 +101,62 @@ std::vector<uint8_t> pixels(const VImage& image) {
   return {bytes, bytes + size};
 }
 
+// Every pixel of `image`, computed in the calling thread: one region the
+// size of the image, prepared once. write_to_memory() instead runs libvips'
+// thread pool, a worker thread fed strip by strip through semaphores, whose
+// hand-offs and wake-ups cost more than converting a photo's pixels. Only
+// for images that fit in memory whole (grey_of's "plain" case): the region
+// holds every pixel, as does every operation's region before it.
+class WholeRegion {
+ public:
+  explicit WholeRegion(const VImage& image) : region_(vips_region_new(image.get_image())) {
+    if (!region_) throw VError();
+    VipsRect all{0, 0, image.width(), image.height()};
+    if (vips_region_prepare(region_, &all) != 0) {
+      g_object_unref(region_);
+      throw VError();
+    }
+  }
+  ~WholeRegion() { g_object_unref(region_); }
+  WholeRegion(const WholeRegion&) = delete;
+  WholeRegion& operator=(const WholeRegion&) = delete;
+
+  const uint8_t* row(int y) const {
+    return reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(region_, 0, y));
+  }
+
+ private:
+  VipsRegion* region_;
+};
+
 // An 8-bit grey image, rows packed.
 struct Grey {
   int width = 0, height = 0;
   std::vector<uint8_t> pixels;
 };
 
+// One row of 8-bit pixels of `Bands` bands to grey: luma 0.299 R + 0.587 G +
+// 0.114 B (in 8.8 fixed point) for 3 and 4 bands, alpha (the last band of 2
+// and 4) flattened onto white. A template so that each case is a loop the
+// compiler can vectorize.
+template <int Bands>
+void grey_row(const uint8_t* in, uint8_t* out, int width) {
+  for (int x = 0; x < width; ++x, in += Bands) {
+    unsigned v = Bands >= 3 ? (77u * in[0] + 150u * in[1] + 29u * in[2] + 128u) >> 8 : in[0];
+    if constexpr (Bands == 2 || Bands == 4) {
+      const unsigned a = in[Bands - 1];
+      v = (v * a + 255u * (255u - a) + 127u) / 255u;
+    }
+    out[x] = static_cast<uint8_t>(v);
+  }
+}
+
 // `image` in one 8-bit grey band, every pixel pulled through its decoder
 // (this is the full decode that catches truncation). The usual case, 8-bit
-// sRGB or B_W with or without alpha, is converted here in one pass over
-// libvips' output (luma 0.299 R + 0.587 G + 0.114 B, alpha flattened onto
-// white); anything else (CMYK, 16-bit, float, Lab, ...) goes through
-// to_grey8 first, and so does a large image (over 64 MB decoded), which
-// libvips then converts strip by strip without holding its colour pixels.
+// sRGB or B_W with or without alpha and up to 64 MB decoded, is decoded in
+// this thread into one region and converted here (grey_row); anything else
+// (CMYK, 16-bit, float, Lab, ..., or a larger image) goes through to_grey8,
+// which libvips runs strip by strip without holding the colour pixels.
 Grey grey_of(const VImage& image) {
   const VipsInterpretation kind = image.interpretation();
   const int bands = image.bands();
@@ -125,19 +169,17 @@ Grey grey_of(const VImage& image) {
   if (!plain) {
     grey.pixels = pixels(to_grey8(image));
   } else {
-    const std::vector<uint8_t> raw = pixels(image);
-    const size_t n = size_t(grey.width) * grey.height;
-    if (raw.size() != n * bands) throw VError("grey: unexpected decoded size");
-    grey.pixels.resize(n);
-    const bool alpha = bands == 2 || bands == 4;
-    const uint8_t* p = raw.data();
-    for (size_t i = 0; i < n; ++i, p += bands) {
-      unsigned v = bands >= 3 ? (77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8 : p[0];
-      if (alpha) {
-        const unsigned a = p[bands - 1];
-        v = (v * a + 255u * (255u - a) + 127u) / 255u;
+    const WholeRegion decoded(image);
+    grey.pixels.resize(size_t(grey.width) * grey.height);
+    for (int y = 0; y < grey.height; ++y) {
+      uint8_t* out = grey.pixels.data() + size_t(y) * grey.width;
+      const uint8_t* in = decoded.row(y);
+      switch (bands) {
+        case 1: std::memcpy(out, in, grey.width); break;
+        case 2: grey_row<2>(in, out, grey.width); break;
+        case 3: grey_row<3>(in, out, grey.width); break;
+        default: grey_row<4>(in, out, grey.width); break;
       }
-      grey.pixels[i] = static_cast<uint8_t>(v);
     }
   }
   if (grey.pixels.size() != size_t(grey.width) * grey.height) {
@@ -205,20 +247,24 @@ std::vector<Tap> box_taps(int n) {
 
 // The hash input: the first `height` rows of `grey` (one frame) averaged
 // down (or sampled up) to 32x32, aspect ratio ignored, then turned as EXIF
-// `orientation` says so that the hash is of the image as displayed.
+// `orientation` says so that the hash is of the image as displayed. Rows are
+// reduced to 32 first (whole rows at a time, which vectorizes), then across.
 std::vector<uint8_t> grid_32x32(const Grey& grey, int height, int orientation) {
   constexpr int kN = 32;
   const int w = grey.width, h = height;
   const std::vector<Tap> across = box_taps(w), down = box_taps(h);
-  std::vector<float> rows(size_t(h) * kN);  // each row reduced to 32 values
-  for (int y = 0; y < h; ++y) {
-    const uint8_t* in = grey.pixels.data() + size_t(y) * w;
-    float* out = rows.data() + size_t(y) * kN;
-    for (const Tap& t : across) out[t.cell] += t.weight * in[t.at];
+  std::vector<float> strips(size_t(kN) * w);  // 32 rows, each a weighted sum of input rows
+  for (const Tap& t : down) {
+    const uint8_t* __restrict in = grey.pixels.data() + size_t(t.at) * w;
+    float* __restrict out = strips.data() + size_t(t.cell) * w;
+    const float weight = t.weight;
+    for (int x = 0; x < w; ++x) out[x] += weight * in[x];
   }
   std::array<float, kN * kN> cells{};
-  for (const Tap& t : down)
-    for (int x = 0; x < kN; ++x) cells[t.cell * kN + x] += t.weight * rows[size_t(t.at) * kN + x];
+  for (int y = 0; y < kN; ++y) {
+    const float* in = strips.data() + size_t(y) * w;
+    for (const Tap& t : across) cells[y * kN + t.cell] += t.weight * in[t.at];
+  }
   std::array<uint8_t, kN * kN> stored{};
   for (int i = 0; i < kN * kN; ++i) stored[i] = uint8_t(std::clamp(std::lround(cells[i]), 0L, 255L));
   std::vector<uint8_t> shown(kN * kN);
@@ -309,46 +355,38 @@ int hash_shrink(const ImageFacts& facts) {
   return shrink;
 }
 
-// The detector's input from `grey` (one frame of the stored image, decoded
-// at 1/`shrink`): resized to the plan's scale, then turned upright by its
-// EXIF orientation.
-std::vector<uint8_t> detector_input(Grey grey, int shrink, const FacePlan& plan, int orientation,
-                                    int& width, int& height) {
-  // At least one pixel each way, however small the image.
-  const double residual =
-      std::max({plan.scale * shrink, 1.0 / grey.width, 1.0 / grey.height});
-  if (std::abs(residual - 1) <= 1e-3 && orientation == 1) {
-    width = grey.width;
-    height = grey.height;
-    return std::move(grey.pixels);
-  }
+// `grey` (one frame of the stored image) turned upright by its EXIF
+// orientation: the detector's input before its resize (which find_faces does).
+Grey upright(Grey grey, int orientation) {
+  if (orientation == 1) return grey;
   VImage image = VImage::new_from_memory(grey.pixels.data(), grey.pixels.size(), grey.width,
                                          grey.height, 1, VIPS_FORMAT_UCHAR);
-  if (std::abs(residual - 1) > 1e-3) {
-    image = image.resize(residual, VImage::option()->set("kernel", VIPS_KERNEL_LINEAR));
+  image.set("orientation", orientation);
+  image = image.autorot();
+  Grey turned{image.width(), image.height(), pixels(image)};
+  if (turned.pixels.size() != size_t(turned.width) * turned.height) {
+    throw VError("face scan: unexpected rotated size");
   }
-  image = image.copy_memory();
-  if (orientation != 1) {
-    image.set("orientation", orientation);
-    image = image.autorot();
-  }
-  width = image.width();
-  height = image.height();
-  return pixels(image);
+  return turned;
 }
 
-// Runs the detector on its input (see detector_input) and maps its boxes
-// back to the image as displayed.
-void scan_faces(const std::vector<uint8_t>& grey, int w, int h, ImageFacts& facts) {
+// Runs the detector on `grey` (the image decoded at 1/`shrink` and turned
+// upright) resized to the plan's scale, and maps its boxes back to the image
+// as displayed.
+void scan_faces(const Grey& grey, int shrink, const FacePlan& plan, ImageFacts& facts) {
   const bool turned = facts.exif_orientation >= 5;  // 5..8 swap width and height
   const double width = turned ? facts.height : facts.width;
   const double height = turned ? facts.width : facts.height;
-  if (grey.size() != size_t(w) * h) throw VError("face scan: unexpected input size");
+  const double residual = plan.scale * shrink;
+  const bool same = std::abs(residual - 1) <= 1e-3;
+  // At least one pixel each way, however small the image.
+  const int w = same ? grey.width : std::max(1, int(std::lround(grey.width * residual)));
+  const int h = same ? grey.height : std::max(1, int(std::lround(grey.height * residual)));
 
   g_faces_run.fetch_add(1, std::memory_order_relaxed);
   facts.face_boxes.clear();
   const double sx = width / w, sy = height / h;
-  for (const auto& box : check::find_faces(grey.data(), w, h)) {
+  for (const auto& box : check::find_faces(grey.pixels.data(), grey.width, grey.height, w, h)) {
     int x0 = std::clamp(static_cast<int>(std::lround(box[0] * sx)), 0, int(width));
     int y0 = std::clamp(static_cast<int>(std::lround(box[1] * sy)), 0, int(height));
     int x1 = std::clamp(static_cast<int>(std::lround((box[0] + box[2]) * sx)), 0, int(width));
@@ -383,10 +421,8 @@ void finish(Grey grey, int frame_height, int shrink, const ImageOptions& options
     grey.height = frame_height;
     grey.pixels.resize(size_t(grey.width) * frame_height);
   }
-  int w = 0, h = 0;
-  std::vector<uint8_t> input =
-      detector_input(std::move(grey), shrink, plan_faces(options, facts), facts.exif_orientation, w, h);
-  scan_faces(input, w, h, facts);
+  scan_faces(upright(std::move(grey), facts.exif_orientation), shrink, plan_faces(options, facts),
+             facts);
 }
 
 enum class Count { kYes, kNo };
