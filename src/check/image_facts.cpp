@@ -105,8 +105,8 @@ std::vector<uint8_t> pixels(const VImage& image) {
 // size of the image, prepared once. write_to_memory() instead runs libvips'
 // thread pool, a worker thread fed strip by strip through semaphores, whose
 // hand-offs and wake-ups cost more than converting a photo's pixels. Only
-// for images that fit in memory whole (grey_of's "plain" case): the region
-// holds every pixel, as does every operation's region before it.
+// for images up to kWholeRegionBytes decoded: the region holds every pixel,
+// and so may each operation's region before it (libvips zeroes each).
 class WholeRegion {
  public:
   explicit WholeRegion(const VImage& image) : region_(vips_region_new(image.get_image())) {
@@ -128,6 +128,8 @@ class WholeRegion {
  private:
   VipsRegion* region_;
 };
+
+constexpr uint64_t kWholeRegionBytes = uint64_t{16} << 20;  // a 5.5 MP RGB photo
 
 // An 8-bit grey image, rows packed.
 struct Grey {
@@ -153,8 +155,9 @@ void grey_row(const uint8_t* in, uint8_t* out, int width) {
 
 // `image` in one 8-bit grey band, every pixel pulled through its decoder
 // (this is the full decode that catches truncation). The usual case, 8-bit
-// sRGB or B_W with or without alpha and up to 64 MB decoded, is decoded in
-// this thread into one region and converted here (grey_row); anything else
+// sRGB or B_W with or without alpha and up to 64 MB decoded, is converted
+// here (grey_row): decoded in this thread into one region up to
+// kWholeRegionBytes, through write_to_memory above that. Anything else
 // (CMYK, 16-bit, float, Lab, ..., or a larger image) goes through to_grey8,
 // which libvips runs strip by strip without holding the colour pixels.
 Grey grey_of(const VImage& image) {
@@ -169,11 +172,19 @@ Grey grey_of(const VImage& image) {
   if (!plain) {
     grey.pixels = pixels(to_grey8(image));
   } else {
-    const WholeRegion decoded(image);
+    const uint64_t bytes = uint64_t(grey.width) * grey.height * bands;
+    std::optional<WholeRegion> decoded;
+    std::vector<uint8_t> raw;
+    if (bytes <= kWholeRegionBytes) {
+      decoded.emplace(image);
+    } else {
+      raw = pixels(image);
+      if (raw.size() != bytes) throw VError("grey: unexpected decoded size");
+    }
     grey.pixels.resize(size_t(grey.width) * grey.height);
     for (int y = 0; y < grey.height; ++y) {
       uint8_t* out = grey.pixels.data() + size_t(y) * grey.width;
-      const uint8_t* in = decoded.row(y);
+      const uint8_t* in = decoded ? decoded->row(y) : raw.data() + size_t(y) * grey.width * bands;
       switch (bands) {
         case 1: std::memcpy(out, in, grey.width); break;
         case 2: grey_row<2>(in, out, grey.width); break;
