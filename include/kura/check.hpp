@@ -116,6 +116,12 @@ struct CheckOptions {
   bool fetch = false;
   std::chrono::seconds fetch_timeout{30};  // per download
   unsigned fetch_connections = 8;          // downloads at a time
+  // Where results are cached (Table::kChecks); null: in the store checked.
+  Store* results = nullptr;
+  // The bytes of an image that is not in the store checked (check_folder
+  // reads the folder's files where they are); nullopt, or no function: read
+  // from the store.
+  std::function<std::optional<std::string>(const ObjectId&)> read_image;
 };
 
 // Checks `files` (entries whose objects are in `store`). Bad data never

@@ -330,8 +330,10 @@ class Repo {
 
 // Checks files outside any kura repository (a plain git repository's
 // pre-commit hook, a folder about to be uploaded): the files under `paths`
-// (relative to `root`) are stored in a cache store in `cache_dir`, so
-// unchanged images are not inspected twice. Takes that store's lock.
+// (relative to `root`). Image files are read where they are; results are
+// cached by object id in `cache_dir`/results, so unchanged images are not
+// inspected twice, and nothing else is kept (JSONL rows go to a scratch
+// store in `cache_dir`, deleted afterwards). Takes `cache_dir`'s lock.
 CheckReport check_folder(const std::filesystem::path& cache_dir, const std::filesystem::path& root,
                          const std::vector<std::string>& paths, const CheckOptions& options);
 

@@ -181,6 +181,7 @@ std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
 
 CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const CheckOptions& options) {
   const Policy& policy = options.policy;
+  Store& results_store = options.results ? *options.results : store;
   CheckReport report;
   const std::string row_key_prefix = "r" + std::to_string(check::kRulesVersion) + policy.hash();
   std::unordered_map<std::string, const FileEntry*> by_path;
@@ -221,7 +222,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     std::vector<RowResult> results(refs.size());
     parallel_for(refs.size(), options.threads, [&](size_t i) {
       const std::string key = row_key_prefix + std::string(refs[i].row.raw());
-      if (auto cached = store.get(Table::kChecks, key)) {
+      if (auto cached = results_store.get(Table::kChecks, key)) {
         try {
           results[i] = RowResult::from_json(nlohmann::json::from_msgpack(*cached));
           ++row_hits;
@@ -234,7 +235,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
       results[i] = check::check_row(store, row, policy);
       ++rows_parsed;
       auto packed = nlohmann::json::to_msgpack(results[i].to_json());
-      store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
+      results_store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
     });
 
     if (options.fetch) fetch_remote(store, results, options, fetched);
@@ -326,14 +327,20 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     std::vector<std::string> keys;
     keys.reserve(distinct.size());
     for (const auto& id : distinct) keys.push_back(check::facts_key(id, policy));
-    cached = store.get_many(Table::kChecks, keys);
+    cached = results_store.get_many(Table::kChecks, keys);
   }
   std::atomic<uint64_t> inspected{0}, hits{0}, done{0};
   parallel_for(
       distinct.size(), options.threads,
       [&](size_t i) {
         bool hit = false;
-        facts[i] = check::facts_of(store, distinct[i], policy, cached[i], &hit);
+        const ObjectId& id = distinct[i];
+        auto read = [&]() -> std::string {
+          if (options.read_image)
+            if (auto bytes = options.read_image(id)) return std::move(*bytes);
+          return store.read_object(id);
+        };
+        facts[i] = check::facts_of(results_store, id, policy, cached[i], read, &hit);
         ++(hit ? hits : inspected);
         ++done;
       },

@@ -100,11 +100,12 @@ std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const 
 }
 
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
-  return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)), hit);
+  return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)),
+                  [&] { return store.read_object(id); }, hit);
 }
 
-Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
-               bool* hit) {
+Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
+               const std::function<std::string()>& read, bool* hit) {
   if (auto facts = decode_cached(cached)) {
     *hit = true;
     return *facts;
@@ -112,7 +113,7 @@ Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std
   const bool faces = policy.action("moderation.face") != RuleAction::kOff;
   const std::string key = facts_key(id, policy);
   *hit = false;
-  const std::string bytes = store.read_object(id);
+  const std::string bytes = read();
   ImageOptions options;
   options.max_pixels = policy.max_pixels;
   options.detect_faces = faces;
@@ -135,7 +136,7 @@ Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std
   f.phash = found.phash;
   f.faces = found.faces;
   f.face_boxes = found.face_boxes;
-  store.put(Table::kChecks, key, encode_facts(f));
+  results.put(Table::kChecks, key, encode_facts(f));
   return f;
 }
 

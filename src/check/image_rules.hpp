@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -39,9 +40,11 @@ struct Facts {
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit);
 // The cache key of an image's facts under `policy`.
 std::string facts_key(const ObjectId& id, const Policy& policy);
-// As facts_of, with the cache entry already looked up (nullopt: a miss).
-Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
-               bool* hit);
+// As facts_of, with the cache entry already looked up (nullopt: a miss); on
+// a miss the image's bytes come from `read` and the facts are cached in
+// `results`.
+Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
+               const std::function<std::string()>& read, bool* hit);
 // The facts of image `id` when the cache holds them for `policy`; never
 // inspects the image (kura diff looks here before it decodes anything).
 std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy);

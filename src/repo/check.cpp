@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+
 #include "kura/error.hpp"
 #include "repo/index.hpp"
 #include "repo/odb_backend.hpp"
@@ -140,13 +144,69 @@ std::optional<ObjectId> Repo::Impl::report_id(const git_commit* commit) const {
   return id;
 }
 
+namespace {
+
+// The folder's image files by object id, so that the checks read them where
+// they are instead of from a copy. Only paths are kept (holding every file
+// would hold the whole folder in memory); a file is read again when its image
+// is inspected, and must still have the bytes it was named by.
+class FolderImages {
+ public:
+  // Reads `path`; returns its object id and size.
+  std::pair<ObjectId, uint64_t> add(const fs::path& path) {
+    MappedFile file(path);
+    const ObjectId id = sha256(file.bytes());
+    std::lock_guard<std::mutex> lock(mutex_);
+    paths_.emplace(id, path);  // the same bytes twice: the first path serves
+    return {id, file.bytes().size()};
+  }
+  std::optional<std::string> read(const ObjectId& id) const {
+    fs::path path;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = paths_.find(id);
+      if (it == paths_.end()) return std::nullopt;
+      path = it->second;
+    }
+    MappedFile file(path);
+    if (sha256(file.bytes()) != id)
+      fail(ErrorCode::kConflict, "'" + path.string() + "' changed while it was being checked; check again");
+    return std::string(file.bytes());
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<ObjectId, fs::path, ObjectIdHash> paths_;
+};
+
+}  // namespace
+
 CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const std::vector<std::string>& paths,
                          const CheckOptions& options) {
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (ec) fail(ErrorCode::kIo, "cannot create the check cache '" + cache_dir.string() + "': " + ec.message());
   RepoLock lock(cache_dir / "lock", "kura check", std::chrono::milliseconds(30000));
-  auto store = Store::open(cache_dir / "store", /*create=*/true);
+  // Kept: results only (Table::kChecks), a few hundred bytes an image. The
+  // JSONL rows and inline images the checks need go to a scratch store that
+  // is deleted after the run (and at the next, if this one is killed); the
+  // folder's image files are not copied at all. (Until 0.1, "store" held a
+  // copy of every file checked: removed here.)
+  fs::remove_all(cache_dir / "store", ec);
+  const fs::path scratch_dir = cache_dir / "scratch";
+  fs::remove_all(scratch_dir, ec);
+  auto results = Store::open(cache_dir / "results", /*create=*/true);
+  auto scratch = Store::open(scratch_dir, /*create=*/true);
+  struct Cleanup {
+    std::unique_ptr<Store>& store;
+    fs::path dir;
+    ~Cleanup() {
+      store.reset();
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{scratch, scratch_dir};
+
   const fs::path cwd = fs::current_path();
   std::vector<WorkFile> work;
   const IgnoreRules rules = IgnoreRules::load(root);
@@ -156,6 +216,7 @@ CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const 
       fail(ErrorCode::kNotFound, "'" + given + "' does not exist");
     scan_worktree(root, spec, rules, work, nullptr);
   }
+  FolderImages images;
   std::vector<FileEntry> files(work.size());
   parallel_for(work.size(), options.threads, [&](size_t i) {
     FileEntry& e = files[i];
@@ -165,36 +226,35 @@ CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const 
       e.pointer.kind = FileKind::kLink;  // links are not followed, so not checked
       return;
     }
-    MappedFile file(root / e.path);
     if (is_table_path(e.path)) {
-      TableInfo t = store_table(*store, file.bytes());
+      MappedFile file(root / e.path);
+      TableInfo t = store_table(*scratch, file.bytes());
       e.pointer.kind = FileKind::kTable;
       e.pointer.object = t.manifest;
       e.pointer.rows = t.rows;
       e.pointer.file_sha = t.file_sha;
+      e.pointer.size = file.bytes().size();
     } else {
-      e.pointer.object = store_media(*store, file.bytes());
+      std::tie(e.pointer.object, e.pointer.size) = images.add(root / e.path);
       e.pointer.file_sha = e.pointer.object;
     }
-    e.pointer.size = file.bytes().size();
   });
   CheckOptions o = options;
   o.root = root;
+  o.results = results.get();
+  o.read_image = [&images](const ObjectId& id) { return images.read(id); };
   // Images named by JSONL rows but not among `paths` (a hook checks the
   // changed files only) are read from the folder.
-  Store& cache = *store;
-  o.resolve = [&cache, &root](const std::string& path) -> std::optional<FileEntry> {
+  o.resolve = [&images, &root](const std::string& path) -> std::optional<FileEntry> {
     struct stat st;
     if (::lstat((root / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-    MappedFile file(root / path);
     FileEntry e;
     e.path = path;
-    e.pointer.object = store_media(cache, file.bytes());
+    std::tie(e.pointer.object, e.pointer.size) = images.add(root / path);
     e.pointer.file_sha = e.pointer.object;
-    e.pointer.size = file.bytes().size();
     return e;
   };
-  return run_checks(*store, files, o);
+  return run_checks(*scratch, files, o);
 }
 
 }  // namespace kura

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include "kura/error.hpp"
 #include "kura/image_facts.hpp"
 #include "repo/fixture.hpp"
@@ -291,4 +293,63 @@ TEST_CASE("the face model is kept decompressed in the user's cache, and a damage
   fs::remove_all(cache / "kura" / "check-cache");
   REQUIRE(faces_found());
   REQUIRE(read_file(model) == good);
+}
+
+TEST_CASE("kura check outside a repository caches results, not copies of the files", "[check][cache]") {
+  TempDir d;
+  const fs::path cache = d / "cache";
+  const std::map<std::string, std::string> env = {{"XDG_CACHE_HOME", cache.string()}};
+  const fs::path samples = "/usr/share/doc/opencv-doc/examples/data";
+  uint64_t image_bytes = 0;
+  for (const char* name : {"aero1", "aero3", "baboon", "building", "butterfly", "fruits", "home", "orange"}) {
+    const std::string bytes = read_file(samples / (std::string(name) + ".jpg"));
+    image_bytes += bytes.size();
+    write_file(d / "data/photos" / (std::string(name) + ".jpg"), bytes);
+  }
+  write_file(d / "data/photos/cmyk.jpg", check_image("cmyk.jpg"));
+  // A JSONL naming a folder image by path (line 11) and inlining one (line 12).
+  write_file(d / "data/train.jsonl",
+             padding() +
+                 R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"photos/cmyk.jpg"}}]},{"role":"assistant","content":"a"}]})" +
+                 "\n" + row(check_image("cmyk.jpg"), "inline") + "\n");
+  auto cache_bytes = [&] {  // RocksDB's data files (not its text log and options files)
+    uint64_t total = 0;
+    for (const auto& e : fs::recursive_directory_iterator(cache / "kura" / "check-cache")) {
+      const std::string ext = e.path().extension();
+      if (e.is_regular_file() && (ext == ".sst" || ext == ".blob" || ext == ".log")) total += e.file_size();
+    }
+    return total;
+  };
+  auto check = [&](const std::vector<std::string>& args) {
+    RunResult r = run_kura(d / "data", args, env);
+    INFO(r.out + r.err);
+    REQUIRE(r.exit_code == 1);  // the CMYK image is an error
+    return nlohmann::json::parse(r.out);
+  };
+  auto bad_colour = [](const nlohmann::json& report) {
+    std::set<std::pair<std::string, uint64_t>> at;
+    for (const auto& f : report.at("findings"))
+      if (f.at("rule") == "image.bad_color_mode") at.emplace(f.at("path"), f.value("line", 0));
+    return at;
+  };
+  const std::set<std::pair<std::string, uint64_t>> expected = {
+      {"photos/cmyk.jpg", 0}, {"train.jsonl", 11}, {"train.jsonl", 12}};
+
+  const auto first = check({"check", "--no-faces", "--json"});
+  REQUIRE(bad_colour(first) == expected);
+  REQUIRE(first.at("summary").at("images") == 9);
+  // What stays: the results store and the lock; no scratch store, no copies.
+  std::set<std::string> kept;
+  for (const auto& e : fs::directory_iterator(cache / "kura" / "check-cache")) kept.insert(e.path().filename());
+  REQUIRE(kept == std::set<std::string>{"lock", "results"});
+  const uint64_t after_first = cache_bytes();
+  INFO("cache " << after_first << " bytes for " << image_bytes << " bytes of images");
+  REQUIRE(after_first < image_bytes / 4);
+
+  // Again, and for the JSONL alone (its image path read from the folder):
+  // the same findings from cached results.
+  REQUIRE(check({"check", "--no-faces", "--json"}) == first);
+  const auto jsonl_only = check({"check", "--no-faces", "--json", "train.jsonl"});
+  REQUIRE(bad_colour(jsonl_only) == std::set<std::pair<std::string, uint64_t>>{{"train.jsonl", 11}, {"train.jsonl", 12}});
+  REQUIRE(cache_bytes() < after_first + image_bytes / 4);
 }
