@@ -1,7 +1,9 @@
 // kura check, kura hook install.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -58,7 +60,13 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
         }
         options.fetch = *fetch;
         options.fetch_timeout = std::chrono::seconds(*fetch_timeout);
-        if (!policy_file->empty()) options.policy = Policy::load(*policy_file);
+        if (!policy_file->empty()) {
+          // .kura/checks.json may be absent (the defaults apply); a file
+          // given on the command line must be there.
+          if (!std::ifstream(*policy_file))
+            fail(ErrorCode::kNotFound, "cannot read the policy file '" + *policy_file + "': " + std::strerror(errno));
+          options.policy = Policy::load(*policy_file);
+        }
         else if (repo) options.policy = repo->policy();
         if (!profile->empty()) {
           if (*profile != "openai" && *profile != "generic")

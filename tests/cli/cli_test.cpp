@@ -243,3 +243,20 @@ TEST_CASE("cli: the git pre-commit hook blocks a CMYK image and lets a clean com
   INFO(ok.out << ok.err);
   REQUIRE(ok.exit_code == 0);
 }
+
+TEST_CASE("cli: kura check --policy names a missing policy file instead of using the defaults", "[cli][check]") {
+  TempDir d;
+  TempDir cache;
+  const std::map<std::string, std::string> env = {{"XDG_CACHE_HOME", cache.path().string()}};
+  write_file(d / "photos/fish.jpg", data_file("fish.jpg"));
+  write_file(d / "strict.json", R"({"rules": {"image.exif_rotated": "error"}})");
+  auto missing = run_kura(d.path(), {"check", "--no-faces", "--policy", "no-such-policy.json"}, env);
+  REQUIRE(missing.exit_code == 2);
+  REQUIRE_THAT(missing.err, Catch::Contains("no-such-policy.json"));
+  REQUIRE_THAT(missing.err, Catch::Contains("No such file"));
+  // -C: the path is taken from the folder given, as every path is.
+  auto moved = run_kura(d.path(), {"-C", "photos", "check", "--no-faces", "--policy", "strict.json"}, env);
+  REQUIRE(moved.exit_code == 2);
+  REQUIRE(run_kura(d.path(), {"-C", "photos", "check", "--no-faces", "--policy", "../strict.json"}, env).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"check", "--no-faces", "--policy", "strict.json"}, env).exit_code == 0);
+}
