@@ -93,6 +93,30 @@ TEST_CASE("each JSONL format rule fires on the line that breaks it", "[check]") 
   REQUIRE_FALSE(r.ok());
 }
 
+TEST_CASE("bad input gives findings and no crash: a 10 MB line and lines nested 100000 deep or not UTF-8", "[check]") {
+  RepoFixture f;
+  const std::string huge_text(10u << 20, 'x');
+  const std::string file = padding() +
+                           R"({"messages":[{"role":"user","content":")" + huge_text +
+                           R"("},{"role":"assistant","content":"a"}]})" "\n" +                    // 11: 10 MB
+                           std::string(100000, '[') + std::string(100000, ']') + "\n" +           // 12: deep
+                           R"({"messages":[{"role":"user","content":"caf\xe9"},{"role":"assistant","content":"a"}]})" "\n" +  // 13
+                           std::string(50000, '{') + "\n";                                         // 14: deep, unclosed
+  f.write("train.jsonl", file);
+  CheckReport r = check_all(f);
+  INFO(r.to_json().dump(1).substr(0, 4000));
+  REQUIRE(has(rules_at(r, "train.jsonl", 11), "jsonl.too_long"));
+  REQUIRE(rules_at(r, "train.jsonl", 11).size() == 1);
+  REQUIRE(has(rules_at(r, "train.jsonl", 12), "jsonl.invalid_json"));
+  REQUIRE(has(rules_at(r, "train.jsonl", 13), "jsonl.invalid_json"));
+  REQUIRE(has(rules_at(r, "train.jsonl", 14), "jsonl.invalid_json"));
+  for (int line = 1; line <= 10; ++line) REQUIRE(rules_at(r, "train.jsonl", line).empty());
+  // The file is kept byte for byte all the same.
+  f.add_all();
+  f.commit("bad input");
+  REQUIRE(f.show("HEAD", "train.jsonl") == file);
+}
+
 TEST_CASE("image rules fire on real problem images and name line, message and part", "[check]") {
   RepoFixture f;
   const std::string jpeg = data_file("fish.jpg");

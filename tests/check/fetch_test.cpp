@@ -102,7 +102,7 @@ std::string url_row(const std::string& url, const std::string& label) {
 
 }  // namespace
 
-TEST_CASE("check --fetch downloads URL images and checks them; failures name the URL", "[check][fetch]") {
+TEST_CASE("check --fetch downloads URL images and checks them, and failures name the URL", "[check][fetch]") {
   HttpServer server({
       {"/fish.jpg", {"image/jpeg", check_image("fruits.jpg")}},
       {"/cmyk.jpg", {"image/jpeg", check_image("cmyk.jpg")}},

@@ -171,7 +171,7 @@ TEST_CASE("diff aligns rows: added, removed, modified in text and image, moved",
   CHECK(dumped.find("[image/jpeg sha256:" + sha256(photo("check/fruits.jpg")).hex() + "]") != std::string::npos);
 }
 
-TEST_CASE("diff --key pairs rows by id wherever they moved; unkeyed pairs them by place", "[diff]") {
+TEST_CASE("diff --key pairs rows by id wherever they moved, and unkeyed pairs them by place", "[diff]") {
   RepoFixture f;
   const std::string v1 = commit_file(f, "train.jsonl",
                                      lines({example(1, "What is this?", "fish.jpg", "fish"),

@@ -124,7 +124,7 @@ TEST_CASE("objects damaged or truncated on the way are fetched again and stored 
   }
 }
 
-TEST_CASE("fetch brings new branches and tags; tags are pushed by name", "[remote][folder]") {
+TEST_CASE("fetch brings new branches and tags, and tags are pushed by name", "[remote][folder]") {
   FolderSite s;
   PushedRepo p(s.site);
   p.src.repo->create_tag("v1", p.v1.id, "first version");
