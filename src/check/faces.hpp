@@ -18,7 +18,7 @@ inline constexpr int kDetectorMinFacePx = 80;
 // shrunk, and the smallest face it can find grows instead (faces of
 // min_face_px 40 are honoured up to 0.2 MP; a 1 MP photo is scanned at
 // 0.89x, i.e. from 90 px faces: about 9% of sqrt(width x height)). The scan
-// costs about 42 ms a detector megapixel on one core with AVX2 (58 without),
+// costs 40-47 ms a detector megapixel on one core with AVX2 (58 without),
 // so this keeps face detection on 1 MP photos over 40 images/s on two cores.
 // docs/checks.md has the recall each setting keeps.
 inline constexpr double kDetectorMaxPixels = 0.8e6;
