@@ -49,13 +49,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ "$INSTALL" = 1 ]; then
-  need=()
-  for p in g++ pkg-config libvips-dev libvips-tools libdlib-dev opencv-doc time; do
-    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-  done
-  [ ${#need[@]} -eq 0 ] || apt-get install -y -q "${need[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+[ "$INSTALL" = 0 ] || install_missing g++ pkg-config libvips-dev libvips-tools libdlib-dev opencv-doc time
 
 # ---------------------------------------------------------------- data
 PHOTOS=/usr/share/doc/opencv-doc/examples/data
@@ -143,18 +139,7 @@ int main(int argc, char** argv) {
               1000 * best_cpu / files.size(), threads * files.size() / best_cpu, threads, faces, bad);
 }
 EOF
-SRCS=("$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" "$ROOT/src/check/faces.cpp" "$ROOT/src/check/faces_avx2.cpp"
-      "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces.hpp" "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp")
-if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$ROOT/include/kura/image_facts.hpp" "$0" -newer "$DRIVER")" ]; then
-  # shellcheck disable=SC2046
-  FLAGS=(-std=c++20 -O2 -g -I"$ROOT/include" -I"$ROOT/src" $(pkg-config --cflags vips-cpp dlib-1))
-  g++ "${FLAGS[@]}" -mavx2 -mfma -c "$ROOT/src/check/faces_avx2.cpp" -o "$OUT/faces_avx2.o"
-  g++ "${FLAGS[@]}" -DKURA_FACES_AVX2 -c "$ROOT/src/check/faces.cpp" -o "$OUT/faces.o"
-  # shellcheck disable=SC2046
-  g++ "${FLAGS[@]}" "$OUT/inspect_bench.cpp" "$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" \
-    "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp" \
-    "$OUT/faces.o" "$OUT/faces_avx2.o" -o "$DRIVER" $(pkg-config --libs vips-cpp dlib-1) -lcrypto -pthread
-fi
+build_image_driver "$OUT/inspect_bench.cpp" "$DRIVER"
 
 # ---------------------------------------------------------------- run
 echo "== inspect_image on $N ~1 MP JPEGs, $THREADS threads, best of $REPS (load: $(cut -d' ' -f1-3 /proc/loadavg))"

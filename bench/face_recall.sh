@@ -39,13 +39,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(40 60 80 100 120)
 
-if [ "$INSTALL" = 1 ]; then
-  need=()
-  for p in g++ pkg-config libvips-dev libvips-tools libdlib-dev opencv-doc python3; do
-    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-  done
-  [ ${#need[@]} -eq 0 ] || apt-get install -y -q "${need[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+[ "$INSTALL" = 0 ] || install_missing g++ pkg-config libvips-dev libvips-tools libdlib-dev opencv-doc python3
 
 FACES=/usr/share/doc/libdlib19.1/examples/faces
 PHOTOS=/usr/share/doc/opencv-doc/examples/data
@@ -98,19 +94,7 @@ int main(int argc, char** argv) {
   }
 }
 EOF
-SRCS=("$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" "$ROOT/src/check/faces.cpp"
-      "$ROOT/src/check/faces_avx2.cpp" "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces.hpp"
-      "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp" "$ROOT/include/kura/image_facts.hpp")
-if [ ! -x "$DRIVER" ] || [ -n "$(find "${SRCS[@]}" "$0" -newer "$DRIVER")" ]; then
-  # shellcheck disable=SC2046
-  FLAGS=(-std=c++20 -O2 -I"$ROOT/include" -I"$ROOT/src" $(pkg-config --cflags vips-cpp dlib-1))
-  g++ "${FLAGS[@]}" -mavx2 -mfma -c "$ROOT/src/check/faces_avx2.cpp" -o "$OUT/faces_avx2.o"
-  g++ "${FLAGS[@]}" -DKURA_FACES_AVX2 -c "$ROOT/src/check/faces.cpp" -o "$OUT/faces.o"
-  # shellcheck disable=SC2046
-  g++ "${FLAGS[@]}" "$OUT/face_boxes.cpp" "$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" \
-    "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp" \
-    "$OUT/faces.o" "$OUT/faces_avx2.o" -o "$DRIVER" $(pkg-config --libs vips-cpp dlib-1) -lcrypto -pthread
-fi
+build_image_driver "$OUT/face_boxes.cpp" "$DRIVER"
 
 # ---------------------------------------------------------------- run
 printf '%-8s %-9s %12s %12s %16s %14s\n' "min face" set "faces found" "photos" "false positives" "scan finds"
