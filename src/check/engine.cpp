@@ -8,6 +8,7 @@
 #include <optional>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "check/fetch.hpp"
 #include "check/hook.hpp"
@@ -138,12 +139,12 @@ struct Similar {
 // byte (two hashes within distance 7 share a byte exactly), so this is not
 // quadratic; a bucket is searched for at most kMaxCandidates entries.
 std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
-                                   const std::unordered_map<std::string, const check::Facts*>& facts, int threshold,
+                                   const std::unordered_map<std::string_view, const check::Facts*>& facts, int threshold,
                                    const std::function<bool(size_t, size_t)>& relevant,
                                    const std::vector<char>& active) {
   constexpr size_t kMaxCandidates = 64;
   std::vector<Similar> out;
-  std::unordered_map<std::string, std::vector<size_t>> by_media;
+  std::unordered_map<std::string_view, std::vector<size_t>> by_media;  // views of uses[].media
   std::unordered_map<uint64_t, std::vector<size_t>> buckets[8];
   const bool bucketed = threshold < 8;
   for (size_t b = 0; b < uses.size(); ++b) {
@@ -184,7 +185,8 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   Store& results_store = options.results ? *options.results : store;
   CheckReport report;
   const std::string row_key_prefix = "r" + std::to_string(check::kRulesVersion) + policy.hash();
-  std::unordered_map<std::string, const FileEntry*> by_path;
+  std::unordered_map<std::string_view, const FileEntry*> by_path;  // views of the entries' paths
+  by_path.reserve(files.size());
   for (const auto& f : files) by_path[f.path] = &f;
   std::vector<std::unique_ptr<FileEntry>> resolved;  // files found through options.resolve
 
@@ -201,6 +203,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   };
 
   std::vector<Use> uses;
+  uses.reserve(files.size());
   std::unordered_map<std::string, Remote> fetched;  // by URL, with --fetch
   struct RowTokens {
     std::string path;
@@ -287,7 +290,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
           if (it == by_path.end() && options.resolve) {
             if (auto found = options.resolve(*target)) {
               resolved.push_back(std::make_unique<FileEntry>(std::move(*found)));
-              it = by_path.emplace(*target, resolved.back().get()).first;
+              it = by_path.emplace(resolved.back()->path, resolved.back().get()).first;
             }
           }
           if (it == by_path.end() || it->second->pointer.kind != FileKind::kMedia) {
@@ -315,10 +318,15 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
 
   // Inspect every distinct image once (cached across runs by object id).
   std::vector<ObjectId> distinct;
+  std::vector<std::string_view> distinct_hex;  // views of uses[].media, which no longer moves
   {
-    std::unordered_map<std::string, bool> seen;
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(uses.size());
     for (const auto& u : uses)
-      if (seen.emplace(u.media, true).second) distinct.push_back(*ObjectId::from_hex(u.media));
+      if (seen.insert(u.media).second) {
+        distinct.push_back(*ObjectId::from_hex(u.media));
+        distinct_hex.push_back(u.media);
+      }
   }
   report.summary.images = distinct.size();
   std::vector<check::Facts> facts(distinct.size());
@@ -349,8 +357,9 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
       });
   report.images_inspected = inspected;
   report.image_cache_hits = hits;
-  std::unordered_map<std::string, const check::Facts*> facts_of;
-  for (size_t i = 0; i < distinct.size(); ++i) facts_of[distinct[i].hex()] = &facts[i];
+  std::unordered_map<std::string_view, const check::Facts*> facts_of;
+  facts_of.reserve(distinct.size());
+  for (size_t i = 0; i < distinct.size(); ++i) facts_of.emplace(distinct_hex[i], &facts[i]);
 
   for (const auto& u : uses) {
     for (auto& [rule, message] : check::image_findings(*facts_of[u.media], u.declared, policy)) {

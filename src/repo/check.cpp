@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -108,15 +110,18 @@ CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vec
         return found.empty() ? std::nullopt : std::optional<FileEntry>(found[0]);
       };
   } else {
-    std::map<std::string, FileEntry> all;
-    for (auto& f : ls_files(scope == CheckScope::kIndex ? "" : rev)) all.emplace(f.path, f);
-    for (const auto& [path, f] : all)
-      if (path_under_any(path, specs)) files.push_back(f);
-    if (!specs.empty())
+    files = ls_files(scope == CheckScope::kIndex ? "" : rev);
+    auto by_path = [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; };
+    if (!std::is_sorted(files.begin(), files.end(), by_path)) std::sort(files.begin(), files.end(), by_path);
+    if (!specs.empty()) {
+      std::map<std::string, FileEntry> all;
+      for (const auto& f : files) all.emplace(f.path, f);
+      std::erase_if(files, [&](const FileEntry& f) { return !path_under_any(f.path, specs); });
       o.resolve = [all = std::move(all)](const std::string& path) -> std::optional<FileEntry> {
         auto it = all.find(path);
         return it == all.end() ? std::nullopt : std::optional<FileEntry>(it->second);
       };
+    }
   }
   return run_checks(*I.store, files, o);
 }
