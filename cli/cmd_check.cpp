@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "hook_script.hpp"
 #include "kura/error.hpp"
+#include "kura/user_cache.hpp"
 #include "report.hpp"
 
 namespace kura::cli {
@@ -17,8 +18,7 @@ namespace kura::cli {
 namespace {
 
 std::filesystem::path cache_dir() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "kura" / "check-cache";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::filesystem::path(h) / ".cache" / "kura" / "check-cache";
+  if (auto dir = user_cache_dir()) return *dir / "check-cache";
   return std::filesystem::temp_directory_path() / "kura-check-cache";
 }
 

@@ -16,6 +16,7 @@
 #include <dlib/revision.h>
 
 #include "kura/object_id.hpp"
+#include "kura/user_cache.hpp"
 
 namespace kura::check {
 
@@ -36,11 +37,9 @@ namespace {
 // unreadable or damaged cache file just means decompressing again. Each
 // thread keeps its own detector, because scanning mutates its buffers.
 std::filesystem::path model_cache_file() {
-  std::filesystem::path dir;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::filesystem::path(x) / "kura";
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::filesystem::path(h) / ".cache" / "kura";
-  else return {};
-  return dir / ("dlib-" + std::to_string(DLIB_MAJOR_VERSION) + "." + std::to_string(DLIB_MINOR_VERSION) + "." +
+  const auto dir = user_cache_dir();
+  if (!dir) return {};
+  return *dir / ("dlib-" + std::to_string(DLIB_MAJOR_VERSION) + "." + std::to_string(DLIB_MINOR_VERSION) + "." +
                 std::to_string(DLIB_PATCH_VERSION) + "-frontal-face-detector.bin");
 }
 
