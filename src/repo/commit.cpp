@@ -19,8 +19,9 @@ std::string env(const char* name) {
   return v ? v : "";
 }
 
-git::Signature make_signature(git_repository* repo, const CommitOptions& o) {
-  std::string name = o.author_name, email = o.author_email;
+}  // namespace
+
+git::Signature author_signature(git_repository* repo, std::string name, std::string email) {
   if (name.empty()) name = env("KURA_AUTHOR_NAME");
   if (email.empty()) email = env("KURA_AUTHOR_EMAIL");
   git_signature* sig = nullptr;
@@ -41,6 +42,8 @@ git::Signature make_signature(git_repository* repo, const CommitOptions& o) {
              "cannot use author '" + name + " <" + email + ">'");
   return git::Signature(sig);
 }
+
+namespace {
 
 std::string format_signature(const git_signature* sig) {
   const int offset = sig->when.offset;
@@ -93,7 +96,7 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
     report_hex = I.store_report(report);
   }
 
-  git::Signature sig = make_signature(I.git.get(), options);
+  git::Signature sig = author_signature(I.git.get(), options.author_name, options.author_email);
   // The commit text as git_commit_create_buffer writes it, without making
   // libgit2 load and parse the (possibly large) new tree first.
   std::string content = "tree " + git::hex(tree_oid) + "\n";

@@ -11,27 +11,6 @@
 
 namespace kura {
 
-namespace {
-
-git::Signature merge_signature(git_repository* repo) {
-  const char* env_name = std::getenv("KURA_AUTHOR_NAME");
-  const char* env_email = std::getenv("KURA_AUTHOR_EMAIL");
-  std::string name = env_name ? env_name : "", email = env_email ? env_email : "";
-  git_signature* sig = nullptr;
-  if ((name.empty() || email.empty()) && git_signature_default(&sig, repo) == 0) {
-    git::Signature from_config(sig);
-    if (name.empty()) name = from_config->name;
-    if (email.empty()) email = from_config->email;
-  }
-  if (name.empty()) name = "kura user";
-  if (email.empty()) email = "kura@localhost";
-  git::check(git_signature_now(&sig, name.c_str(), email.c_str()),
-             "cannot use author '" + name + "'");
-  return git::Signature(sig);
-}
-
-}  // namespace
-
 MergeResult Repo::merge(const std::string& theirs, const std::string& message, const MergeOptions& options) {
   Impl& I = *impl_;
   MergeResult result;
@@ -116,7 +95,7 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
     result.checked = true;
     result.report = std::move(report);
   }
-  git::Signature sig = merge_signature(I.git.get());
+  git::Signature sig = author_signature(I.git.get());
   const git_commit* parents[2] = {our_commit.get(), their_commit.get()};
   git_buf text = GIT_BUF_INIT;
   git::check(git_commit_create_buffer(&text, I.git.get(), sig.get(), sig.get(), "UTF-8", (message + "\n").c_str(),

@@ -79,6 +79,10 @@ struct Repo::Impl {
 constexpr const char* kReportHeader = "kura-checks";
 
 CommitInfo commit_info(const git_commit* commit);
+// The author and committer of a new commit or merge, timed now: `name` and
+// `email` when given, else $KURA_AUTHOR_NAME / $KURA_AUTHOR_EMAIL, else the
+// git configuration (user.name, user.email), else $USER and USER@HOST.
+git::Signature author_signature(git_repository* repo, std::string name = "", std::string email = "");
 // Installs the process's ObjectSourceFactory's source on a repository just opened.
 void apply_object_source_factory(Repo& repo);
 bool is_table_path(const std::string& path);
