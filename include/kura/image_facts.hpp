@@ -115,7 +115,7 @@ struct ImageOptions {
   // detector input: up to 0.2 MP (500x400) the scan honours 40 px; a 1 MP
   // photo is scanned at 0.89x (faces from 90 px); beyond, the smallest face
   // is about 9% of sqrt(width x height) (face_scan_min_px says how far the
-  // scan went). Cost: about 42 ms a detector megapixel on one core with
+  // scan went). Cost: 40-47 ms a detector megapixel on one core with
   // AVX2. Measured on 1 MP JPEG photos (bench/check_images.sh): see
   // docs/checks.md, with what each setting still finds.
   int min_face_px = 40;

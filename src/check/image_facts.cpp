@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -11,7 +10,6 @@
 #include <numbers>
 #include <optional>
 #include <shared_mutex>
-#include <tuple>
 #include <vips/vips8>
 
 #include "check/faces.hpp"
@@ -21,7 +19,6 @@ namespace kura {
 
 using vips::VError;
 using vips::VImage;
-using vips::VOption;
 using vips::VSource;
 
 namespace {

@@ -22,8 +22,8 @@
 
 namespace kura {
 
-// A kura::Error raised inside the module, carried across as data (code 0:
-// no error) and thrown again on the library's side.
+// A kura::Error raised inside the module, carried across as data (code -1:
+// no error; else a kura::ErrorCode) and thrown again on the library's side.
 struct MediaError {
   int code = -1;
   std::string message;

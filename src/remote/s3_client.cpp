@@ -1,6 +1,5 @@
 #include "remote/s3_client.hpp"
 
-
 #include <cctype>
 #include <chrono>
 #include <cstring>

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -110,9 +109,7 @@ CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vec
         return found.empty() ? std::nullopt : std::optional<FileEntry>(found[0]);
       };
   } else {
-    files = ls_files(scope == CheckScope::kIndex ? "" : rev);
-    auto by_path = [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; };
-    if (!std::is_sorted(files.begin(), files.end(), by_path)) std::sort(files.begin(), files.end(), by_path);
+    files = ls_files(scope == CheckScope::kIndex ? "" : rev);  // in path order
     if (!specs.empty()) {
       std::map<std::string, FileEntry> all;
       for (const auto& f : files) all.emplace(f.path, f);
