@@ -48,6 +48,10 @@ struct OpenOptions {
   // Read-only commands (log, show, ls-files, fsck) open the store without
   // writing to it; every write method then fails with Error(kIo).
   Access access = Access::kReadWrite;
+  // Told what open() repaired after a process that was killed (a stale lock
+  // file removed, an interrupted checkout finished); empty: printed on
+  // stderr as "kura: <message>".
+  std::function<void(const std::string&)> notice;
 };
 
 struct AddResult {
@@ -110,6 +114,11 @@ enum class CheckScope {
 struct CheckoutOptions {
   bool force = false;                // overwrite local changes
   std::vector<std::string> paths;    // empty: the whole tree, moving HEAD
+  // Whole-tree checkouts only: this branch ("refs/heads/main") is moved to
+  // the commit, by compare-and-swap, after the files and the index and
+  // before HEAD, which then points at it (pull's fast-forward and merge).
+  std::string update_ref;
+  std::string reflog;  // the branch's reflog message for update_ref
 };
 
 struct CheckoutResult {
@@ -325,6 +334,9 @@ class Repo {
 
  private:
   explicit Repo(std::unique_ptr<Impl> impl);
+  // Finishes what an interrupted process left (src/repo/recover.cpp): stale
+  // lock files of libgit2, temporaries, the operation in the journal.
+  void recover();
   std::unique_ptr<Impl> impl_;
 };
 

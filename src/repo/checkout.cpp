@@ -10,6 +10,7 @@
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
+#include "repo/journal.hpp"
 #include "repo/repo_impl.hpp"
 #include "util/fs.hpp"
 #include "util/parallel.hpp"
@@ -62,12 +63,16 @@ static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std
         const fs::path abs = I.root / f.path;
         if (f.pointer.kind == FileKind::kLink) {
           std::string target = I.store->read_object(f.pointer.object);
-          const fs::path tmp = abs.parent_path() / (".kura-tmp-link-" + std::to_string(::getpid()) + "-" +
-                                                    std::to_string(i));
+          const fs::path tmp = abs.parent_path() / temporary_name();
           if (::symlink(target.c_str(), tmp.c_str()) != 0) fail_errno("create link", f.path);
-          if (::rename(tmp.c_str(), abs.c_str()) != 0) fail_errno("create link", f.path);
+          if (rename_file(tmp.c_str(), abs.c_str()) != 0) {
+            std::ignore = ::unlink(tmp.c_str());  // best effort: garbage now
+            fail_errno("create link", f.path);
+          }
         } else {
-          write_file_atomic(abs, f.mode == 0100755 ? 0755 : 0644,
+          // The temporary lives in .kura/tmp/: a kill leaves nothing in the
+          // working folder, and a 255-byte name stays legal.
+          write_file_atomic(abs, f.mode == 0100755 ? 0755 : 0644, I.kura_dir / "tmp",
                             [&](const auto& write) { repo.read_file(f, write); });
         }
         struct stat st;
@@ -82,41 +87,59 @@ static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std
   return written;
 }
 
-CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& options) {
-  Impl& I = *impl_;
+namespace {
+
+// Where HEAD goes when a checkout of `rev` is done: "refs/heads/NAME" when
+// rev names a local branch, "" (detached at the commit) otherwise.
+std::string head_after(git_repository* repo, const std::string& rev) {
+  git_reference* branch = nullptr;
+  if (git_branch_lookup(&branch, repo, rev.c_str(), GIT_BRANCH_LOCAL) != 0) return "";
+  git::Reference owner(branch);
+  return git_reference_name(branch);
+}
+
+}  // namespace
+
+// The work of checkout(), from a resolved commit. `specs` are repository-
+// relative (paths mode) or empty; `head` is where HEAD goes, nullopt to
+// leave it. `resume` is recovery finishing an interrupted checkout
+// (src/repo/recover.cpp): the files it already wrote look like local changes,
+// so the local-change check (done before the first write) is not repeated.
+CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit_hex, const CheckoutRun& run) {
   Store& store = *I.store;
-  git::Commit commit = I.commit_of(rev);
   CheckoutResult result;
-  result.commit = git::hex(*git_commit_id(commit.get()));
-  const TreeFiles target = I.flatten_rev(result.commit);
+  result.commit = commit_hex;
+  const TreeFiles target = I.flatten_rev(commit_hex);
   for (const auto& [path, file] : target) check_tree_path(path);
   const auto index = load_index(store);
-  const StatusReport local = status();
+  const bool need_status = !run.resume || run.force;
+  const StatusReport local = need_status ? repo.status() : StatusReport{};
   std::set<std::string> changed_locally;
   for (const auto& s : local.staged) changed_locally.insert(s.path);
   std::set<std::string> unstaged;
   for (const auto& s : local.unstaged) unstaged.insert(s.path);
   changed_locally.insert(unstaged.begin(), unstaged.end());
   const std::set<std::string> untracked(local.untracked.begin(), local.untracked.end());
+  const bool check_conflicts = !run.force && !run.resume;
 
   std::vector<FileEntry> to_write;
   std::vector<std::string> to_remove, conflicts;
   TableBatch batch;
 
-  if (!options.paths.empty()) {
-    // Restore paths from REV into the working folder and the index; HEAD stays.
-    const fs::path cwd = fs::current_path();
-    for (const auto& given : options.paths) {
-      std::string spec = relative_to_root(I.root, cwd, given);
+  if (!run.specs.empty()) {
+    // Restore paths from the commit into the working folder and the index; HEAD stays.
+    for (size_t k = 0; k < run.specs.size(); ++k) {
+      const std::string& spec = run.specs[k];
       size_t before = to_write.size();
       for (auto it = target.lower_bound(spec); it != target.end() && path_under(it->first, spec); ++it) {
         // Staged content is safe in the store; only unsaved work is protected.
-        if (!options.force && (unstaged.count(it->first) || untracked.count(it->first)))
+        if (check_conflicts && (unstaged.count(it->first) || untracked.count(it->first)))
           conflicts.push_back(it->first);
         to_write.push_back(I.entry_of(it->first, it->second));
       }
       if (to_write.size() == before)
-        fail(ErrorCode::kNotFound, "'" + given + "' is not in " + rev);
+        fail(ErrorCode::kNotFound, "'" + (k < run.given.size() ? run.given[k] : spec) + "' is not in " +
+                                       (run.rev.empty() ? commit_hex : run.rev));
     }
   } else {
     const TreeFiles head = I.head_files();
@@ -129,23 +152,32 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
       const TreeFile* t = find(target, path);
       const bool moves = !same(h, t);
       const bool dirty = changed_locally.count(path) > 0;
-      if (moves && (dirty || (!h && t && untracked.count(path))) && !options.force) conflicts.push_back(path);
-      if (t && (moves || (options.force && dirty))) to_write.push_back(I.entry_of(path, *t));
+      if (moves && (dirty || (!h && t && untracked.count(path))) && check_conflicts) conflicts.push_back(path);
+      if (t && (moves || (run.force && dirty))) to_write.push_back(I.entry_of(path, *t));
       if (!t && h) to_remove.push_back(path);
       // A staged new file that neither commit has: --force unstages it and
       // leaves the file (untracked); without --force it stays staged.
-      if (!t && !h && options.force && index.count(path)) batch.erase(Table::kIndex, path);
+      if (!t && !h && run.force && index.count(path)) batch.erase(Table::kIndex, path);
     }
     // A file of the target inside what is an untracked file here.
     for (const auto& [path, file] : target)
       for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1))
-        if (untracked.count(path.substr(0, pos)) && !options.force) conflicts.push_back(path.substr(0, pos));
+        if (untracked.count(path.substr(0, pos)) && check_conflicts) conflicts.push_back(path.substr(0, pos));
   }
   for (const auto& f : to_write) check_no_symlink_parents(I.root, f.path);  // even with --force
   if (!conflicts.empty())
     fail(ErrorCode::kConflict, "checkout would overwrite local changes in " + list(conflicts) +
                                    "; commit them (kura add, kura commit) or use --force to discard them");
 
+  // From the first change on, the journal says what is under way, so a
+  // kill at any later instant is finished by the next kura command.
+  if (!run.resume) {
+    nlohmann::json j = {{"op", "checkout"}, {"command", I.options.command}, {"target", commit_hex},
+                        {"force", run.force}, {"paths", run.specs}};
+    j["head"] = run.head ? nlohmann::json(*run.head) : nlohmann::json(nullptr);
+    if (!run.update_ref.empty()) j["update_ref"] = run.update_ref, j["update_old"] = run.update_old;
+    write_journal(I.kura_dir, j);
+  }
   for (const auto& path : to_remove) {
     std::error_code ec;
     fs::remove(I.root / path, ec);  // gone already is fine
@@ -155,7 +187,7 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
     batch.erase(Table::kStatCache, path);
     ++result.files_removed;
   }
-  const auto written = write_files(*this, I, to_write, result);
+  const auto written = write_files(repo, I, to_write, result);
   // Files written before this instant are settled for the stat cache.
   const int64_t settled_before = fs_now_ns(I.kura_dir / "tmp");
   for (const auto& w : written) {
@@ -165,18 +197,54 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
   }
   store.write(batch, Sync::kYes);
 
-  if (options.paths.empty()) {
-    git_reference* branch = nullptr;
-    if (git_branch_lookup(&branch, I.git.get(), rev.c_str(), GIT_BRANCH_LOCAL) == 0) {
-      git::Reference owner(branch);
-      git::check(git_repository_set_head(I.git.get(), git_reference_name(branch)), "cannot move HEAD");
+  if (!run.update_ref.empty()) {
+    // A branch that follows the checkout (pull): compare-and-swap from the
+    // commit it had when the checkout began; a resumed run may find it moved already.
+    const std::string now = I.ref_target(run.update_ref);
+    if (now != commit_hex) {
+      if (now != run.update_old)
+        fail(ErrorCode::kConflict, "'" + run.update_ref + "' moved during the checkout; the files are those of " +
+                                       commit_hex.substr(0, 10) + ": run the command again");
+      before_ref_write("update '" + run.update_ref + "'");
+      repo.set_ref(run.update_ref, commit_hex, run.reflog.empty() ? "checkout" : run.reflog);
+    }
+  }
+  if (run.head) {
+    before_ref_write("move HEAD");
+    if (!run.head->empty()) {
+      git::check(git_repository_set_head(I.git.get(), run.head->c_str()), "cannot move HEAD");
     } else {
-      git_oid oid = *git_commit_id(commit.get());
+      git_oid oid = git::oid_from_hex(commit_hex);
       git::check(git_repository_set_head_detached(I.git.get(), &oid), "cannot move HEAD");
       result.detached = true;
     }
   }
+  clear_journal(I.kura_dir);
   return result;
+}
+
+CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& options) {
+  Impl& I = *impl_;
+  git::Commit commit = I.commit_of(rev);
+  CheckoutRun run;
+  run.rev = rev;
+  run.force = options.force;
+  const fs::path cwd = fs::current_path();
+  for (const auto& given : options.paths) {
+    run.specs.push_back(relative_to_root(I.root, cwd, given));
+    run.given.push_back(given);
+  }
+  if (options.paths.empty()) {
+    if (!options.update_ref.empty()) {
+      run.update_ref = options.update_ref;
+      run.update_old = I.ref_target(options.update_ref);
+      run.head = options.update_ref;
+      run.reflog = options.reflog;
+    } else {
+      run.head = head_after(I.git.get(), rev);
+    }
+  }
+  return run_checkout(*this, I, git::hex(*git_commit_id(commit.get())), run);
 }
 
 CheckoutResult Repo::switch_branch(const std::string& name, bool create, bool force) {

@@ -8,6 +8,7 @@
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
+#include "repo/journal.hpp"
 #include "repo/repo_impl.hpp"
 
 namespace kura {
@@ -104,6 +105,10 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   const std::string who = format_signature(sig.get());
   content += "author " + who + "\ncommitter " + who + "\nencoding UTF-8\n\n" + message;
   // The report id rides in a header of its own, so it is part of the commit id.
+  // The journal lets the next command say whether a killed commit landed.
+  const std::string target_ref = I.head_target_ref();
+  write_journal(I.kura_dir, {{"op", "commit"}, {"command", I.options.command}, {"ref", target_ref},
+                             {"old", head ? git::hex(*head) : ""}});
   git_oid oid;
   git::check(git_commit_create_with_signature(&oid, I.git.get(), content.c_str(),
                                               report_hex.empty() ? nullptr : report_hex.c_str(), kReportHeader),
@@ -111,12 +116,8 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   I.store->sync_tables();  // tree and commit durable before the ref names them
 
   const std::string log_message = "commit: " + message.substr(0, message.find('\n'));
-  git_reference* head_ref = nullptr;
-  git::check(git_reference_lookup(&head_ref, I.git.get(), "HEAD"), "cannot read HEAD");
-  git::Reference head_owner(head_ref);
-  const std::string target = git_reference_type(head_ref) == GIT_REFERENCE_SYMBOLIC
-                                 ? git_reference_symbolic_target(head_ref)
-                                 : "HEAD";
+  const std::string& target = target_ref;
+  before_ref_write("move '" + target + "' to the new commit");
   git_reference* updated = nullptr;
   int rc = head ? git_reference_create_matching(&updated, I.git.get(), target.c_str(), &oid, 1, &*head,
                                                 log_message.c_str())
@@ -125,6 +126,7 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
     fail(ErrorCode::kConflict, "'" + target + "' moved while committing; nothing was lost, run the commit again");
   git::check(rc, "cannot move '" + target + "' to the new commit");
   git_reference_free(updated);
+  clear_journal(I.kura_dir);
 
   git_commit* made = nullptr;
   git::check(git_commit_lookup(&made, I.git.get(), &oid), "cannot read the new commit");

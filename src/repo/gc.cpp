@@ -7,6 +7,7 @@
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
+#include "repo/journal.hpp"
 #include "repo/odb_backend.hpp"
 #include "repo/reach.hpp"
 
@@ -70,6 +71,22 @@ GcReport Repo::gc(const GcOptions& options) {
     else doomed.push_back(id);
     return true;
   });
+  // The journal: a killed gc is finished by the next kura command.
+  write_journal(I.kura_dir, {{"op", "gc"}, {"command", I.options.command},
+                             {"keep_seconds", static_cast<int64_t>(options.keep_recent.count())}});
+  // Stat cache entries naming objects about to go first: one left behind
+  // by a kill would make add trust a file whose object is gone.
+  {
+    const std::unordered_set<ObjectId, ObjectIdHash> going(doomed.begin(), doomed.end());
+    TableBatch stale;
+    store.scan(Table::kStatCache, "", [&](std::string_view key, std::string_view value) {
+      auto cached = decode_cached(key, value);
+      if (!cached || going.count(cached->entry.pointer.object) || !store.has_object(cached->entry.pointer.object))
+        stale.erase(Table::kStatCache, key);
+      return true;
+    });
+    store.write(stale, Sync::kYes);
+  }
   for (size_t i = 0; i < doomed.size(); i += 10000)
     store.erase_objects({doomed.begin() + static_cast<long>(i),
                          doomed.begin() + static_cast<long>(std::min(doomed.size(), i + 10000))});
@@ -88,14 +105,9 @@ GcReport Repo::gc(const GcOptions& options) {
     ++report.git_objects_removed;
     return true;
   });
-  // Stat cache entries naming objects that are gone would make add skip a file.
-  store.scan(Table::kStatCache, "", [&](std::string_view key, std::string_view value) {
-    auto cached = decode_cached(key, value);
-    if (!cached || !store.has_object(cached->entry.pointer.object)) batch.erase(Table::kStatCache, key);
-    return true;
-  });
   store.write(batch, Sync::kYes);
   if (report.objects_removed || report.git_objects_removed) store.compact();
+  clear_journal(I.kura_dir);
   const uint64_t disk_after = store.disk_usage();
   report.bytes_removed = disk_before > disk_after ? disk_before - disk_after : 0;
   return report;

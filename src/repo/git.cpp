@@ -22,6 +22,13 @@ void check(int rc, const std::string& what) {
   if (rc >= 0) return;
   const git_error* e = git_error_last();
   std::string detail = e && e->message ? e->message : "unknown libgit2 error";
+  // libgit2 ends some messages with ": " and an empty OS error (a lock file
+  // that exists): never hand on a sentence that stops in the middle.
+  while (!detail.empty() && (detail.back() == ' ' || detail.back() == ':' || detail.back() == '\n'))
+    detail.pop_back();
+  if (detail.find(".lock") != std::string::npos)
+    detail += " (another process holds that lock file, or one was killed while holding it: kura removes "
+              "such leftovers when it opens the repository; run the command again)";
   ErrorCode code = ErrorCode::kIo;
   if (rc == GIT_ENOTFOUND) code = ErrorCode::kNotFound;
   else if (rc == GIT_EEXISTS || rc == GIT_EMODIFIED || rc == GIT_ECONFLICT) code = ErrorCode::kConflict;

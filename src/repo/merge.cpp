@@ -23,10 +23,12 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
   const auto head = I.head_oid();
 
   auto move_to = [&](const std::string& commit, const char* why) {
+    // Files, index, branch, HEAD: one journaled checkout, so a kill at any
+    // point is finished by the next command (src/repo/recover.cpp).
     CheckoutOptions options;
+    options.update_ref = branch_ref;
+    options.reflog = std::string(why) + ": " + commit.substr(0, 10);
     result.checkout = checkout(commit, options);  // refuses to overwrite local changes
-    set_ref(branch_ref, commit, std::string(why) + ": " + commit.substr(0, 10));
-    set_head_branch(branch);
     result.commit = commit;
   };
   if (!head) {

@@ -1,6 +1,7 @@
 #include "repo/odb_backend.hpp"
 
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 
 #include <cstring>
 #include <ctime>
@@ -174,12 +175,16 @@ void attach_store_backend(git_repository* repo, Store& store) {
   backend->parent.exists_prefix = b_exists_prefix;
   backend->parent.foreach = b_foreach;
   backend->parent.free = b_free;
+  // The store is the only object database: libgit2 tries every backend in
+  // turn, so with its loose-object backend beside ours a failed store write
+  // would quietly land in .kura/git/objects/, where fsck, gc and push never look.
   git_odb* odb = nullptr;
-  git::check(git_repository_odb(&odb, repo), "cannot open the object database");
+  git::check(git_odb_new(&odb), "cannot create the object database");
   git::Odb owner(odb);
   int rc = git_odb_add_backend(odb, &backend->parent, 1000);
   if (rc < 0) delete backend;  // not owned by the odb on failure
   git::check(rc, "cannot attach the store to the object database");
+  git::check(git_repository_set_odb(repo, odb), "cannot attach the store to the repository");
 }
 
 }  // namespace kura

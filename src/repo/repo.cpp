@@ -88,7 +88,10 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
   impl->options = options;
   fs::create_directories(impl->kura_dir / "tmp", ec);
   impl->lock = std::make_unique<RepoLock>(impl->kura_dir / "lock", options.command, options.lock_timeout);
-  impl->store = Store::open(impl->kura_dir / "store", /*create=*/false, options.access);
+  // An interrupted operation is finished before anything else, even by a
+  // read-only command: it needs a writable store for that.
+  const bool journal = fs::exists(impl->kura_dir / "journal", ec);
+  impl->store = Store::open(impl->kura_dir / "store", /*create=*/false, journal ? Access::kReadWrite : options.access);
   git_repository* raw = nullptr;
   git::check(git_repository_open_bare(&raw, (impl->kura_dir / "git").c_str()),
              "cannot open " + (impl->kura_dir / "git").string());
@@ -96,6 +99,7 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
   attach_store_backend(raw, *impl->store);
   auto repo = std::unique_ptr<Repo>(new Repo(std::move(impl)));
   apply_object_source_factory(*repo);  // a partial clone fetches what it lacks (src/repo/sources.cpp)
+  repo->recover();
   return repo;
 }
 

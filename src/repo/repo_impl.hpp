@@ -29,12 +29,20 @@ struct Repo::Impl {
   std::shared_ptr<struct SourceSlot> source_slot;
 
   unsigned threads() const;
+  // A line for the user about repair work (recovery): OpenOptions::notice,
+  // else stderr.
+  void notice(const std::string& message) const;
   void progress(const Progress& p) const {
     if (options.progress) options.progress(p);
   }
 
   // HEAD's commit, nullopt before the first commit.
   std::optional<git_oid> head_oid() const;
+  // The ref a commit moves: HEAD's branch ("refs/heads/main", maybe unborn),
+  // or "HEAD" when detached.
+  std::string head_target_ref() const;
+  // The commit ref `name` points at (hex), "" when it does not exist.
+  std::string ref_target(const std::string& name) const;
   // Resolves REV to a commit or throws Error(kNotFound) naming it.
   git::Commit commit_of(const std::string& rev) const;
   // Every file of a tree, by path.
@@ -74,6 +82,24 @@ struct Repo::Impl {
   // number of files in it.
   git_oid build_tree(size_t* files) const;
 };
+
+// One checkout's work (src/repo/checkout.cpp), as checkout() plans it and
+// as the journal records it for recovery.
+struct CheckoutRun {
+  std::string rev;                     // as the user gave it (messages)
+  std::vector<std::string> specs;      // repository-relative paths; empty: the whole tree
+  std::vector<std::string> given;      // the same as the user typed them (messages)
+  bool force = false;
+  std::optional<std::string> head;     // where HEAD goes: a branch ref, "" detached; nullopt: stays
+  std::string update_ref, update_old;  // a branch moved to the commit first (pull), from update_old
+  std::string reflog;
+  bool resume = false;                 // recovery: finish what the journal names
+};
+CheckoutResult run_checkout(Repo& repo, Repo::Impl& impl, const std::string& commit_hex, const CheckoutRun& run);
+
+// Called before each ref or HEAD update through libgit2: the test seam
+// (util/fault.hpp) fails it as a failed rename of the ref's lock file would.
+void before_ref_write(const std::string& what);
 
 // The commit header that names the check report object.
 constexpr const char* kReportHeader = "kura-checks";

@@ -20,6 +20,21 @@ std::optional<git_oid> Repo::Impl::head_oid() const {
   return oid;
 }
 
+std::string Repo::Impl::head_target_ref() const {
+  git_reference* head = nullptr;
+  git::check(git_reference_lookup(&head, git.get(), "HEAD"), "cannot read HEAD");
+  git::Reference owner(head);
+  return git_reference_type(head) == GIT_REFERENCE_SYMBOLIC ? git_reference_symbolic_target(head) : "HEAD";
+}
+
+std::string Repo::Impl::ref_target(const std::string& name) const {
+  git_oid oid;
+  int rc = git_reference_name_to_id(&oid, git.get(), name.c_str());
+  if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) return "";
+  git::check(rc, "cannot read '" + name + "'");
+  return git::hex(oid);
+}
+
 git::Commit Repo::Impl::commit_of(const std::string& rev) const {
   if (rev.empty()) fail(ErrorCode::kInvalidInput, "empty revision");
   git_object* obj = nullptr;

@@ -12,6 +12,7 @@
 
 #include "kura/error.hpp"
 #include "repo/fanout.hpp"
+#include "util/fs.hpp"
 
 namespace kura {
 
@@ -67,6 +68,10 @@ void walk(const fs::path& root, const std::string& rel, const IgnoreRules& rules
     if (rel.empty() && name == ".kura") continue;
     if (name == ".git") continue;
     std::string path = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+    if (is_temporary_name(name)) {
+      if (skipped) skipped->push_back(path + ": a temporary file of an interrupted kura checkout; not versioned (the next checkout or recovery removes it)");
+      continue;
+    }
     if (is_fanout_name(name)) {
       if (skipped) skipped->push_back(path + ": names starting with '.kura-fanout.' are kura's own (large folders); not versioned");
       continue;

@@ -13,6 +13,8 @@
 #include <mutex>
 
 #include "kura/error.hpp"
+#include "store/fault_fs.hpp"
+#include "util/fault.hpp"
 
 namespace kura {
 
@@ -66,6 +68,7 @@ size_t TableBatch::size() const { return impl_->ops.size(); }
 struct Store::Impl {
   fs::path dir;
   bool read_only = false;
+  std::unique_ptr<rocksdb::Env> fault_env;  // tests only (util/fault.hpp); outlives db
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* objects = nullptr;
@@ -75,8 +78,27 @@ struct Store::Impl {
   // both write it; a stripe lock per id makes the second one a dedup.
   std::mutex stripes[64];
 
+  // After one failed write nothing more is asked of RocksDB: its debug
+  // builds (Debian's among them) assert when a log that failed a write is
+  // synced, and a half-failed command must stop, not go on writing.
+  std::mutex failure_mu;
+  std::string failure;  // the first failed write, "" when none
+  void before_write() {
+    std::lock_guard<std::mutex> g(failure_mu);
+    if (!failure.empty())
+      fail(ErrorCode::kIo, "the store took no more writes after an earlier failure in this command (" + failure +
+                               "); nothing after it was written: fix the cause and run the command again");
+  }
+  void after_write(const rocksdb::Status& s, const std::string& what) {
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> g(failure_mu);
+      if (failure.empty()) failure = what + ": " + s.ToString();
+    }
+    check(s, what);
+  }
+
   ~Impl() {
-    if (db && !read_only) {
+    if (db && !read_only && failure.empty()) {
       // Opens skip the flush of the replayed log (cheap commands); fold the
       // logs into tables once they pile up or grow past a megabyte (a
       // commit of a large tree), so that every later open replays little.
@@ -170,6 +192,10 @@ std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access acce
   auto& impl = *store->impl_;
   impl.dir = dir;
   impl.read_only = access == Access::kReadOnly;
+  if (fault::installed()) {
+    impl.fault_env = make_fault_env();
+    db_options.env = impl.fault_env.get();
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       access == Access::kReadOnly
@@ -205,7 +231,8 @@ void Store::put_object(const ObjectId& id, std::string_view bytes) {
         "cannot store object");
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
-  check(impl_->db->Write(wo, &batch), "cannot store object " + id.hex());
+  impl_->before_write();
+  impl_->after_write(impl_->db->Write(wo, &batch), "cannot store object " + id.hex());
   ++counters_.objects_written;
   counters_.bytes_written += bytes.size();
 }
@@ -262,13 +289,15 @@ void Store::erase_objects(const std::vector<ObjectId>& ids) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  check(impl_->db->Write(wo, &batch), "cannot erase objects");
+  impl_->before_write();
+  impl_->after_write(impl_->db->Write(wo, &batch), "cannot erase objects");
 }
 
 void Store::sync_objects() {
   rocksdb::FlushOptions fo;
   fo.wait = true;
-  check(impl_->db->Flush(fo, {impl_->objects, impl_->times}), "cannot flush objects to disk");
+  impl_->before_write();
+  impl_->after_write(impl_->db->Flush(fo, {impl_->objects, impl_->times}), "cannot flush objects to disk");
 }
 
 std::optional<std::string> Store::get(Table table, std::string_view key) const {
@@ -304,13 +333,15 @@ std::vector<std::optional<std::string>> Store::get_many(Table table, const std::
 void Store::put(Table table, std::string_view key, std::string_view value, Sync sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync == Sync::kYes;
-  check(impl_->db->Put(wo, impl_->cf(table), slice(key), slice(value)), "cannot write the store");
+  impl_->before_write();
+  impl_->after_write(impl_->db->Put(wo, impl_->cf(table), slice(key), slice(value)), "cannot write the store");
 }
 
 void Store::erase(Table table, std::string_view key, Sync sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync == Sync::kYes;
-  check(impl_->db->Delete(wo, impl_->cf(table), slice(key)), "cannot write the store");
+  impl_->before_write();
+  impl_->after_write(impl_->db->Delete(wo, impl_->cf(table), slice(key)), "cannot write the store");
 }
 
 void Store::write(TableBatch& batch, Sync sync) {
@@ -323,7 +354,8 @@ void Store::write(TableBatch& batch, Sync sync) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync == Sync::kYes;
-  check(impl_->db->Write(wo, &wb), "cannot write the store");
+  impl_->before_write();
+  impl_->after_write(impl_->db->Write(wo, &wb), "cannot write the store");
   batch.impl_->ops.clear();
 }
 
@@ -350,16 +382,20 @@ void Store::set_missing_object_fn(MissingObjectFn fn) {
   std::atomic_store(&missing_object_fn_, std::make_shared<const MissingObjectFn>(std::move(fn)));
 }
 
-void Store::sync_tables() { check(impl_->db->SyncWAL(), "cannot sync the store's log"); }
+void Store::sync_tables() {
+  impl_->before_write();
+  impl_->after_write(impl_->db->SyncWAL(), "cannot sync the store's log");
+}
 
 void Store::compact() {
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   co.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
   co.blob_garbage_collection_age_cutoff = 1.0;
-  check(impl_->db->CompactRange(co, impl_->objects, nullptr, nullptr), "cannot compact the store");
-  check(impl_->db->CompactRange(co, impl_->times, nullptr, nullptr), "cannot compact the store");
-  check(impl_->db->CompactRange(co, impl_->cf(Table::kGit), nullptr, nullptr), "cannot compact the store");
+  impl_->before_write();
+  impl_->after_write(impl_->db->CompactRange(co, impl_->objects, nullptr, nullptr), "cannot compact the store");
+  impl_->after_write(impl_->db->CompactRange(co, impl_->times, nullptr, nullptr), "cannot compact the store");
+  impl_->after_write(impl_->db->CompactRange(co, impl_->cf(Table::kGit), nullptr, nullptr), "cannot compact the store");
 }
 
 uint64_t Store::disk_usage() const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kura/error.hpp"
+#include "util/fault.hpp"
 
 namespace kura {
 
@@ -80,9 +81,20 @@ class Fd {
   int fd_;
 };
 
+// The system calls of every write path, with the test seam (util/fault.hpp)
+// in front: an injected fault fails the call as a dying disk would (EIO).
+ssize_t checked_write(int fd, const void* data, size_t n) {
+  if (fault::point(fault::Op::kWrite)) return errno = EIO, -1;
+  return ::write(fd, data, n);
+}
+int checked_fsync(int fd) {
+  if (fault::point(fault::Op::kSync)) return errno = EIO, -1;
+  return ::fsync(fd);
+}
+
 void write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = checked_write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       fail_errno("write", path);
@@ -93,11 +105,25 @@ void write_all(int fd, std::string_view data, const std::string& path) {
 
 }  // namespace
 
+int rename_file(const char* from, const char* to) {
+  if (fault::point(fault::Op::kRename)) return errno = EIO, -1;
+  return ::rename(from, to);
+}
+
+std::string temporary_name() {
+  // Short and fixed in length: a temporary must never turn a legal file
+  // name into one over NAME_MAX (255 bytes), so it carries no part of it.
+  return ".kura-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter++);
+}
+
 void write_file_atomic(const fs::path& path, mode_t mode,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
-  const fs::path tmp = path.parent_path() /
-                       (".kura-tmp-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(tmp_counter++) + "-" + path.filename().string());
+  write_file_atomic(path, mode, fs::path(), produce);
+}
+
+void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_dir,
+                       const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
+  fs::path tmp = (tmp_dir.empty() ? path.parent_path() : tmp_dir) / temporary_name();
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) fail_errno("create", tmp.string());
   try {
@@ -116,11 +142,18 @@ void write_file_atomic(const fs::path& path, mode_t mode,
     });
     write_all(fd.get(), buffer, path.string());
     if (::fchmod(fd.get(), mode) != 0) fail_errno("chmod", path.string());
-    if (::fsync(fd.get()) != 0) fail_errno("fsync", path.string());
+    if (checked_fsync(fd.get()) != 0) fail_errno("fsync", path.string());
     if (::close(fd.release()) != 0) fail_errno("close", path.string());
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail_errno("rename into place", path.string());
+    if (rename_file(tmp.c_str(), path.c_str()) != 0) {
+      if (errno != EXDEV || tmp_dir.empty()) fail_errno("rename into place", path.string());
+      // The folder is on another file system than tmp_dir (a mount inside
+      // the working folder): copy once more, beside the file.
+      std::ignore = ::unlink(tmp.c_str());  // best effort: garbage now
+      tmp.clear();
+      write_file_atomic(path, mode, fs::path(), produce);
+    }
   } catch (...) {
-    std::ignore = ::unlink(tmp.c_str());  // best effort: the temporary is garbage now
+    if (!tmp.empty()) std::ignore = ::unlink(tmp.c_str());  // best effort: the temporary is garbage now
     throw;
   }
 }
@@ -132,7 +165,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, mode_t mode
 void sync_dir(const fs::path& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) fail_errno("open folder", dir.string());
-  if (::fsync(fd.get()) != 0) fail_errno("fsync folder", dir.string());
+  if (checked_fsync(fd.get()) != 0) fail_errno("fsync folder", dir.string());
 }
 
 std::string relative_to_root(const fs::path& root, const fs::path& cwd, const std::string& path) {

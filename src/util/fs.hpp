@@ -39,7 +39,20 @@ class MappedFile {
 // writer it may call any number of times. `mode` is applied before the rename.
 void write_file_atomic(const std::filesystem::path& path, mode_t mode,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce);
+// The same with the temporary in `tmp_dir` (checkout uses .kura/tmp/, so a
+// kill leaves nothing in the working folder); when the rename crosses file
+// systems (EXDEV), writes again through a temporary beside the file.
+// `produce` may then be called twice.
+void write_file_atomic(const std::filesystem::path& path, mode_t mode, const std::filesystem::path& tmp_dir,
+                       const std::function<void(const std::function<void(std::string_view)>&)>& produce);
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, mode_t mode = 0644);
+// rename(2) behind the test seam (util/fault.hpp): -1 with errno on failure.
+int rename_file(const char* from, const char* to);
+// A fresh temporary file name, ".kura-tmp-<pid>-<n>": short, so that it never
+// makes a legal name illegal, and never a part of any file's name.
+std::string temporary_name();
+inline bool is_temporary_name(std::string_view name) { return name.substr(0, 10) == ".kura-tmp-"; }
+
 // fsyncs a directory so a rename in it survives power loss.
 void sync_dir(const std::filesystem::path& dir);
 

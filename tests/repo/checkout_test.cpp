@@ -2,6 +2,8 @@
 // foreign commits kept inside the working folder.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "fixture.hpp"
 #include "kura/error.hpp"
 #include "repo/git.hpp"
@@ -177,4 +179,52 @@ TEST_CASE("checkout refuses to write through a symlink in the way", "[repo][chec
   fs::create_directory_symlink(outside.path(), f / "data");  // untracked link pointing out
   REQUIRE_THROWS_WITH(f.repo->checkout("through", {}), Catch::Contains("symlink"));
   REQUIRE(fs::is_empty(outside.path()));
+}
+
+TEST_CASE("checkout writes a file whose name has the 255 bytes a file system allows", "[repo][checkout]") {
+  RepoFixture f;
+  f.write("readme.txt", "t");
+  f.add_all();
+  const CommitInfo before = f.commit("short names");
+  const std::string name = "images/" + std::string(251, 'x') + ".jpg";
+  f.write(name, data_file("fish.jpg"));
+  f.add_all();
+  f.commit("long name");
+  f.repo->checkout(before.id, {});
+  REQUIRE_FALSE(fs::exists(f / name));
+  f.repo->switch_branch("main", false, false);
+  REQUIRE(sha256_hex(f.read(name)) == sha256_hex(data_file("fish.jpg")));
+  REQUIRE(f.repo->status().clean());
+  size_t temporaries = 0;
+  for (auto& e : fs::recursive_directory_iterator(f.dir.path()))
+    if (e.path().filename().string().rfind(".kura-tmp-", 0) == 0) ++temporaries;
+  REQUIRE(temporaries == 0);
+}
+
+TEST_CASE("the next open finishes a checkout whose process was killed just after it began", "[repo][checkout][recover]") {
+  TwoVersions f;
+  // What a kill right after the journal was written leaves: the journal,
+  // maybe a lock file of HEAD and a temporary; HEAD, index and files of main.
+  f.close();
+  write_file(f / ".kura/journal", nlohmann::json({{"op", "checkout"}, {"command", "kura checkout"}, {"target", f.c1.id},
+                                                  {"head", ""}, {"force", false}, {"paths", nlohmann::json::array()},
+                                                  {"pid", 1}})
+                                      .dump());
+  write_file(f / ".kura/git/HEAD.lock", "");
+  write_file(f / ".kura/tmp/.kura-tmp-1-0", "half a file");
+  std::vector<std::string> notices;
+  OpenOptions o;
+  o.notice = [&](const std::string& m) { notices.push_back(m); };
+  f.repo = Repo::open(f.dir.path(), o);
+  REQUIRE(notices.size() == 3);
+  REQUIRE_THAT(notices[0], Catch::Contains("HEAD.lock"));
+  REQUIRE_THAT(notices[1], Catch::Contains("finishing the checkout"));
+  REQUIRE_THAT(notices[2], Catch::Contains("agree"));
+  REQUIRE(f.repo->current_branch().empty());
+  REQUIRE(f.repo->resolve("HEAD").id == f.c1.id);
+  for (auto& [path, bytes] : f.v1) REQUIRE(sha256_hex(f.read(path)) == sha256_hex(bytes));
+  REQUIRE(f.repo->status().clean());
+  REQUIRE_FALSE(fs::exists(f / ".kura/journal"));
+  REQUIRE_FALSE(fs::exists(f / ".kura/git/HEAD.lock"));
+  REQUIRE_FALSE(fs::exists(f / ".kura/tmp/.kura-tmp-1-0"));
 }

@@ -1,0 +1,280 @@
+// kill -9 at random instants of switch, checkout, commit, gc and push: the
+// next command finishes or reports what was interrupted, and then fsck is
+// clean, status tells the truth (HEAD, index and working folder agree), no
+// temporary is left, and every commit checks out byte for byte.
+//
+// KURA_KILL_TRIALS sets the kills per operation (default 12, the short form
+// that .ci/run runs); bench/kill.sh runs the long form and prints the counts.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace kura::test;
+using nlohmann::json;
+
+namespace {
+
+int trials() {
+  const char* v = std::getenv("KURA_KILL_TRIALS");
+  return v ? std::max(1, std::atoi(v)) : 12;
+}
+
+struct Trial {
+  int killed = 0, finished = 0, recovered = 0;
+  ~Trial() {
+    // The long form's report (bench/kill.sh reads these lines).
+    std::printf("kill-trials: %d killed mid-way, %d finished before the kill, %d repaired by the next command\n",
+                killed, finished, recovered);
+  }
+};
+
+// Starts `args`, kills it after a random share of `typical` (up to 1.2x, so
+// some runs finish), and says whether the kill came first.
+bool kill_during(const fs::path& cwd, const std::vector<std::string>& args, std::chrono::microseconds typical,
+                 std::mt19937& rng) {
+  const int pid = spawn_kura(cwd, args);
+  std::this_thread::sleep_for(std::chrono::microseconds(rng() % (typical.count() * 12 / 10 + 1)));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFSIGNALED(status);
+}
+
+std::chrono::microseconds time_of(const fs::path& cwd, const std::vector<std::string>& args) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run_kura(cwd, args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+}
+
+size_t temporaries(const fs::path& root) {
+  size_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
+    if (it->path().filename().string().rfind(".kura-tmp-", 0) == 0) ++n;
+  return n;
+}
+
+// The first command after a kill (it repairs) and the checks every trial makes.
+json settle(const TempDir& d, Trial& t) {
+  auto first = run_kura(d.path(), {"status", "--json"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  if (first.err.find("kura: ") != std::string::npos) ++t.recovered;
+  REQUIRE(temporaries(d.path()) == 0);
+  auto fsck = run_kura(d.path(), {"fsck"});
+  INFO(fsck.out << fsck.err);
+  REQUIRE(fsck.exit_code == 0);
+  return json::parse(first.out);
+}
+
+// The working folder's files and their SHA-256, from disk.
+std::map<std::string, std::string> files_on_disk(const TempDir& d) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(d.path()); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->path().filename() == ".kura") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file())
+      out[it->path().lexically_relative(d.path()).string()] = sha256_hex(read_file(it->path()));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> files_of(const TempDir& d, const std::string& rev) {
+  std::map<std::string, std::string> out;
+  auto r = run_kura(d.path(), {"ls-files", rev, "--json"});
+  REQUIRE(r.exit_code == 0);
+  for (const auto& f : json::parse(r.out)) out[f["path"]] = f["sha256"];
+  return out;
+}
+
+std::string random_bytes(std::mt19937& rng, size_t n) {
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// main and b1, 120 files apart, so that a switch takes long enough to be hit.
+void two_branches(const TempDir& d, std::mt19937& rng) {
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
+  for (int i = 0; i < 60; ++i) write_file(d / ("a/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"switch", "-c", "b1"}).exit_code == 0);
+  for (int i = 0; i < 60; ++i) write_file(d / ("b/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
+  for (int i = 0; i < 30; ++i) write_file(d / ("a/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
+  // A name of 255 bytes: checkout's temporaries must not make it too long.
+  write_file(d / ("b/" + std::string(251, 'n') + ".bin"), random_bytes(rng, 100));
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "b1 work"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
+}
+
+// After the kill and the repair: on `branch_a` with its files, or on `branch_b` with its files.
+void require_one_of(const TempDir& d, const json& status, const std::string& a, const std::string& b,
+                    const std::map<std::string, std::string>& files_a,
+                    const std::map<std::string, std::string>& files_b) {
+  INFO(status.dump());
+  REQUIRE(status["staged"].empty());
+  REQUIRE(status["unstaged"].empty());
+  REQUIRE(status["untracked"].empty());
+  const std::string on = status["branch"].is_string() ? status["branch"].get<std::string>() : std::string("detached");
+  REQUIRE((on == a || on == b));
+  REQUIRE(files_on_disk(d) == (on == a ? files_a : files_b));
+}
+
+}  // namespace
+
+TEST_CASE("cli: kill -9 during switch leaves one branch checked out, never the other's files under it", "[cli][crash]") {
+  TempDir d;
+  std::mt19937 rng(7);
+  two_branches(d, rng);
+  const auto main_files = files_of(d, "main"), b1_files = files_of(d, "b1");
+  const auto typical = time_of(d.path(), {"switch", "b1"});
+  REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
+  Trial t;
+  std::string on = "main";
+  for (int i = 0; i < trials(); ++i) {
+    INFO("trial " << i);
+    const std::string to = on == "main" ? "b1" : "main";
+    if (kill_during(d.path(), {"switch", to}, typical, rng)) ++t.killed;
+    else ++t.finished;
+    const json status = settle(d, t);
+    require_one_of(d, status, "main", "b1", main_files, b1_files);
+    on = status["branch"];
+    // A commit now holds exactly the branch's own files: nothing of the other.
+    if (i % 4 == 0) {
+      auto c = run_kura(d.path(), {"commit", "-m", "nothing"});
+      REQUIRE(c.exit_code == 1);
+    }
+  }
+  REQUIRE(t.killed > 0);
+}
+
+TEST_CASE("cli: kill -9 during checkout of an old commit leaves HEAD, index and files in agreement", "[cli][crash]") {
+  TempDir d;
+  std::mt19937 rng(11);
+  two_branches(d, rng);
+  REQUIRE(run_kura(d.path(), {"switch", "b1"}).exit_code == 0);
+  const std::string base = json::parse(run_kura(d.path(), {"log", "--json"}).out)[1]["id"];
+  const auto b1_files = files_of(d, "b1"), base_files = files_of(d, base);
+  const auto typical = time_of(d.path(), {"checkout", base});
+  REQUIRE(run_kura(d.path(), {"switch", "b1"}).exit_code == 0);
+  Trial t;
+  for (int i = 0; i < trials(); ++i) {
+    INFO("trial " << i);
+    auto st = json::parse(run_kura(d.path(), {"status", "--json"}).out);
+    const bool detached = !st["branch"].is_string();
+    if (kill_during(d.path(), detached ? std::vector<std::string>{"switch", "b1"} : std::vector<std::string>{"checkout", base},
+                    typical, rng))
+      ++t.killed;
+    else
+      ++t.finished;
+    require_one_of(d, settle(d, t), "b1", "detached", b1_files, base_files);
+  }
+  REQUIRE(t.killed > 0);
+}
+
+TEST_CASE("cli: kill -9 during commit, then the next commit holds exactly what was staged", "[cli][crash]") {
+  TempDir d;
+  std::mt19937 rng(13);
+  two_branches(d, rng);
+  const auto typical = time_of(d.path(), {"commit", "--allow-empty", "-m", "timing"});
+  Trial t;
+  for (int i = 0; i < trials(); ++i) {
+    INFO("trial " << i);
+    for (int k = 0; k < 3; ++k)
+      write_file(d / ("a/" + std::to_string(rng() % 70) + ".bin"), random_bytes(rng, 1000 + rng() % 50000));
+    REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+    const auto staged = files_on_disk(d);
+    const std::string before = json::parse(run_kura(d.path(), {"log", "--json", "-n", "1"}).out)[0]["id"];
+    const std::string message = "round " + std::to_string(i);
+    if (kill_during(d.path(), {"commit", "-m", message}, typical, rng)) ++t.killed;
+    else ++t.finished;
+    const json status = settle(d, t);
+    const json head = json::parse(run_kura(d.path(), {"log", "--json", "-n", "1"}).out)[0];
+    if (head["id"] == before) {
+      REQUIRE_FALSE(status["staged"].empty());  // still staged, as the user left it
+      REQUIRE(run_kura(d.path(), {"commit", "-m", message}).exit_code == 0);
+    } else {
+      REQUIRE(head["message"] == message + "\n");
+      REQUIRE(head["parents"][0] == before);
+      REQUIRE(status["staged"].empty());
+    }
+    REQUIRE(files_of(d, "HEAD") == staged);
+  }
+  REQUIRE(t.killed > 0);
+}
+
+TEST_CASE("cli: kill -9 during gc loses nothing that a commit uses", "[cli][crash]") {
+  TempDir d;
+  std::mt19937 rng(17);
+  two_branches(d, rng);
+  const auto main_files = files_of(d, "main"), b1_files = files_of(d, "b1");
+  Trial t;
+  for (int i = 0; i < trials(); ++i) {
+    INFO("trial " << i);
+    // Garbage for gc: a branch's commit, dropped.
+    REQUIRE(run_kura(d.path(), {"switch", "-c", "tmp"}).exit_code == 0);
+    for (int k = 0; k < 20; ++k) write_file(d / ("g/" + std::to_string(k) + ".bin"), random_bytes(rng, 40000));
+    REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+    REQUIRE(run_kura(d.path(), {"commit", "-m", "garbage"}).exit_code == 0);
+    REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
+    REQUIRE(run_kura(d.path(), {"branch", "-d", "tmp"}).exit_code == 0);
+    if (kill_during(d.path(), {"gc", "--prune", "now"}, std::chrono::milliseconds(400), rng)) ++t.killed;
+    else ++t.finished;
+    // settle() ran fsck: every object of every commit re-hashed and present.
+    require_one_of(d, settle(d, t), "main", "main", main_files, main_files);
+    REQUIRE(files_of(d, "b1") == b1_files);
+  }
+  // And every file of every commit reads back byte for byte (show verifies the SHA-256).
+  for (const auto& rev : {"main", "b1"})
+    for (const auto& [path, sha] : files_of(d, rev))
+      REQUIRE(sha256_hex(run_kura(d.path(), {"show", std::string(rev) + ":" + path}).out) == sha);
+  REQUIRE(t.killed > 0);
+}
+
+TEST_CASE("cli: kill -9 during push to a folder remote, then push again gives a remote that clones byte for byte", "[cli][crash][remote]") {
+  TempDir d, remotes;
+  std::mt19937 rng(19);
+  two_branches(d, rng);
+  Trial t;
+  for (int i = 0; i < trials(); ++i) {
+    INFO("trial " << i);
+    const fs::path remote = remotes / ("r" + std::to_string(i) + ".kura");
+    const std::string name = "r" + std::to_string(i);
+    REQUIRE(run_kura(d.path(), {"remote", "add", name, remote.string()}).exit_code == 0);
+    if (kill_during(d.path(), {"push", name, "b1"}, std::chrono::milliseconds(300), rng)) ++t.killed;
+    else ++t.finished;
+    settle(d, t);
+    auto again = run_kura(d.path(), {"push", name, "b1"});
+    INFO(again.out << again.err);
+    REQUIRE(again.exit_code == 0);
+    const fs::path copy = remotes / ("c" + std::to_string(i));
+    auto clone = run_kura(remotes.path(), {"clone", "--branch", "b1", remote.string(), copy.string()});
+    INFO(clone.err);
+    REQUIRE(clone.exit_code == 0);
+    REQUIRE(run_kura(copy, {"fsck"}).exit_code == 0);
+    std::map<std::string, std::string> cloned;
+    for (auto it = fs::recursive_directory_iterator(copy); it != fs::recursive_directory_iterator(); ++it) {
+      if (it->path().filename() == ".kura") {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file()) cloned[it->path().lexically_relative(copy).string()] = sha256_hex(read_file(it->path()));
+    }
+    REQUIRE(cloned == files_of(d, "b1"));
+  }
+  REQUIRE(t.killed > 0);
+}
