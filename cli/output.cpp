@@ -74,6 +74,8 @@ nlohmann::json to_json(const FileEntry& f) {
 std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json, Mode mode) {
   OpenOptions options;
   if (mode == Mode::kRead) options.access = Access::kReadOnly;
+  if (mode == Mode::kInspect) options.access = Access::kInspect;
+  if (mode == Mode::kRepair) options.access = Access::kRepair;
   options.lock_timeout = std::chrono::milliseconds(static_cast<int64_t>(g.lock_timeout * 1000));
   options.command = "kura " + command;
   if (!g.quiet && !json && ::isatty(STDERR_FILENO)) {

@@ -39,7 +39,8 @@ std::vector<std::string> own_arguments();
 
 // Opens the repository found from the -C folder, with a progress bar on
 // stderr when it is a terminal and --quiet is not given.
-enum class Mode { kWrite, kRead };
+// kInspect, kRepair: fsck (a store with damaged files opens; see Access).
+enum class Mode { kWrite, kRead, kInspect, kRepair };
 std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json, Mode mode = Mode::kWrite);
 
 bool stdout_is_tty();

@@ -132,4 +132,8 @@ CloneResult clone(const std::string& url, const std::filesystem::path& dir,
 // clone). Idempotent.
 void enable_on_demand_fetch();
 
+// The objects and git objects of remote `name`, each verified against its
+// id when read (fsck --from). Error(kNotFound) for an unknown remote.
+std::shared_ptr<ObjectSource> remote_object_source(const Repo& repo, const std::string& name);
+
 }  // namespace kura

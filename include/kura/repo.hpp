@@ -134,16 +134,29 @@ struct RefInfo {
   std::string message;  // annotated tags only
 };
 
+// One finding of fsck: a key of one table that cannot be read or is wrong.
 struct FsckProblem {
-  std::string object;   // hex id (kura object or git object)
-  std::string kind;     // "corrupt", "missing", "undecodable", "bad-ref"
+  std::string object;   // the key: hex id (kura or git object), a path (index, statcache), a run
+                        // id, "file:NAME" for damage whose keys are unknown, or "refs"
+  std::string kind;     // "corrupt" (cannot be read, or bytes do not match the id), "missing",
+                        // "mismatch" (disagrees with what it describes: a pointer's size), "undecodable"
   std::string message;
   std::vector<std::string> used_by;  // "rev:path" or "index:path", a few
+  std::string table;    // "objects", "object_times", "git", "index", "statcache", "checks", "runs", "meta"
+  // A cache (statcache, checks, meta, object_times) is rebuilt by --repair
+  // from what else is stored; data (objects, git, runs, index) is not:
+  // only a good copy elsewhere (--from REMOTE) restores it.
+  bool data = true;
+  std::string file;                  // the store file that holds the damage, when known
+  std::vector<std::string> commits;  // short ids of the commits that need the object, a few
+  bool remote_has = false;           // --from: the remote holds a good copy
+  bool repaired = false;             // --repair: fixed (rebuilt, reset or restored)
 };
 
 struct FsckReport {
   uint64_t objects_checked = 0, git_objects_checked = 0, bytes_checked = 0;
   uint64_t commits = 0, files = 0;
+  uint64_t table_entries_checked = 0;  // entries of index, statcache, checks, runs, meta
   std::vector<FsckProblem> problems;
   // A partial clone (config kura.promisor) lacks, by design, the objects of
   // the commits it did not check out: those are counted here, not reported as
@@ -151,7 +164,28 @@ struct FsckReport {
   // promisor remote (named in `promisor`) fetches either when it is read.
   std::string promisor;
   uint64_t not_fetched = 0;
-  bool ok() const { return problems.empty(); }
+  // --repair resetting a damaged index to HEAD: the staged paths whose
+  // staged version is lost (unreadable, or different from HEAD).
+  std::vector<std::string> index_paths_lost;
+  bool repaired = false;  // a repair ran
+  // Clean, or every finding repaired.
+  bool ok() const {
+    for (const auto& p : problems)
+      if (!p.repaired) return false;
+    return true;
+  }
+};
+
+class ObjectSource;
+struct FsckOptions {
+  // Rebuild damaged caches, reset a damaged index to HEAD, drop what cannot
+  // be read from a damaged table file and, with `from`, restore objects and
+  // git objects from it (each verified against its id). The repository
+  // must have been opened with Access::kRepair.
+  bool repair = false;
+  // A remote's objects (remote_object_source() in remote.hpp): without
+  // repair, fsck says which bad objects it holds good copies of.
+  std::shared_ptr<ObjectSource> from;
 };
 
 struct GcOptions {
@@ -185,6 +219,10 @@ class ObjectSource {
   // The bytes of kura object `id`, already verified against it; nullopt when
   // the source lacks it too. Throws Error on a transport failure.
   virtual std::optional<std::string> fetch_object(const ObjectId& id) = 0;
+  // Every git object the source holds, each verified against its id (fsck
+  // --repair --from restores lost commits, trees and pointers from them).
+  // Empty for a source that holds none.
+  virtual std::vector<GitObject> git_objects() { return {}; }
 };
 
 class Repo;
@@ -284,7 +322,11 @@ class Repo {
   // Current branch name, empty when detached.
   std::string current_branch() const;
 
-  FsckReport fsck();
+  // Reads every table of the store (objects, object_times, git, index,
+  // statcache, checks, runs, meta) with checksums, re-hashes every object,
+  // walks every commit down to every row and image, and reports each
+  // finding with the paths and commits that use it (docs/cli.md).
+  FsckReport fsck(const FsckOptions& options = {});
   GcReport gc(const GcOptions& options);
 
   // --- for remotes (src/remote); see docs/remotes.md ----------------------

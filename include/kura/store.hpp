@@ -37,7 +37,28 @@ namespace kura {
 
 enum class Table { kIndex, kStatCache, kMeta, kGit, kChecks, kRuns };
 enum class Sync { kNo, kYes };
-enum class Access { kReadWrite, kReadOnly };
+// kInspect and kRepair are fsck's: they open a store whose table files are
+// damaged or missing (RocksDB then fails only the reads that need them) and
+// run no background compaction; kInspect writes nothing, kRepair may.
+enum class Access { kReadWrite, kReadOnly, kInspect, kRepair };
+
+// A file of the store on disk and the table whose data it holds.
+struct StoreFile {
+  enum class Kind { kTable, kBlob };  // an SST file, or a BlobDB blob file (objects only)
+  std::string table;                  // "objects", "object_times", "index", ... (table_names())
+  std::filesystem::path path;
+  Kind kind = Kind::kTable;
+  uint64_t size = 0;                   // as RocksDB recorded it
+  std::string smallest, largest;       // key range; tables only
+};
+
+// One place where a table could not be read.
+struct StoreDamage {
+  std::string table;
+  std::string key;      // the key that could not be read; empty: keys unknown (a damaged block or file)
+  std::string file;     // the store file RocksDB named, when it named one
+  std::string message;  // RocksDB's reason, one line
+};
 
 // Work counters, so tests can assert the work done instead of timing it.
 struct StoreCounters {
@@ -67,8 +88,10 @@ class TableBatch {
 class Store {
  public:
   // Opens (creating when `create` is true) the store in `dir`. Throws
-  // Error(kIo) naming the folder when RocksDB refuses. A read-only store
-  // writes nothing on open (cheaper) and refuses every write.
+  // Error(kIo) naming the folder when RocksDB refuses, and Error(kCorrupt)
+  // naming the file, its table and 'kura fsck --repair' when a table file is
+  // missing, truncated or damaged. A read-only store writes nothing on open
+  // (cheaper) and refuses every write.
   static std::unique_ptr<Store> open(const std::filesystem::path& dir, bool create,
                                      Access access = Access::kReadWrite);
   ~Store();
@@ -108,6 +131,8 @@ class Store {
   std::optional<std::pair<std::string, std::string>> seek(Table table, std::string_view from) const;
   // Makes every table write so far durable (fsyncs the write-ahead log).
   void sync_tables();
+  // Writes every table's memtable to a table file (tests that damage files).
+  void flush();
 
   // Reclaims space after erasures (compaction, blob garbage collection).
   void compact();
@@ -115,6 +140,31 @@ class Store {
   uint64_t disk_usage() const;
 
   StoreCounters& counters() { return counters_; }
+
+  // --- integrity (fsck) --------------------------------------------------
+  // Every table's name: "objects", "object_times", then Table's, in order.
+  static std::vector<std::string> table_names();
+  // The live files of every table, from RocksDB's metadata.
+  std::vector<StoreFile> files() const;
+  // Reads every entry of `table` (a name from table_names()), verifying
+  // block and blob checksums, and calls fn(key, value) for each entry that
+  // can be read, in key order. A damaged block does not stop it: the
+  // damage is appended to `damage`, and the keys past it are found in the
+  // table's other files, in the memtables and in `known_keys` (keys that
+  // other tables say exist, e.g. object ids from object_times), each read
+  // on its own, so every key that can be read is read and every known key
+  // that cannot is named.
+  void verify(std::string_view table, const std::vector<std::string>& known_keys,
+              const std::function<void(std::string_view key, std::string_view value)>& fn,
+              std::vector<StoreDamage>& damage) const;
+  // Rewrites `table` with the entries verify() can read and keep() accepts,
+  // dropping every file it had (the damaged ones with them): the readable
+  // entries are copied to a side table, the table is dropped and created
+  // afresh, and the copy moved back. Crash-safe: a later read-write open
+  // finishes an interrupted rebuild. Returns the entries kept. Not to be
+  // called while other threads use the store.
+  uint64_t rebuild(std::string_view table, const std::vector<std::string>& known_keys,
+                   const std::function<bool(std::string_view key, std::string_view value)>& keep);
 
   // Called by get_object()/read_object() for an object absent from the
   // store (a partial clone fetching on demand): returns its bytes, already

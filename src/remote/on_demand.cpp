@@ -23,6 +23,25 @@ class RemoteSource final : public ObjectSource {
                  [&](const std::string& b) { return sha256(b) == id; });
   }
 
+  std::vector<GitObject> git_objects() override {
+    Backend& b = backend();
+    std::vector<std::string> keys;
+    b.list("packs/", [&](const std::string& key) { keys.push_back(key); });
+    std::vector<GitObject> out;
+    for (const auto& key : keys) {
+      auto id = ObjectId::from_hex(key.substr(key.find('/') + 1));
+      if (!id) continue;
+      std::optional<std::vector<GitObject>> objects;
+      fetch(key, "pack " + id->hex(), [&](const std::string& bytes) {
+        if (sha256(bytes) != *id) return false;
+        objects = decode_pack(bytes);  // checks every object against its git id
+        return objects.has_value();
+      });
+      if (objects) out.insert(out.end(), objects->begin(), objects->end());
+    }
+    return out;
+  }
+
  private:
   Backend& backend() {
     std::lock_guard<std::mutex> guard(mutex_);
@@ -53,6 +72,10 @@ class RemoteSource final : public ObjectSource {
 }  // namespace kura::remote
 
 namespace kura {
+
+std::shared_ptr<ObjectSource> remote_object_source(const Repo& repo, const std::string& name) {
+  return std::make_shared<remote::RemoteSource>(remote_settings(repo, name));
+}
 
 void enable_on_demand_fetch() {
   set_object_source_factory([](Repo& repo) -> std::shared_ptr<ObjectSource> {

@@ -1,12 +1,12 @@
-// kura fsck: re-hashes every object and follows every reference.
+// kura fsck: every table read with checksums (fsck_tables.cpp), every
+// commit walked down to every row and image (here), and --repair
+// (fsck_repair.cpp), after which everything is checked again.
+#include "repo/fsck.hpp"
+
 #include <algorithm>
-#include <cstring>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
-#include "repo/odb_backend.hpp"
 #include "repo/reach.hpp"
 
 namespace kura {
@@ -15,76 +15,50 @@ namespace {
 
 constexpr size_t kMaxUsers = 20;
 
-struct Checker {
-  FsckReport& report;
-  std::unordered_map<std::string, size_t> problem_of;  // object hex -> index in report.problems
-  std::unordered_set<std::string> not_fetched;        // partial clone: absent by design
-
-  void problem(const std::string& object, const char* kind, const std::string& message) {
-    if (problem_of.count(object) || not_fetched.count(object)) return;
-    if (!report.promisor.empty() && std::string_view(kind) == "missing" && ObjectId::from_hex(object)) {
-      not_fetched.insert(object);
-      ++report.not_fetched;
-      return;
-    }
-    problem_of[object] = report.problems.size();
-    report.problems.push_back({object, kind, message, {}});
-  }
-  bool is_bad(const std::string& object) const { return problem_of.count(object) > 0; }
-  void used_by(const std::string& object, const std::string& user) {
-    auto it = problem_of.find(object);
-    if (it == problem_of.end()) return;
-    auto& users = report.problems[it->second].used_by;
-    if (users.size() < kMaxUsers && std::find(users.begin(), users.end(), user) == users.end())
-      users.push_back(user);
-  }
-};
-
 std::string where(const std::string& path, uint64_t line) {
   return line ? path + " line " + std::to_string(line) : path;
 }
 
 }  // namespace
 
-FsckReport Repo::fsck() {
-  Impl& I = *impl_;
+FsckProblem* Checker::problem(const std::string& table, const std::string& key, const char* kind,
+                              const std::string& message, bool data, const std::string& file) {
+  const bool object_key = table == "objects" || table == "git";
+  if (problem_of.count({table, key}) || not_fetched.count(key)) return nullptr;
+  if (object_key && object_problem.count(key)) return nullptr;
+  if (!report.promisor.empty() && table == "objects" && std::string_view(kind) == "missing") {
+    not_fetched.insert(key);
+    ++report.not_fetched;
+    return nullptr;
+  }
+  problem_of[{table, key}] = report.problems.size();
+  if (object_key) object_problem[key] = report.problems.size();
+  FsckProblem p;
+  p.object = key;
+  p.kind = kind;
+  p.message = message;
+  p.table = table;
+  p.data = data;
+  p.file = file;
+  report.problems.push_back(std::move(p));
+  return &report.problems.back();
+}
+
+void Checker::used_by(const std::string& object, const std::string& user) {
+  auto it = object_problem.find(object);
+  if (it == object_problem.end()) return;
+  FsckProblem& p = report.problems[it->second];
+  if (p.used_by.size() < kMaxUsers && std::find(p.used_by.begin(), p.used_by.end(), user) == p.used_by.end())
+    p.used_by.push_back(user);
+  const std::string commit = user.substr(0, user.find(':'));
+  if (user.find(':') != std::string::npos && commit != "index" && p.commits.size() < kMaxUsers &&
+      std::find(p.commits.begin(), p.commits.end(), commit) == p.commits.end())
+    p.commits.push_back(commit);
+}
+
+void walk_commits(Repo::Impl& I, Checker& c, const TableScan& scan) {
   const Store& store = *I.store;
-  FsckReport report;
-  report.promisor = config("kura.promisor").value_or("");
-  Checker c{report, {}, {}};
-
-  // Objects are read one by one, so a value RocksDB itself finds damaged
-  // (a blob checksum) is reported as that object, not as a failed fsck.
-  store.for_each_object_id([&](const ObjectId& id, int64_t) {
-    ++report.objects_checked;
-    try {
-      auto bytes = store.get_object(id);
-      if (!bytes) {
-        c.problem(id.hex(), "missing", "object " + id.hex() + " is listed but its content is missing");
-      } else {
-        report.bytes_checked += bytes->size();
-        if (sha256(*bytes) != id)
-          c.problem(id.hex(), "corrupt", "object " + id.hex() + ": content does not match its hash");
-      }
-    } catch (const Error& e) {
-      c.problem(id.hex(), "corrupt", "object " + id.hex() + " cannot be read: " + e.what());
-    }
-    return true;
-  });
-  store.scan(Table::kGit, "", [&](std::string_view key, std::string_view value) {
-    ++report.git_objects_checked;
-    git_oid oid;
-    std::memcpy(oid.id, key.data(), std::min<size_t>(key.size(), GIT_OID_RAWSZ));
-    git_object_t type;
-    int64_t time;
-    std::string_view data;
-    git_oid actual;
-    if (key.size() != GIT_OID_RAWSZ || !decode_git_value(value, &type, &time, &data) ||
-        git_odb_hash(&actual, data.data(), data.size(), type) < 0 || !git_oid_equal(&actual, &oid))
-      c.problem(git::hex(oid), "corrupt", "git object " + git::hex(oid) + ": content does not match its hash");
-    return true;
-  });
-
+  FsckReport& report = c.report;
   // Problems under each pointer blob, so a file seen again (other commits,
   // copies) is not walked again but still named as a user.
   std::unordered_map<std::string, std::vector<std::pair<std::string, uint64_t>>> under_pointer;
@@ -95,20 +69,28 @@ FsckReport Repo::fsck() {
     if (known == under_pointer.end()) {
       std::vector<std::pair<std::string, uint64_t>> found;
       if (c.is_bad(pointer)) found.push_back({pointer, 0});
+      auto bad = [&](const ObjectId& id, const char* kind, const std::string& message, uint64_t line) {
+        c.problem("objects", id.hex(), kind, message, true);
+        found.push_back({id.hex(), line});
+      };
       try {
         FileEntry entry = load();
+        const Pointer& p = entry.pointer;
+        auto size = scan.object_size.find(p.object);
+        if (p.kind == FileKind::kMedia && size != scan.object_size.end() && size->second != p.size)
+          bad(p.object, "mismatch",
+              "the pointer of " + path + " says " + std::to_string(p.size) + " bytes but object " + p.object.hex() +
+                  " has " + std::to_string(size->second),
+              0);
         file_objects(
             store, entry,
             [&](const ObjectId& id, uint64_t line) {
               if (c.is_bad(id.hex())) found.push_back({id.hex(), line});
               return seen.insert(id).second;
             },
-            [&](const ObjectId& id, const char* kind, const std::string& message, uint64_t line) {
-              c.problem(id.hex(), kind, message);
-              found.push_back({id.hex(), line});
-            });
+            bad);
       } catch (const Error& e) {
-        c.problem(pointer, "undecodable", e.what());
+        c.problem("git", pointer, "undecodable", e.what(), true);
         found.push_back({pointer, 0});
       }
       known = under_pointer.emplace(pointer, std::move(found)).first;
@@ -118,40 +100,84 @@ FsckReport Repo::fsck() {
 
   std::vector<git_oid> commits;
   try {
-    commits = reachable_commits(I, nullptr);
+    commits = reachable_commits(I, nullptr, &scan.run_commits);
   } catch (const Error& e) {
-    c.problem("refs", "missing", e.what());
+    c.problem("git", "refs", "missing", e.what(), true);
   }
   for (const git_oid& oid : commits) {
     ++report.commits;
+    const std::string short_id = git::hex(oid).substr(0, 10);
     TreeFiles files;
     try {
       files = I.flatten_rev(git::hex(oid));
-    } catch (const Error& e) {
-      c.problem(git::hex(oid), "undecodable", "commit " + git::hex(oid) + ": " + e.what());
-      continue;
-    }
-    const std::string short_id = git::hex(oid).substr(0, 10);
-    try {
       git_commit* raw = nullptr;
       git::check(git_commit_lookup(&raw, I.git.get(), &oid), "cannot read commit " + git::hex(oid));
       git::Commit owner(raw);
-      if (auto report = I.report_id(raw)) {
-        if (!store.has_object(*report))
-          c.problem(report->hex(), "missing", "the check report " + report->hex() + " of commit " + short_id + " is missing");
-        c.used_by(report->hex(), short_id + ":(check report)");
+      if (auto id = I.report_id(raw)) {
+        if (!store.has_object(*id))
+          c.problem("objects", id->hex(), "missing", "the check report " + id->hex() + " of commit " + short_id + " is missing", true);
+        c.used_by(id->hex(), short_id + ":(check report)");
       }
     } catch (const Error& e) {
-      c.problem(git::hex(oid), "undecodable", e.what());
+      c.problem("git", git::hex(oid), "undecodable", "commit " + git::hex(oid) + ": " + e.what(), true);
+      c.used_by(git::hex(oid), short_id + ":");
+      continue;
     }
     for (const auto& [path, file] : files) {
       const std::string pointer = git::hex(file.oid);
       check_file(short_id + ":" + path, [&, p = path, f = file] { return I.entry_of(p, f); }, pointer);
     }
   }
-  for (const auto& [path, entry] : load_index(store))
+  for (const auto& [path, entry] : scan.index)
     check_file("index:" + path, [e = entry] { return e; }, entry.pointer_oid);
-  return report;
+}
+
+FsckReport Repo::fsck(const FsckOptions& options) {
+  Impl& I = *impl_;
+  const std::string promisor = config("kura.promisor").value_or("");
+  auto run = [&](TableScan& scan) {
+    FsckReport r;
+    r.promisor = promisor;
+    Checker c{r, {}, {}, {}};
+    check_tables(I, c, scan);
+    walk_commits(I, c, scan);
+    return r;
+  };
+  TableScan scan;
+  FsckReport first = run(scan);
+  if (options.from) {
+    std::unordered_set<std::string> git_there;
+    for (const auto& o : options.from->git_objects()) git_there.insert(o.id);
+    for (auto& p : first.problems) {
+      if (p.table == "git") p.remote_has = git_there.count(p.object) > 0;
+      if (p.table != "objects" || !ObjectId::from_hex(p.object)) continue;
+      try {
+        p.remote_has = options.from->fetch_object(*ObjectId::from_hex(p.object)).has_value();
+      } catch (const Error&) {
+        p.remote_has = false;  // a damaged remote copy is no good copy
+      }
+    }
+  }
+  if (!options.repair || first.problems.empty()) return first;
+  FsckReport out;
+  repair(I, first, scan, options, out);
+  TableScan again;
+  FsckReport after = run(again);
+  std::set<std::pair<std::string, std::string>> left;
+  for (const auto& p : after.problems) left.insert({p.table, p.object});
+  // What repair dropped without a copy to restore it from stays unrepaired.
+  for (const auto& p : out.problems) left.insert({p.table, p.object});
+  for (auto& p : first.problems) p.repaired = !left.count({p.table, p.object});
+  std::set<std::pair<std::string, std::string>> had;
+  for (const auto& p : first.problems) had.insert({p.table, p.object});
+  for (auto& p : after.problems)
+    if (!had.count({p.table, p.object})) first.problems.push_back(std::move(p));
+  first.index_paths_lost = std::move(out.index_paths_lost);
+  first.repaired = true;
+  first.objects_checked = after.objects_checked;
+  first.git_objects_checked = after.git_objects_checked;
+  first.not_fetched = after.not_fetched;
+  return first;
 }
 
 }  // namespace kura

@@ -4,7 +4,7 @@
 
 namespace kura {
 
-std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags) {
+std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags, const std::vector<std::string>* run_commits) {
   git_revwalk* raw = nullptr;
   git::check(git_revwalk_new(&raw, repo.git.get()), "cannot walk history");
   git::Revwalk walk(raw);
@@ -37,7 +37,8 @@ std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags) 
     git::check(git_revwalk_push(raw, &*head), "cannot walk history");
     any = true;
   }
-  for (const std::string& hex : run_roots(*repo.store).commits) {
+  const auto runs = run_commits ? *run_commits : run_roots(*repo.store).commits;
+  for (const std::string& hex : runs) {
     git_oid oid = git::oid_from_hex(hex);
     if (git_revwalk_push(raw, &oid) == 0) any = true;  // a run's commit already gone is not a walk error
   }

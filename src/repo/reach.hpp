@@ -34,7 +34,9 @@ RunRoots run_roots(const Store& store);
 
 // The commits reachable from every ref, HEAD and training run, newest first; tag objects
 // met on the way go to `tags`.
-std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags);
+// `run_commits`: the commits of training runs; null: read from the runs table.
+std::vector<git_oid> reachable_commits(const Repo::Impl& repo, GitOidSet* tags,
+                                       const std::vector<std::string>* run_commits = nullptr);
 
 // The kura objects a file needs, in the order a reader meets them. A missing
 // or undecodable object stops the descent below it and is reported to

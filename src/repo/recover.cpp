@@ -90,6 +90,13 @@ void Repo::recover() {
   if (!journal) return;
   const nlohmann::json& j = *journal;
   const std::string op = j["op"];
+  if (I.options.access == Access::kInspect || I.options.access == Access::kRepair) {
+    // fsck: the store may be damaged, and finishing the operation would
+    // change what fsck is asked to look at.
+    I.notice("'" + j.value("command", std::string("kura")) + "' (pid " + std::to_string(j.value("pid", 0)) +
+             ") was interrupted; fsck looks at the repository as it left it, and the next other kura command finishes it");
+    return;
+  }
   if (op == "checkout") {
     CheckoutRun run;
     run.resume = true;

@@ -89,9 +89,11 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
   fs::create_directories(impl->kura_dir / "tmp", ec);
   impl->lock = std::make_unique<RepoLock>(impl->kura_dir / "lock", options.command, options.lock_timeout);
   // An interrupted operation is finished before anything else, even by a
-  // read-only command: it needs a writable store for that.
+  // read-only command: it needs a writable store for that. fsck is the
+  // exception (src/repo/recover.cpp): it looks at what the kill left.
   const bool journal = fs::exists(impl->kura_dir / "journal", ec);
-  impl->store = Store::open(impl->kura_dir / "store", /*create=*/false, journal ? Access::kReadWrite : options.access);
+  const Access access = journal && options.access == Access::kReadOnly ? Access::kReadWrite : options.access;
+  impl->store = Store::open(impl->kura_dir / "store", /*create=*/false, access);
   git_repository* raw = nullptr;
   git::check(git_repository_open_bare(&raw, (impl->kura_dir / "git").c_str()),
              "cannot open " + (impl->kura_dir / "git").string());

@@ -14,6 +14,7 @@
 
 #include "kura/error.hpp"
 #include "store/fault_fs.hpp"
+#include "store/store_impl.hpp"
 #include "util/fault.hpp"
 
 namespace kura {
@@ -22,16 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kTableNames[] = {"index", "statcache", "meta", "git", "checks", "runs"};
-constexpr size_t kTableCount = sizeof kTableNames / sizeof kTableNames[0];
-
-// Translates a RocksDB status once, here; nothing above sees rocksdb::Status.
-void check(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return;
-  ErrorCode code = s.IsCorruption() ? ErrorCode::kCorrupt : ErrorCode::kIo;
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) code = ErrorCode::kLocked;
-  fail(code, what + ": " + s.ToString());
-}
 
 std::string encode_time(int64_t t) {
   std::string out(8, '\0');
@@ -49,6 +40,18 @@ rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
 
+// Translates a RocksDB status once, here; nothing above sees rocksdb::Status.
+void check(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return;
+  ErrorCode code = s.IsCorruption() ? ErrorCode::kCorrupt : ErrorCode::kIo;
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) code = ErrorCode::kLocked;
+  const std::string file = file_named_in(s.ToString());
+  if (!file.empty() && code != ErrorCode::kLocked)
+    fail(ErrorCode::kCorrupt, what + ": the store file " + file + " is damaged (" + reason_of(s) +
+                                  "); run 'kura fsck' to see what it affects, 'kura fsck --repair' to repair");
+  fail(code, what + ": " + s.ToString());
+}
+
 struct TableBatch::Impl {
   std::vector<std::tuple<Table, std::string, std::string, bool>> ops;  // resolved by Store
 };
@@ -65,59 +68,52 @@ void TableBatch::erase(Table table, std::string_view key) {
 }
 size_t TableBatch::size() const { return impl_->ops.size(); }
 
-struct Store::Impl {
-  fs::path dir;
-  bool read_only = false;
-  std::unique_ptr<rocksdb::Env> fault_env;  // tests only (util/fault.hpp); outlives db
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::ColumnFamilyHandle* objects = nullptr;
-  rocksdb::ColumnFamilyHandle* times = nullptr;
-  rocksdb::ColumnFamilyHandle* tables[kTableCount] = {};
-  // Two threads storing the same new object (an image in two files) would
-  // both write it; a stripe lock per id makes the second one a dedup.
-  std::mutex stripes[64];
+void Store::Impl::before_write() {
+  std::lock_guard<std::mutex> g(failure_mu);
+  if (!failure.empty())
+    fail(ErrorCode::kIo, "the store took no more writes after an earlier failure in this command (" + failure +
+                             "); nothing after it was written: fix the cause and run the command again");
+}
 
-  // After one failed write nothing more is asked of RocksDB: its debug
-  // builds (Debian's among them) assert when a log that failed a write is
-  // synced, and a half-failed command must stop, not go on writing.
-  std::mutex failure_mu;
-  std::string failure;  // the first failed write, "" when none
-  void before_write() {
+void Store::Impl::after_write(const rocksdb::Status& s, const std::string& what) {
+  if (!s.ok()) {
     std::lock_guard<std::mutex> g(failure_mu);
-    if (!failure.empty())
-      fail(ErrorCode::kIo, "the store took no more writes after an earlier failure in this command (" + failure +
-                               "); nothing after it was written: fix the cause and run the command again");
+    if (failure.empty()) failure = what + ": " + s.ToString();
   }
-  void after_write(const rocksdb::Status& s, const std::string& what) {
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> g(failure_mu);
-      if (failure.empty()) failure = what + ": " + s.ToString();
-    }
-    check(s, what);
-  }
+  check(s, what);
+}
 
-  ~Impl() {
-    if (db && !read_only && failure.empty()) {
-      // Opens skip the flush of the replayed log (cheap commands); fold the
-      // logs into tables once they pile up or grow past a megabyte (a
-      // commit of a large tree), so that every later open replays little.
-      rocksdb::VectorLogPtr logs;
-      uint64_t log_bytes = 0;
-      const bool listed = db->GetSortedWalFiles(logs).ok();
-      for (const auto& log : logs) log_bytes += log->SizeFileBytes();
-      if (listed && (logs.size() > 8 || log_bytes > (1u << 20))) {
-        rocksdb::FlushOptions fo;
-        std::ignore = db->Flush(fo, handles);  // best effort: the logs still hold the data
-      }
-    }
-    if (db) {
-      for (auto* h : handles) std::ignore = db->DestroyColumnFamilyHandle(h);  // closing anyway
-      std::ignore = db->Close();
+Store::Impl::~Impl() {
+  if (db && !read_only && failure.empty()) {
+    // Opens skip the flush of the replayed log (cheap commands); fold the
+    // logs into tables once they pile up or grow past a megabyte (a
+    // commit of a large tree), so that every later open replays little.
+    rocksdb::VectorLogPtr logs;
+    uint64_t log_bytes = 0;
+    const bool listed = db->GetSortedWalFiles(logs).ok();
+    for (const auto& log : logs) log_bytes += log->SizeFileBytes();
+    if (listed && (logs.size() > 8 || log_bytes > (1u << 20))) {
+      rocksdb::FlushOptions fo;
+      std::ignore = db->Flush(fo, handles);  // best effort: the logs still hold the data
     }
   }
-  rocksdb::ColumnFamilyHandle* cf(Table t) const { return tables[static_cast<size_t>(t)]; }
-};
+  if (db) {
+    for (auto* h : handles) std::ignore = db->DestroyColumnFamilyHandle(h);  // closing anyway
+    std::ignore = db->Close();
+  }
+}
+
+size_t Store::Impl::family(std::string_view name) const {
+  for (size_t i = 1; i < kFamilyCount; ++i)
+    if (name == kFamilyNames[i]) return i;
+  fail(ErrorCode::kInvalidInput, "the store has no table '" + std::string(name) + "'");
+}
+
+void Store::Impl::bind() {
+  objects = handles[1];
+  times = handles[2];
+  for (size_t i = kFirstTable; i < kFamilyCount; ++i) tables[i - kFirstTable] = handles[i];
+}
 
 Store::Store() : impl_(std::make_unique<Impl>()) {}
 Store::~Store() = default;
@@ -181,35 +177,55 @@ std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access acce
   // `kura gc` (compact()) asks for it, so that adding data writes it once.
   objects.enable_blob_garbage_collection = false;
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, small},
-      {"objects", objects},
-      {"object_times", small},
-  };
-  for (const char* name : kTableNames) descriptors.emplace_back(name, small);
+  const bool tolerant = access == Access::kInspect || access == Access::kRepair;
+  if (tolerant) {
+    // fsck: a damaged or missing table file must not stop the open (RocksDB
+    // then fails only the reads that need it, which fsck reports one by one),
+    // and no background compaction may trip over it while repairing.
+    db_options.paranoid_checks = false;
+    small.disable_auto_compactions = true;
+    objects.disable_auto_compactions = true;
+  }
 
   auto store = std::unique_ptr<Store>(new Store());
   auto& impl = *store->impl_;
   impl.dir = dir;
-  impl.read_only = access == Access::kReadOnly;
+  impl.read_only = access == Access::kReadOnly || access == Access::kInspect;
   if (fault::installed()) {
     impl.fault_env = make_fault_env();
     db_options.env = impl.fault_env.get();
   }
+  impl.descriptors = {{rocksdb::kDefaultColumnFamilyName, small}, {"objects", objects}};
+  for (size_t i = 2; i < kFamilyCount; ++i) impl.descriptors.emplace_back(kFamilyNames[i], small);
+  auto descriptors = impl.descriptors;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      access == Access::kReadOnly
-          ? rocksdb::DB::OpenForReadOnly(db_options, dir.string(), descriptors, &impl.handles, &raw)
-          : rocksdb::DB::Open(db_options, dir.string(), descriptors, &impl.handles, &raw);
+  auto try_open = [&] {
+    return impl.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir.string(), descriptors, &impl.handles, &raw)
+                          : rocksdb::DB::Open(db_options, dir.string(), descriptors, &impl.handles, &raw);
+  };
+  rocksdb::Status s = try_open();
+  if (!s.ok() && !impl.read_only && s.IsInvalidArgument()) {
+    // A rebuild interrupted by a crash left a repair.* family: open it too.
+    std::vector<std::string> names;
+    if (rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &names).ok()) {
+      for (const auto& name : names)
+        if (name.rfind(kRepairPrefix, 0) == 0) descriptors.emplace_back(name, name == "repair.objects" ? objects : small);
+      s = try_open();
+    }
+  }
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("LOCK") != std::string::npos)
       fail(ErrorCode::kLocked, "store " + dir.string() + " is in use by another process");
+    if (!tolerant && !file_named_in(s.ToString()).empty())
+      fail(ErrorCode::kCorrupt, explain_damaged_file(dir, s.ToString()));
     check(s, "cannot open the store " + dir.string());
   }
   impl.db.reset(raw);
-  impl.objects = impl.handles[1];
-  impl.times = impl.handles[2];
-  for (size_t i = 0; i < kTableCount; ++i) impl.tables[i] = impl.handles[3 + i];
+  impl.bind();
+  if (!impl.read_only) impl.finish_rebuilds();
+  else if (auto pending = impl.pending_rebuild())
+    fail(ErrorCode::kCorrupt, "table " + *pending + " of the store " + dir.string() +
+                                  " is half rebuilt (a 'kura fsck --repair' was interrupted); run 'kura fsck --repair'");
   return store;
 }
 
@@ -385,6 +401,13 @@ void Store::set_missing_object_fn(MissingObjectFn fn) {
 void Store::sync_tables() {
   impl_->before_write();
   impl_->after_write(impl_->db->SyncWAL(), "cannot sync the store's log");
+}
+
+void Store::flush() {
+  rocksdb::FlushOptions fo;
+  std::vector<rocksdb::ColumnFamilyHandle*> all(impl_->handles.begin(), impl_->handles.begin() + kFamilyCount);
+  impl_->before_write();
+  impl_->after_write(impl_->db->Flush(fo, all), "cannot flush the store");
 }
 
 void Store::compact() {

@@ -51,6 +51,7 @@ TEST_CASE("fsck names a corrupted object and the files that use it", "[repo][fsc
   f.reopen();
   FsckReport r = f.repo->fsck();
   REQUIRE_FALSE(r.ok());
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.table << " " << p.object << ": " << p.message);
   REQUIRE(r.problems.size() == 1);
   const FsckProblem& p = r.problems[0];
   REQUIRE(p.object == sha256(png).hex());

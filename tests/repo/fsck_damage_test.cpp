@@ -1,0 +1,161 @@
+// fsck sees damage in every table's files, names what it hurts, and
+// --repair rebuilds caches, resets the index and restores data from a remote.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "fixture.hpp"
+#include "kura/error.hpp"
+#include "kura/remote.hpp"
+
+using namespace kura;
+using namespace kura::test;
+
+namespace {
+
+enum class Damage { kFlip, kTruncate };
+
+// Damages the largest file of `table` on disk; returns its name.
+std::string damage(RepoFixture& f, const std::string& table, StoreFile::Kind kind, Damage how) {
+  f.repo->store().flush();
+  StoreFile target;
+  for (const auto& file : f.repo->store().files())
+    if (file.table == table && file.kind == kind && file.size > target.size) target = file;
+  REQUIRE(!target.path.empty());
+  f.close();
+  std::string bytes = read_file(target.path);
+  if (how == Damage::kFlip)
+    bytes[kind == StoreFile::Kind::kBlob ? bytes.size() / 2 : 24] ^= 0x5a;  // a blob, or the first data block
+  else
+    bytes.resize(bytes.size() / 2);
+  write_file(target.path, bytes);
+  return target.path.filename().string();
+}
+
+FsckReport fsck(RepoFixture& f, Access access, FsckOptions o = {}) {
+  f.repo.reset();
+  OpenOptions open;
+  open.access = access;
+  f.repo = Repo::open(f.dir.path(), open);
+  return f.repo->fsck(o);
+}
+
+bool has_finding(const FsckReport& r, const std::string& table, bool data) {
+  for (const auto& p : r.problems)
+    if (p.table == table && p.data == data) return true;
+  return false;
+}
+
+void two_commits(RepoFixture& f) {
+  f.write("a.jpg", data_file("fish.jpg"));
+  f.write("train.jsonl", vision_example(data_file("linux.jpg"), "logo") + "\n");
+  f.add_all();
+  f.commit("first");
+  f.write("b.png", data_file("pic1.png"));
+  f.add_all();
+  f.commit("second");
+}
+
+}  // namespace
+
+TEST_CASE("Store::files names the files of every table", "[fsck][store]") {
+  RepoFixture f;
+  two_commits(f);
+  f.repo->store().flush();
+  std::set<std::string> tables;
+  for (const auto& file : f.repo->store().files()) {
+    REQUIRE(fs::exists(file.path));
+    tables.insert(file.table + (file.kind == StoreFile::Kind::kBlob ? ":blob" : ""));
+  }
+  for (const char* t : {"objects", "objects:blob", "object_times", "index", "statcache", "git"})
+    REQUIRE(tables.count(t));
+}
+
+TEST_CASE("fsck finds a damaged cache file and repair rebuilds it", "[fsck]") {
+  const std::string table = GENERATE("statcache", "checks", "meta");
+  const Damage how = GENERATE(Damage::kFlip, Damage::kTruncate);
+  CAPTURE(table, how == Damage::kFlip ? "flip" : "truncate");
+  RepoFixture f;
+  two_commits(f);
+  for (int i = 0; i < 50; ++i) {
+    f.repo->store().put(Table::kChecks, "r1test/" + std::to_string(i), std::string(40, 'c'));
+    f.repo->store().put(Table::kMeta, "pack:" + std::string(64, char('a' + i % 6)) + std::to_string(i), "");
+  }
+  const std::string file = damage(f, table, StoreFile::Kind::kTable, how);
+  if (how == Damage::kTruncate) {
+    // Every ordinary command says which file, which table and what to run.
+    try {
+      f.reopen();
+      FAIL("the store opened with a truncated file");
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      REQUIRE(m.find(file) != std::string::npos);
+      REQUIRE(m.find("table " + table) != std::string::npos);
+      REQUIRE(m.find("kura fsck --repair") != std::string::npos);
+    }
+  }
+  FsckReport r = fsck(f, Access::kInspect);
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(has_finding(r, table, false));
+  REQUIRE_FALSE(has_finding(r, "objects", true));
+  FsckOptions repair;
+  repair.repair = true;
+  FsckReport fixed = fsck(f, Access::kRepair, repair);
+  REQUIRE(fixed.ok());
+  REQUIRE(fsck(f, Access::kReadOnly).problems.empty());
+  f.reopen();
+  REQUIRE(f.repo->status().staged.empty());
+  REQUIRE(f.add_all().files_added == 0);
+  REQUIRE(f.show("HEAD", "b.png") == data_file("pic1.png"));
+}
+
+TEST_CASE("fsck --repair resets a damaged index to HEAD and names the staged paths lost", "[fsck]") {
+  const Damage how = GENERATE(Damage::kFlip, Damage::kTruncate);
+  RepoFixture f;
+  two_commits(f);
+  f.write("new.jpg", data_file("windows.jpg"));
+  f.add_all();
+  damage(f, "index", StoreFile::Kind::kTable, how);
+  FsckReport r = fsck(f, Access::kInspect);
+  REQUIRE(has_finding(r, "index", true));
+  FsckOptions repair;
+  repair.repair = true;
+  FsckReport fixed = fsck(f, Access::kRepair, repair);
+  REQUIRE(fixed.ok());
+  REQUIRE(std::find(fixed.index_paths_lost.begin(), fixed.index_paths_lost.end(), "new.jpg") !=
+          fixed.index_paths_lost.end());
+  f.reopen();
+  auto status = f.repo->status();
+  REQUIRE(status.staged.empty());  // the index is HEAD's again
+  REQUIRE(f.repo->fsck().ok());
+}
+
+TEST_CASE("fsck --repair --from restores damaged objects and git objects from a folder remote", "[fsck][remote]") {
+  const std::string table = GENERATE("objects", "git");
+  const Damage how = GENERATE(Damage::kFlip, Damage::kTruncate);
+  CAPTURE(table, how == Damage::kFlip ? "flip" : "truncate");
+  RepoFixture f;
+  TempDir remote;
+  two_commits(f);
+  add_remote(*f.repo, "origin", (remote / "r.kura").string());
+  push(*f.repo, "origin", "", {});
+  const std::string head = f.repo->refs().at(f.repo->head_ref());
+  damage(f, table, table == "objects" ? StoreFile::Kind::kBlob : StoreFile::Kind::kTable, how);
+  FsckReport r = fsck(f, Access::kInspect);
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(has_finding(r, table, true));
+  FsckOptions o;
+  o.from = remote_object_source(*f.repo, "origin");
+  o.repair = true;
+  FsckReport fixed = fsck(f, Access::kRepair, o);
+  for (const auto& p : fixed.problems)
+    if (!p.repaired) UNSCOPED_INFO(p.table << " " << p.object << ": " << p.message);
+  REQUIRE(fixed.ok());
+  REQUIRE(fsck(f, Access::kReadOnly).problems.empty());
+  f.reopen();
+  REQUIRE(f.repo->refs().at(f.repo->head_ref()) == head);
+  REQUIRE(f.show("HEAD", "a.jpg") == data_file("fish.jpg"));
+  REQUIRE(f.show("HEAD", "b.png") == data_file("pic1.png"));
+  REQUIRE(f.show("HEAD~1", "train.jsonl") == vision_example(data_file("linux.jpg"), "logo") + "\n");
+}
