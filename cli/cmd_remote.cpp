@@ -249,7 +249,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           r = pull(*repo, remote, *branch, options);
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kCheckFailed) throw;
-          if (*json) print_json({{"merged", false}, {"checks", failed.to_json()}});
+          if (*json) print_json({{"merged", false}}, "checks", failed);
           else print_report(std::cerr, failed, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
           throw;
         }
@@ -263,8 +263,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           j["commit"] = r.merge.commit;
           j["files_written"] = r.merge.checkout.files_written;
           j["files_removed"] = r.merge.checkout.files_removed;
-          if (r.merge.checked) j["checks"] = r.merge.report.to_json();
-          print_json(j);
+          if (r.merge.checked) print_json(j, "checks", r.merge.report);
+          else print_json(j);
         } else if (!g.quiet) {
           std::cout << "received " << r.fetch.objects_received << " objects ("
                     << human_bytes(r.fetch.bytes_received) << ")\n";
