@@ -36,18 +36,23 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     auto policy_file = std::make_shared<std::string>();
     auto fetch = std::make_shared<bool>(false);
     auto fetch_timeout = std::make_shared<int>(30);
+    auto all = std::make_shared<bool>(false);
+    auto per_rule = std::make_shared<size_t>(kFindingsPerRule);
     cmd->add_option("paths", *paths, "Only these files or folders");
     cmd->add_option("--policy", *policy_file, "A policy file to use instead of .kura/checks.json");
     cmd->add_flag("--staged", *staged, "Check the index (what the next commit holds)");
     cmd->add_option("--rev", *rev, "Check a commit");
     cmd->add_option("--profile", *profile, "openai (default) or generic");
     cmd->add_flag("--no-faces", *no_faces, "Skip face detection");
-    cmd->add_flag("--json", *json, "Print the report as JSON");
+    cmd->add_flag("--json", *json, "Print the report as JSON (every finding)");
+    cmd->add_flag("--all", *all, "Print every finding (default: the first 20 of each rule, then how many more)");
+    cmd->add_option("--max-per-rule", *per_rule, "Findings printed per rule (default 20; 0: all)");
     cmd->add_flag("--fetch", *fetch, "Download images given by http(s) URL and check them too");
     cmd->add_option("--fetch-timeout", *fetch_timeout, "Seconds allowed per download (default 30)")
         ->check(CLI::Range(1, 3600));
-    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout] {
-      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout] {
+    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout, all,
+                   per_rule] {
+      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout, all, per_rule] {
         std::vector<std::string> wanted = *paths;
         wanted.insert(wanted.end(), g.paths.begin(), g.paths.end());
         CheckReport report;
@@ -82,8 +87,15 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
           CheckScope scope = !rev->empty() ? CheckScope::kRevision : *staged ? CheckScope::kIndex : CheckScope::kWorkingFolder;
           report = repo->check(scope, *rev, wanted, options);
         }
-        if (*json) print_json(report.to_json());
-        else print_report(std::cout, report, stdout_is_tty() && !std::getenv("NO_COLOR"));
+        if (*json) {
+          report.write_json(std::cout);
+          std::cout << "\n";
+        } else {
+          std::string again = "kura check --all";
+          if (*staged) again += " --staged";
+          if (!rev->empty()) again += " --rev " + *rev;
+          print_report(std::cout, report, stdout_is_tty() && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule, again);
+        }
         return report.ok() ? 0 : 1;
       };
     });

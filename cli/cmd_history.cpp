@@ -85,10 +85,14 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     auto* cmd = app.add_subcommand("show", "Show a commit, or print a file exactly as committed (REV:PATH)");
     auto spec = std::make_shared<std::string>("HEAD");
     auto json = std::make_shared<bool>(false);
+    auto all = std::make_shared<bool>(false);
+    auto per_rule = std::make_shared<size_t>(kFindingsPerRule);
     cmd->add_option("object", *spec, "REV or REV:PATH (default HEAD)");
+    cmd->add_flag("--all", *all, "Print every finding of the commit's checks (default: the first 20 of each rule)");
+    cmd->add_option("--max-per-rule", *per_rule, "Findings printed per rule (default 20; 0: all)");
     cmd->add_flag("--json", *json, "Print JSON (for REV:PATH: the file's entry, not its bytes)");
-    cmd->callback([&g, &action, spec, json] {
-      action = [&g, spec, json] {
+    cmd->callback([&g, &action, spec, json, all, per_rule] {
+      action = [&g, spec, json, all, per_rule] {
         auto repo = open_repo(g, "show", *json, Mode::kRead);
         size_t colon = spec->find(':');
         if (colon != std::string::npos) {
@@ -109,10 +113,14 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         auto report = repo->commit_report(c.id);
         if (*json) {
           nlohmann::json j = to_json(c);
-          j["checks"] = report ? report->to_json() : nlohmann::json(nullptr);
           j["changes"] = nlohmann::json::array();
           for (const auto& e : changes) j["changes"].push_back({{"path", e.path}, {"change", change_name(e.change)}});
-          print_json(j);
+          if (report) {
+            print_json(j, "checks", *report);
+          } else {
+            j["checks"] = nullptr;
+            print_json(j);
+          }
           return 0;
         }
         print_commit(c);
@@ -122,7 +130,8 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           std::cout << "\nchecks: not run (committed with --no-verify)\n";
         } else {
           std::cout << "\nchecks at commit:";
-          print_report(std::cout, *report, stdout_is_tty() && !std::getenv("NO_COLOR"));
+          print_report(std::cout, *report, stdout_is_tty() && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule,
+                       "kura show " + *spec + " --all");
         }
         return 0;
       };

@@ -119,8 +119,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     add->callback([&g, &action, name, url, endpoint, region, connections] {
       action = [&g, name, url, endpoint, region, connections] {
         auto repo = open_repo(g, "remote add", false);
-        add_remote(*repo, *name, *url);
-        if (!endpoint->empty()) repo->set_config("remote." + *name + ".endpoint", *endpoint);
+        add_remote(*repo, *name, *url, *endpoint);
         if (!region->empty()) repo->set_config("remote." + *name + ".region", *region);
         if (*connections)
           repo->set_config("remote." + *name + ".connections", std::to_string(*connections));
@@ -147,8 +146,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           nlohmann::json out = nlohmann::json::array();
           for (const auto& r : remotes)
             out.push_back({{"name", r.name},
-                           {"url", r.url},
-                           {"endpoint", r.endpoint},
+                           {"url", redact_url(r.url)},
+                           {"endpoint", redact_url(r.endpoint)},
                            {"region", r.region},
                            {"connections", r.connections}});
           print_json(out);
@@ -159,8 +158,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
             std::cout << r.name << "\n";
             continue;
           }
-          std::cout << r.name << "\t" << r.url;
-          if (!r.endpoint.empty()) std::cout << " (endpoint " << r.endpoint << ")";
+          std::cout << r.name << "\t" << redact_url(r.url);
+          if (!r.endpoint.empty()) std::cout << " (endpoint " << redact_url(r.endpoint) << ")";
           if (!r.region.empty()) std::cout << " (region " << r.region << ")";
           std::cout << "\n";
         }
@@ -250,7 +249,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           r = pull(*repo, remote, *branch, options);
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kCheckFailed) throw;
-          if (*json) print_json({{"merged", false}, {"checks", failed.to_json()}});
+          if (*json) print_json({{"merged", false}}, "checks", failed);
           else print_report(std::cerr, failed, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
           throw;
         }
@@ -264,8 +263,8 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           j["commit"] = r.merge.commit;
           j["files_written"] = r.merge.checkout.files_written;
           j["files_removed"] = r.merge.checkout.files_removed;
-          if (r.merge.checked) j["checks"] = r.merge.report.to_json();
-          print_json(j);
+          if (r.merge.checked) print_json(j, "checks", r.merge.report);
+          else print_json(j);
         } else if (!g.quiet) {
           std::cout << "received " << r.fetch.objects_received << " objects ("
                     << human_bytes(r.fetch.bytes_received) << ")\n";
@@ -306,7 +305,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           if (target.size() > 5 && target.substr(target.size() - 5) == ".kura")
             target.resize(target.size() - 5);
           if (target.empty())
-            fail(ErrorCode::kInvalidInput, "cannot name a folder after '" + *url + "'; give DIR");
+            fail(ErrorCode::kInvalidInput, "cannot name a folder after '" + redact_url(*url) + "'; give DIR");
         }
         CloneOptions options;
         options.depth = *depth;
@@ -322,7 +321,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           j["files_written"] = r.checkout.files_written;
           print_json(j);
         } else if (!g.quiet) {
-          std::cout << "cloned " << *url << " into " << r.dir.string() << ": "
+          std::cout << "cloned " << redact_url(*url) << " into " << r.dir.string() << ": "
                     << r.fetch.objects_received << " objects ("
                     << human_bytes(r.fetch.bytes_received) << "), branch " << r.branch << " at "
                     << r.commit.substr(0, 10);

@@ -148,13 +148,17 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
     auto allow_empty = std::make_shared<bool>(false);
     auto no_verify = std::make_shared<bool>(false);
     auto json = std::make_shared<bool>(false);
+    auto all = std::make_shared<bool>(false);
+    auto per_rule = std::make_shared<size_t>(kFindingsPerRule);
     cmd->add_option("-m,--message", *message, "Commit message")->required();
+    cmd->add_flag("--all", *all, "When the checks fail, print every finding (default: the first 20 of each rule)");
+    cmd->add_option("--max-per-rule", *per_rule, "Findings printed per rule when the checks fail (default 20; 0: all)");
     cmd->add_flag("-n,--no-verify", *no_verify, "Skip the checks");
     cmd->add_option("--author", *author, "Author as 'Name <email>'");
     cmd->add_flag("--allow-empty", *allow_empty, "Commit even when nothing changed");
     cmd->add_flag("--json", *json, "Print the commit as JSON");
-    cmd->callback([&g, &action, message, author, allow_empty, no_verify, json] {
-      action = [&g, message, author, allow_empty, no_verify, json] {
+    cmd->callback([&g, &action, message, author, allow_empty, no_verify, json, all, per_rule] {
+      action = [&g, message, author, allow_empty, no_verify, json, all, per_rule] {
         CommitOptions o;
         o.message = *message;
         o.allow_empty = *allow_empty;
@@ -167,15 +171,18 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
           c = repo->commit(o, &report);
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kCheckFailed) throw;
-          if (*json) print_json({{"committed", false}, {"checks", report.to_json()}});
-          else print_report(std::cerr, report, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
+          if (*json)
+            print_json({{"committed", false}}, "checks", report);
+          else
+            print_report(std::cerr, report, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule,
+                         "kura check --staged --all");
           throw;
         }
         if (*json) {
           nlohmann::json j = to_json(c);
           j["committed"] = true;
-          if (o.verify) j["checks"] = report.to_json();
-          print_json(j);
+          if (o.verify) print_json(j, "checks", report);
+          else print_json(j);
         } else if (!g.quiet) {
           std::string branch = repo->current_branch();
           std::cout << "[" << (branch.empty() ? "detached HEAD" : branch) << " " << c.id.substr(0, 12) << "] "

@@ -48,6 +48,9 @@ std::string color(const std::string& text, const char* code);  // no-op when std
 std::string human_bytes(uint64_t bytes);
 std::string format_time(int64_t time, int offset_minutes);
 void print_json(const nlohmann::json& j);
+// Prints `j` (a JSON object) with `report` added under `key`, the report
+// written finding by finding (no document of it is built).
+void print_json(const nlohmann::json& j, const char* key, const CheckReport& report);
 
 nlohmann::json to_json(const CommitInfo& c);
 nlohmann::json to_json(const FileEntry& f);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,21 +77,40 @@ int start(const fs::path& cwd, const std::vector<std::string>& argv, const std::
 
 }  // namespace
 
-RunResult run(const fs::path& cwd, const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+namespace {
+
+RunResult run_with_output(const fs::path& cwd, const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env, const fs::path* out_file) {
   // Output goes to temporary files: no pipe can fill up and block the child.
   TempDir tmp;
-  int out = ::open((tmp / "out").c_str(), O_RDWR | O_CREAT, 0600);
+  const fs::path out_path = out_file ? *out_file : tmp / "out";
+  int out = ::open(out_path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
   int err = ::open((tmp / "err").c_str(), O_RDWR | O_CREAT, 0600);
   pid_t pid = start(cwd, argv, env, out, err);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
   ::close(out);
   ::close(err);
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  r.out = read_file(tmp / "out");
+  r.max_rss_kb = usage.ru_maxrss;
+  if (!out_file) r.out = read_file(out_path);
   r.err = read_file(tmp / "err");
   return r;
+}
+
+}  // namespace
+
+RunResult run(const fs::path& cwd, const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  return run_with_output(cwd, argv, env, nullptr);
+}
+
+RunResult run_kura_to(const fs::path& out_file, const fs::path& cwd, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {KURA_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_with_output(cwd, argv, {{"KURA_AUTHOR_NAME", "Test Author"}, {"KURA_AUTHOR_EMAIL", "test@example.com"}},
+                         &out_file);
 }
 
 RunResult run_kura(const fs::path& cwd, const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {

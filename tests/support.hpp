@@ -36,11 +36,15 @@ std::string base64(const std::string& bytes);
 struct RunResult {
   int exit_code = -1;  // -signal when killed
   std::string out, err;
+  long max_rss_kb = 0;  // peak resident memory of the process (ru_maxrss)
 };
 
 // Runs the built kura binary with `args` in folder `cwd`.
 RunResult run_kura(const fs::path& cwd, const std::vector<std::string>& args,
                const std::map<std::string, std::string>& env = {});
+// Like run_kura, with standard output written to `out_file` (for outputs
+// too large to hold); `out` stays empty.
+RunResult run_kura_to(const fs::path& out_file, const fs::path& cwd, const std::vector<std::string>& args);
 // Runs any program (argv[0] looked up in PATH).
 RunResult run(const fs::path& cwd, const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env = {});

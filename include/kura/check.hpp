@@ -23,11 +23,16 @@
 
 #include <cstdint>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "kura/objects.hpp"
@@ -53,6 +58,66 @@ struct Finding {
   bool excluded = false;     // the policy excludes the example (or image file)
 };
 
+// The findings of a report, held compactly: each distinct string (rule,
+// path, message, fix, image id) is kept once, and a finding is a record of
+// small numbers, so a million findings cost tens of megabytes, not a
+// gigabyte. Reading gives Finding values; iteration order is insertion order
+// until sort(). Not thread-safe; copies are independent.
+class FindingList {
+ public:
+  // One finding as indexes into the list's strings (see string()).
+  struct Record {
+    uint32_t rule = 0, path = 0, object = 0, message = 0, fix = 0;
+    uint64_t line = 0;
+    int32_t message_index = -1, content_index = -1;
+    Severity severity = Severity::kError;
+    bool excluded = false;
+  };
+
+  FindingList();
+  FindingList(const FindingList& other);
+  FindingList& operator=(const FindingList& other);
+  FindingList(FindingList&&) noexcept = default;
+  FindingList& operator=(FindingList&&) noexcept = default;
+
+  void push_back(const Finding& f);
+  size_t size() const { return records_.size(); }
+  bool empty() const { return records_.empty(); }
+  Finding operator[](size_t i) const;
+  const Record& record(size_t i) const { return records_[i]; }
+  // The distinct strings; index 0 is always "".
+  const std::string& string(uint32_t k) const { return strings_[k]; }
+  size_t string_count() const { return strings_.size(); }
+  // Orders by path, line, message index, content index, rule.
+  void sort();
+
+  class const_iterator {
+   public:
+    using value_type = Finding;
+    using difference_type = std::ptrdiff_t;
+    using reference = Finding;
+    using pointer = void;
+    using iterator_category = std::input_iterator_tag;
+    const_iterator(const FindingList* list, size_t i) : list_(list), i_(i) {}
+    Finding operator*() const { return (*list_)[i_]; }
+    const_iterator& operator++() { ++i_; return *this; }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const FindingList* list_;
+    size_t i_;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, records_.size()}; }
+
+ private:
+  uint32_t intern(std::string_view s);
+  std::deque<std::string> strings_;  // a deque: views of its strings stay valid as it grows
+  std::unordered_map<std::string_view, uint32_t> index_;
+  std::vector<Record> records_;
+};
+
 struct CheckSummary {
   uint64_t files = 0, examples = 0, images = 0;
   uint64_t errors = 0, warnings = 0, infos = 0, excluded = 0;
@@ -60,16 +125,26 @@ struct CheckSummary {
 
 struct CheckReport {
   CheckSummary summary;
-  std::vector<Finding> findings;  // ordered by path, line, message, content
+  FindingList findings;  // ordered by path, line, message, content
   // Examples the policy excludes, per table path: 1-based line numbers.
   std::map<std::string, std::vector<uint64_t>> excluded_lines;
   // Work counters (not part of the stored report).
   uint64_t images_inspected = 0, image_cache_hits = 0, rows_parsed = 0, row_cache_hits = 0;
 
   bool ok() const { return summary.errors == 0; }
-  // The stable JSON form documented in docs/checks.md.
+  // The stable JSON form documented in docs/checks.md, as a document (for
+  // small reports and tests) or written finding by finding to `out`, which
+  // holds no more than one finding's JSON at a time (any report size).
   nlohmann::json to_json() const;
+  void write_json(std::ostream& out) const;
   static CheckReport from_json(const nlohmann::json& j);
+
+  // The form stored with each commit (docs/checks.md, "The stored report"):
+  // a header line, then the distinct strings and the findings as one short
+  // JSON array a line. decode() also reads the single-document JSON form
+  // that kura 0.1 stored. Error(kCorrupt) naming the line on bad input.
+  std::string encode() const;
+  static CheckReport decode(std::string_view stored);
 };
 
 enum class RuleAction { kDefault, kError, kWarn, kOff, kExclude };

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kura/repo.hpp"
@@ -55,9 +56,20 @@ struct RemoteSettings {
 std::vector<RemoteSettings> list_remotes(const Repo& repo);
 // One remote's settings; Error(kNotFound) naming it when absent.
 RemoteSettings remote_settings(const Repo& repo, const std::string& name);
-// Adds a remote. Error(kConflict) when the name is taken, kInvalidInput for a
-// URL that is neither a folder path, file:// nor s3://BUCKET[/PREFIX].
-void add_remote(Repo& repo, const std::string& name, const std::string& url);
+// Adds a remote, with its S3 endpoint when `endpoint` is not empty.
+// Error(kConflict) when the name is taken, kInvalidInput for a URL that is
+// neither a folder path, file:// nor s3://BUCKET[/PREFIX], and for a URL or
+// endpoint with a user name or password in it ("https://KEY:SECRET@host"):
+// credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY only and
+// are never stored.
+void add_remote(Repo& repo, const std::string& name, const std::string& url,
+                const std::string& endpoint = "");
+// `url` fit to print: "user:password@" becomes "***@" and the values of
+// query parameters that carry credentials or signatures (X-Amz-Signature,
+// X-Amz-Credential, ...) become "***". Every URL kura prints, in messages and
+// in `kura remote -v`, goes through it (settings an older kura stored with a
+// password included).
+std::string redact_url(std::string_view url);
 // Removes a remote, its remote-tracking refs and its settings.
 void remove_remote(Repo& repo, const std::string& name);
 

@@ -211,7 +211,13 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     uint64_t text;
     std::vector<size_t> uses;  // indexes into `uses`
   };
-  std::vector<RowTokens> token_rows;
+  std::vector<RowTokens> token_rows;  // rows with images only
+  auto too_long = [&](const std::string& path, uint64_t line, uint64_t total) {
+    if (total > policy.max_tokens)
+      add("jsonl.too_long", path, line, -1, -1, "",
+          "about " + std::to_string(total) + " tokens (an estimate: text/4 plus the image tile formula); the limit is " +
+              std::to_string(policy.max_tokens));
+  };
   std::atomic<uint64_t> rows_parsed{0}, row_hits{0};
 
   for (const auto& file : files) {
@@ -222,88 +228,100 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     }
     if (file.pointer.kind != FileKind::kTable) continue;
     const std::vector<RowRef> refs = read_manifest(store, file.pointer.object);
-    std::vector<RowResult> results(refs.size());
-    parallel_for(refs.size(), options.threads, [&](size_t i) {
-      const std::string key = row_key_prefix + std::string(refs[i].row.raw());
-      if (auto cached = results_store.get(Table::kChecks, key)) {
-        try {
-          results[i] = RowResult::from_json(nlohmann::json::from_msgpack(*cached));
-          ++row_hits;
-          return;
-        } catch (const nlohmann::json::exception&) {
-          // A damaged cache entry is a miss.
-        }
-      }
-      Row row = decode_row(store.read_object(refs[i].row), refs[i].row);
-      results[i] = check::check_row(store, row, policy);
-      ++rows_parsed;
-      auto packed = nlohmann::json::to_msgpack(results[i].to_json());
-      results_store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
-    });
-
-    if (options.fetch) fetch_remote(store, results, options, fetched);
-
     const std::string dir = dir_of(file.path);
     std::unordered_map<ObjectId, uint64_t, ObjectIdHash> first_line;
     uint64_t examples = 0, image_examples = 0;
-    for (size_t i = 0; i < refs.size(); ++i) {
-      const uint64_t line = i + 1;
-      const RowResult& r = results[i];
-      if (r.is_example) ++examples;
-      for (Finding f : r.findings) {
-        f.path = file.path;
-        f.line = line;
-        report.findings.push_back(std::move(f));
-      }
-      if (r.is_example) {
-        auto [it, fresh] = first_line.emplace(refs[i].row, line);
-        if (!fresh) add("jsonl.duplicate_example", file.path, line, -1, -1, "", "the same example as line " + std::to_string(it->second));
-      }
-      if (!r.images.empty()) ++image_examples;
-      RowTokens tokens{file.path, line, r.text_tokens, {}};
-      for (const ImageUse& u : r.images) {
-        Use use{file.path, line, u.message_index, u.content_index, u.media, u.declared, u.detail};
-        if (u.kind == ImageUse::kRemote) {
-          auto it = fetched.find(u.ref);
-          if (it == fetched.end()) {
-            add("image.remote_url", file.path, line, u.message_index, u.content_index, "",
-                "image at " + u.ref + " is not checked offline");
-            continue;
+    // Rows go in blocks: a block's results are merged into the report and
+    // dropped before the next block is checked, so memory follows the
+    // (compact) findings, not the rows' full results.
+    constexpr size_t kBlock = 1 << 16;
+    std::vector<RowResult> results;
+    for (size_t begin = 0; begin < refs.size(); begin += kBlock) {
+      const size_t n = std::min(kBlock, refs.size() - begin);
+      results.assign(n, RowResult{});
+      parallel_for(n, options.threads, [&](size_t j) {
+        const size_t i = begin + j;
+        const std::string key = row_key_prefix + std::string(refs[i].row.raw());
+        if (auto cached = results_store.get(Table::kChecks, key)) {
+          try {
+            results[j] = RowResult::from_json(nlohmann::json::from_msgpack(*cached));
+            ++row_hits;
+            return;
+          } catch (const nlohmann::json::exception&) {
+            // A damaged cache entry is a miss.
           }
-          if (!it->second.error.empty()) {
-            add("image.fetch_failed", file.path, line, u.message_index, u.content_index, "",
-                "cannot download " + u.ref + ": " + it->second.error);
-            continue;
-          }
-          use.media = it->second.media;
-          use.declared = it->second.declared;
-          use.remote = true;
         }
-        if (u.kind == ImageUse::kPath) {
-          auto target = resolve(dir, u.ref);
-          if (!target) {
-            add("image.path_outside", file.path, line, u.message_index, u.content_index, "",
-                "image path '" + u.ref + "' leaves the data set folder; it was not read");
-            continue;
-          }
-          auto it = by_path.find(*target);
-          if (it == by_path.end() && options.resolve) {
-            if (auto found = options.resolve(*target)) {
-              resolved.push_back(std::make_unique<FileEntry>(std::move(*found)));
-              it = by_path.emplace(resolved.back()->path, resolved.back().get()).first;
+        Row row = decode_row(store.read_object(refs[i].row), refs[i].row);
+        results[j] = check::check_row(store, row, policy);
+        ++rows_parsed;
+        auto packed = nlohmann::json::to_msgpack(results[j].to_json());
+        results_store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
+      });
+
+      if (options.fetch) fetch_remote(store, results, options, fetched);
+
+      for (size_t j = 0; j < n; ++j) {
+        const size_t i = begin + j;
+        const uint64_t line = i + 1;
+        RowResult& r = results[j];
+        if (r.is_example) ++examples;
+        for (Finding& f : r.findings) {
+          f.path = file.path;
+          f.line = line;
+          report.findings.push_back(f);
+        }
+        if (r.is_example) {
+          auto [it, fresh] = first_line.emplace(refs[i].row, line);
+          if (!fresh) add("jsonl.duplicate_example", file.path, line, -1, -1, "", "the same example as line " + std::to_string(it->second));
+        }
+        if (!r.images.empty()) ++image_examples;
+        RowTokens tokens{file.path, line, r.text_tokens, {}};
+        for (const ImageUse& u : r.images) {
+          Use use{file.path, line, u.message_index, u.content_index, u.media, u.declared, u.detail};
+          if (u.kind == ImageUse::kRemote) {
+            auto it = fetched.find(u.ref);
+            if (it == fetched.end()) {
+              add("image.remote_url", file.path, line, u.message_index, u.content_index, "",
+                  "image at " + u.ref + " is not checked offline");
+              continue;
             }
+            if (!it->second.error.empty()) {
+              add("image.fetch_failed", file.path, line, u.message_index, u.content_index, "",
+                  "cannot download " + u.ref + ": " + it->second.error);
+              continue;
+            }
+            use.media = it->second.media;
+            use.declared = it->second.declared;
+            use.remote = true;
           }
-          if (it == by_path.end() || it->second->pointer.kind != FileKind::kMedia) {
-            add("image.missing_file", file.path, line, u.message_index, u.content_index, "",
-                "image path '" + u.ref + "' names no file in the data set (looked for '" + *target + "')");
-            continue;
+          if (u.kind == ImageUse::kPath) {
+            auto target = resolve(dir, u.ref);
+            if (!target) {
+              add("image.path_outside", file.path, line, u.message_index, u.content_index, "",
+                  "image path '" + u.ref + "' leaves the data set folder; it was not read");
+              continue;
+            }
+            auto it = by_path.find(*target);
+            if (it == by_path.end() && options.resolve) {
+              if (auto found = options.resolve(*target)) {
+                resolved.push_back(std::make_unique<FileEntry>(std::move(*found)));
+                it = by_path.emplace(resolved.back()->path, resolved.back().get()).first;
+              }
+            }
+            if (it == by_path.end() || it->second->pointer.kind != FileKind::kMedia) {
+              add("image.missing_file", file.path, line, u.message_index, u.content_index, "",
+                  "image path '" + u.ref + "' names no file in the data set (looked for '" + *target + "')");
+              continue;
+            }
+            use.media = it->second->pointer.object.hex();
           }
-          use.media = it->second->pointer.object.hex();
+          tokens.uses.push_back(uses.size());
+          uses.push_back(std::move(use));
         }
-        tokens.uses.push_back(uses.size());
-        uses.push_back(std::move(use));
+        // A row without images is judged now; one with images once they are inspected.
+        if (tokens.uses.empty()) too_long(file.path, line, tokens.text);
+        else token_rows.push_back(std::move(tokens));
       }
-      token_rows.push_back(std::move(tokens));
     }
     report.summary.examples += examples;
     if (base_of(file.path) != policy.validation_file && examples < policy.min_examples && !refs.empty())
@@ -371,10 +389,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   for (const auto& row : token_rows) {
     uint64_t total = row.text;
     for (size_t i : row.uses) total += check::image_tokens(*facts_of[uses[i].media], uses[i].detail);
-    if (total > policy.max_tokens)
-      add("jsonl.too_long", row.path, row.line, -1, -1, "",
-          "about " + std::to_string(total) + " tokens (an estimate: text/4 plus the image tile formula); the limit is " +
-              std::to_string(policy.max_tokens));
+    too_long(row.path, row.line, total);
   }
 
   // The same picture twice: across train and validation (leakage), inside one file (near duplicates).
@@ -415,13 +430,11 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     for (Finding f : check::run_user_hook(options.user_hook, options.root, paths)) report.findings.push_back(std::move(f));
   }
 
-  std::sort(report.findings.begin(), report.findings.end(), [](const Finding& x, const Finding& y) {
-    return std::tie(x.path, x.line, x.message_index, x.content_index, x.rule) <
-           std::tie(y.path, y.line, y.message_index, y.content_index, y.rule);
-  });
-  for (const auto& f : report.findings) {
+  report.findings.sort();
+  for (size_t i = 0; i < report.findings.size(); ++i) {
+    const FindingList::Record& f = report.findings.record(i);
     if (f.excluded) {
-      auto& lines = report.excluded_lines[f.path];
+      auto& lines = report.excluded_lines[report.findings.string(f.path)];
       if (lines.empty() || lines.back() != f.line) lines.push_back(f.line);
     }
     if (f.severity == Severity::kError) ++report.summary.errors;

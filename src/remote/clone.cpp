@@ -6,6 +6,7 @@
 
 #include "kura/error.hpp"
 #include "remote/transfer.hpp"
+#include "util/url.hpp"
 
 namespace kura {
 
@@ -23,6 +24,7 @@ CloneResult clone(const std::string& url, const fs::path& dir, const CloneOption
     fail(ErrorCode::kInvalidInput,
          "--depth takes 1 (one commit's objects) or is left out (everything)");
 
+  refuse_userinfo(url, "the URL");
   RemoteSettings settings;
   settings.name = "origin";
   settings.url =
@@ -31,16 +33,16 @@ CloneResult clone(const std::string& url, const fs::path& dir, const CloneOption
   std::string head_branch;
   const auto theirs = remote_refs(*backend, &head_branch);
   if (theirs.empty())
-    fail(ErrorCode::kNotFound, "nothing to clone: " + url + " has no branches (push to it first)");
+    fail(ErrorCode::kNotFound, "nothing to clone: " + redact_url(url) + " has no branches (push to it first)");
   std::string branch = options.branch.empty() ? head_branch : options.branch;
   if (branch.empty() || !theirs.count("refs/heads/" + branch)) {
     if (!options.branch.empty())
-      fail(ErrorCode::kNotFound, url + " has no branch '" + options.branch + "'");
+      fail(ErrorCode::kNotFound, redact_url(url) + " has no branch '" + options.branch + "'");
     branch = theirs.count("refs/heads/main") ? "main" : "";
     for (const auto& [ref, t] : theirs)
       if (branch.empty() && ref.rfind("refs/heads/", 0) == 0) branch = ref.substr(11);
     if (branch.empty())
-      fail(ErrorCode::kNotFound, "nothing to clone: " + url + " has tags but no branch");
+      fail(ErrorCode::kNotFound, "nothing to clone: " + redact_url(url) + " has tags but no branch");
   }
   const std::string tip = theirs.at("refs/heads/" + branch);
 

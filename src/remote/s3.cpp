@@ -13,6 +13,7 @@
 #include "kura/error.hpp"
 #include "remote/backend.hpp"
 #include "remote/s3_client.hpp"
+#include "util/url.hpp"
 
 namespace kura::remote {
 
@@ -48,7 +49,7 @@ std::string xml_unescape(std::string s) {
 class S3Backend final : public Backend {
  public:
   S3Backend(const RemoteSettings& s, S3Config config, std::string prefix)
-      : url_(s.url),
+      : url_(redact_url(s.url)),
         prefix_(std::move(prefix)),
         client_(std::move(config)),
         multipart_threshold_(s.multipart_threshold),
@@ -149,10 +150,10 @@ class S3Backend final : public Backend {
   void check_bucket_exists(const S3Response& r) {
     if (r.body.find("NoSuchBucket") != std::string::npos)
       fail(ErrorCode::kNotFound, "bucket '" + client_.config().bucket + "' does not exist at " +
-                                     client_.config().endpoint + " (" + url_ +
+                                     redact_url(client_.config().endpoint) + " (" + url_ +
                                      "); push creates it");
     if (r.body.find("NoSuchKey") == std::string::npos)
-      fail(ErrorCode::kIo, client_.config().endpoint +
+      fail(ErrorCode::kIo, redact_url(client_.config().endpoint) +
                                " answered HTTP 404 without an S3 error code; is it an S3 "
                                "endpoint? (check the remote's endpoint or AWS_ENDPOINT_URL)");
   }
@@ -167,7 +168,7 @@ class S3Backend final : public Backend {
       std::ignore =
           client_.request("DELETE", key, "", {}, {}, {404});  // best effort: the probe's trace
       fail(ErrorCode::kIo,
-           "the store at " + client_.config().endpoint +
+           "the store at " + redact_url(client_.config().endpoint) +
                " ignores conditional writes (If-Match); kura cannot update refs there without "
                "risking lost updates (see docs/remotes.md)");
     }
@@ -228,7 +229,7 @@ std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& s) {
   c.bucket = rest.substr(0, slash);
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
   if (c.bucket.size() < 3)
-    fail(ErrorCode::kInvalidInput, "'" + s.url + "': an S3 bucket name has at least 3 characters");
+    fail(ErrorCode::kInvalidInput, "'" + redact_url(s.url) + "': an S3 bucket name has at least 3 characters");
   c.endpoint = !s.endpoint.empty()                  ? s.endpoint
                : env("AWS_ENDPOINT_URL_S3").empty() ? env("AWS_ENDPOINT_URL")
                                                     : env("AWS_ENDPOINT_URL_S3");
@@ -236,6 +237,10 @@ std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& s) {
     fail(ErrorCode::kInvalidInput,
          "no S3 endpoint for remote '" + s.name +
              "': set AWS_ENDPOINT_URL or give --endpoint to 'kura remote add'");
+  // An endpoint stored by an older kura, or given in the environment.
+  refuse_userinfo(c.endpoint, !s.endpoint.empty()                  ? "remote." + s.name + ".endpoint"
+                              : env("AWS_ENDPOINT_URL_S3").empty() ? std::string("AWS_ENDPOINT_URL")
+                                                                   : std::string("AWS_ENDPOINT_URL_S3"));
   if (c.endpoint.find("://") == std::string::npos) c.endpoint = "https://" + c.endpoint;
   c.region = !s.region.empty()                    ? s.region
              : !env("AWS_REGION").empty()         ? env("AWS_REGION")
@@ -245,7 +250,7 @@ std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& s) {
   c.secret_key = env("AWS_SECRET_ACCESS_KEY");
   if (c.access_key.empty() || c.secret_key.empty())
     fail(ErrorCode::kInvalidInput,
-         "no S3 credentials for " + s.url +
+         "no S3 credentials for " + redact_url(s.url) +
              ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
   c.connect_timeout = s.connect_timeout;
   c.connections = s.connections ? s.connections : 16;

@@ -7,6 +7,7 @@
 
 #include "kura/error.hpp"
 #include "util/curl.hpp"
+#include "util/url.hpp"
 
 namespace kura::remote {
 
@@ -200,11 +201,11 @@ S3Response S3Client::request(const char* method, const std::string& key, const s
       continue;
     }
     fail(r.status == 404 ? ErrorCode::kNotFound : ErrorCode::kIo,
-         std::string(method) + " " + where(key) + " at " + config_.endpoint + ": " +
+         std::string(method) + " " + where(key) + " at " + redact_url(config_.endpoint) + ": " +
              meaning(r.status, code));
   }
   fail(ErrorCode::kIo,
-       "cannot reach the S3 endpoint " + config_.endpoint + " (" + last_error + ") after " +
+       "cannot reach the S3 endpoint " + redact_url(config_.endpoint) + " (" + last_error + ") after " +
            std::to_string(kAttempts) +
            " tries; check the remote's endpoint (kura remote -v) or AWS_ENDPOINT_URL");
 }

@@ -7,6 +7,7 @@
 
 #include "kura/error.hpp"
 #include "remote/backend.hpp"
+#include "util/url.hpp"
 
 namespace kura {
 
@@ -55,7 +56,7 @@ RemoteSettings remote_settings(const Repo& repo, const std::string& name) {
          "no remote named '" + name + "'; add one with 'kura remote add " + name + " URL'");
   RemoteSettings s;
   s.name = name;
-  s.url = *url;
+  s.url = *url;  // as stored: an older kura may have kept a password here; show it through redact_url
   if (auto v = repo.config(base + "endpoint")) s.endpoint = *v;
   if (auto v = repo.config(base + "region")) s.region = *v;
   if (auto v = repo.config(base + "connections")) {
@@ -73,17 +74,19 @@ RemoteSettings remote_settings(const Repo& repo, const std::string& name) {
   return s;
 }
 
-void add_remote(Repo& repo, const std::string& name, const std::string& url) {
+void add_remote(Repo& repo, const std::string& name, const std::string& url, const std::string& endpoint) {
   if (!valid_name(name))
     fail(ErrorCode::kInvalidInput,
          "'" + name + "' is not a valid remote name (letters, digits, . _ -)");
   if (repo.config("remote." + name + ".url"))
     fail(ErrorCode::kConflict, "remote '" + name + "' already exists");
   if (url.empty()) fail(ErrorCode::kInvalidInput, "empty remote URL");
+  refuse_userinfo(url, "the remote URL");
+  refuse_userinfo(endpoint, "the endpoint");
   if (url.find("://") != std::string::npos && url.rfind("s3://", 0) != 0 &&
       url.rfind("file://", 0) != 0)
     fail(ErrorCode::kInvalidInput,
-         "'" + url + "': a remote is a folder path, file://PATH or s3://BUCKET/PREFIX");
+         "'" + redact_url(url) + "': a remote is a folder path, file://PATH or s3://BUCKET/PREFIX");
   RemoteSettings s;
   s.name = name;
   s.url = url;
@@ -91,12 +94,13 @@ void add_remote(Repo& repo, const std::string& name, const std::string& url) {
     const std::string bucket = url.substr(
         5, url.find('/', 5) == std::string::npos ? std::string::npos : url.find('/', 5) - 5);
     if (bucket.size() < 3)
-      fail(ErrorCode::kInvalidInput, "'" + url + "': an S3 bucket name has at least 3 characters");
+      fail(ErrorCode::kInvalidInput, "'" + redact_url(url) + "': an S3 bucket name has at least 3 characters");
   }
   std::string stored = url;
   if (url.find("://") == std::string::npos)
     stored = std::filesystem::absolute(url).lexically_normal().string();
   repo.set_config("remote." + name + ".url", stored);
+  if (!endpoint.empty()) repo.set_config("remote." + name + ".endpoint", endpoint);
 }
 
 void remove_remote(Repo& repo, const std::string& name) {
@@ -111,13 +115,15 @@ void remove_remote(Repo& repo, const std::string& name) {
 namespace remote {
 
 std::unique_ptr<Backend> open_backend(const RemoteSettings& s) {
+  // A URL an older kura stored with a password: refused, not used and never shown.
+  refuse_userinfo(s.url, "the URL of remote '" + s.name + "'");
   if (s.url.rfind("s3://", 0) == 0) return open_s3_backend(s);
   if (s.url.rfind("file://", 0) == 0)
-    return open_folder_backend(s.url, s.url.substr(7), s.connections);
+    return open_folder_backend(redact_url(s.url), s.url.substr(7), s.connections);
   if (s.url.find("://") != std::string::npos)
     fail(ErrorCode::kInvalidInput,
-         "'" + s.url + "': a remote is a folder path, file://PATH or s3://BUCKET/PREFIX");
-  return open_folder_backend(s.url, s.url, s.connections);
+         "'" + redact_url(s.url) + "': a remote is a folder path, file://PATH or s3://BUCKET/PREFIX");
+  return open_folder_backend(redact_url(s.url), s.url, s.connections);
 }
 
 std::string object_key(const ObjectId& id) {

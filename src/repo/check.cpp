@@ -85,7 +85,7 @@ CheckReport Repo::Impl::check_for_commit(const std::vector<FileEntry>& files, un
 }
 
 std::string Repo::Impl::store_report(const CheckReport& report) const {
-  const std::string hex = store->put_object(report.to_json().dump()).hex();
+  const std::string hex = store->put_object(report.encode()).hex();
   store->sync_objects();  // the report before the commit that names it
   return hex;
 }
@@ -128,7 +128,11 @@ std::optional<CheckReport> Repo::commit_report(const std::string& rev) const {
   auto id = impl_->report_id(commit.get());
   if (!id) return std::nullopt;
   try {
-    return CheckReport::from_json(nlohmann::json::parse(impl_->store->read_object(*id)));
+    return CheckReport::decode(impl_->store->read_object(*id));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kCorrupt) throw;
+    fail(ErrorCode::kCorrupt, "the check report " + id->hex() + " of " + rev + " cannot be read (" + e.what() +
+                                  "); run 'kura fsck'");
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCode::kCorrupt, "the check report " + id->hex() + " of " + rev + " cannot be read: " + e.what());
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 #include <fstream>
 #include <numeric>
 
@@ -72,6 +73,12 @@ void walk(const fs::path& root, const std::string& rel, const IgnoreRules& rules
       if (skipped) skipped->push_back(path + ": a temporary file of an interrupted kura checkout; not versioned (the next checkout or recovery removes it)");
       continue;
     }
+    // `.GIT`, `git~1`, `.Kura.`: another machine's file system takes them
+    // for .git or .kura, so a checkout there could not write them.
+    if (std::string why = reserved_name_reason(name, rel.empty()); !why.empty()) {
+      if (skipped) skipped->push_back(path + ": " + why + "; not versioned");
+      continue;
+    }
     if (is_fanout_name(name)) {
       if (skipped) skipped->push_back(path + ": names starting with '.kura-fanout.' are kura's own (large folders); not versioned");
       continue;
@@ -98,6 +105,15 @@ void walk(const fs::path& root, const std::string& rel, const IgnoreRules& rules
 void scan_worktree(const fs::path& root, const std::string& rel, const IgnoreRules& rules,
                    std::vector<WorkFile>& out, std::vector<std::string>* skipped) {
   const size_t first = out.size();
+  // A path given by name (`kura add .GIT/x`) is refused like a walked one.
+  for (size_t start = 0, end = 0; start < rel.size(); start = end + 1) {
+    end = std::min(rel.find('/', start), rel.size());
+    const std::string_view part(rel.data() + start, end - start);
+    if (std::string why = reserved_name_reason(part, start == 0); !why.empty()) {
+      if (skipped) skipped->push_back(rel.substr(0, end) + ": " + why + "; not versioned");
+      return;
+    }
+  }
   struct stat st;
   const fs::path top = rel.empty() ? root : root / rel;
   if (::lstat(top.c_str(), &st) != 0) fail_errno("stat", top.string());

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <tuple>
 #include <cerrno>
 #include <vector>
@@ -183,6 +184,47 @@ std::string relative_to_root(const fs::path& root, const fs::path& cwd, const st
   return s;
 }
 
+namespace {
+
+// `name` as a case-insensitive, HFS+ or NTFS file system sees it: ASCII
+// lowercased, HFS+-ignorable code points dropped, an NTFS stream suffix
+// (":...") and trailing dots and spaces cut.
+std::string fold_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(name[i + k]); };
+    if (i + 2 < name.size() && b(0) == 0xE2 &&
+        ((b(1) == 0x80 && ((b(2) >= 0x8C && b(2) <= 0x8F) || (b(2) >= 0xAA && b(2) <= 0xAE))) ||
+         (b(1) == 0x81 && b(2) >= 0xAA && b(2) <= 0xAF))) {
+      i += 2;  // U+200C..U+200F, U+202A..U+202E, U+206A..U+206F
+      continue;
+    }
+    if (i + 2 < name.size() && b(0) == 0xEF && b(1) == 0xBB && b(2) == 0xBF) {
+      i += 2;  // U+FEFF
+      continue;
+    }
+    if (name[i] == ':') break;
+    out.push_back(static_cast<char>(std::tolower(b(0))));
+  }
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string reserved_name_reason(std::string_view name, bool top_level) {
+  const std::string folded = fold_name(name);
+  const bool git = folded == ".git" || folded == "git~1";
+  const bool kura = top_level && (folded == ".kura" || folded == "kura~1");
+  if (!git && !kura) return "";
+  const char* real = git ? ".git" : ".kura";
+  if (name == real) return git ? "'.git' is git's own folder" : "'.kura' is kura's own folder";
+  return "'" + std::string(name) + "' is " + real +
+         " on case-insensitive, Windows or macOS file systems (case, trailing dots or spaces, short name or "
+         "ignored Unicode characters)";
+}
+
 void check_tree_path(const std::string& path) {
   auto refuse = [&](const std::string& why) {
     fail(ErrorCode::kInvalidInput, "refusing to write '" + path + "': " + why);
@@ -198,8 +240,7 @@ void check_tree_path(const std::string& path) {
     if (part.empty() || part == "." ) refuse("empty or '.' path component");
     if (part == "..") refuse("it would land outside the working folder");
     if (part.find('\0') != std::string_view::npos) refuse("NUL in path");
-    if (first && part == ".kura") refuse("it would land inside .kura/");
-    if (part == ".git") refuse("it would land inside a .git folder");
+    if (std::string why = reserved_name_reason(part, first); !why.empty()) refuse(why);
     first = false;
     start = end + 1;
   }

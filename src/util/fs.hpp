@@ -77,9 +77,21 @@ inline bool path_under_any(std::string_view path, const std::vector<std::string>
   return false;
 }
 
+// Why the path component `name` must not be versioned or written, or empty
+// when it may: it is `.git` (anywhere) or, when `top_level`, `.kura`, or a
+// name that some file system treats as one of them: a different case
+// (`.GIT`, macOS and Windows), trailing dots or spaces or an NTFS stream
+// suffix (`.git.`, `.git ::$DATA`, Windows), the 8.3 short name (`GIT~1`),
+// or Unicode code points HFS+ ignores (U+200C..U+200F, U+202A..U+202E,
+// U+206A..U+206F, U+FEFF) inside the name. The rules of git's verify_path
+// (is_ntfs_dotgit, is_hfs_dotgit).
+std::string reserved_name_reason(std::string_view name, bool top_level);
+
 // Checks a path that came from a commit (maybe someone else's) before
-// checkout writes it: no empty, "." or ".." component, not absolute, not
-// under .kura/ or .git/. Throws Error(kInvalidInput) naming it.
+// checkout writes it: no empty, "." or ".." component, not absolute, no
+// component that reserved_name_reason refuses (under .kura/ or any .git/,
+// in any spelling a file system takes for them). Throws
+// Error(kInvalidInput) naming the path and why.
 void check_tree_path(const std::string& path);
 
 // Throws Error(kInvalidInput) when a folder on the way from root to `path`

@@ -377,3 +377,31 @@ TEST_CASE("kura check outside a repository caches results, not copies of the fil
   REQUIRE(bad_colour(jsonl_only) == std::set<std::pair<std::string, uint64_t>>{{"train.jsonl", 11}, {"train.jsonl", 12}});
   REQUIRE(cache_bytes() < after_first + image_bytes / 4);
 }
+
+TEST_CASE("the stored report keeps every excluded finding compactly and still reads the 0.1 form", "[check][commit]") {
+  RepoFixture f;
+  f.write(".kura/checks.json", R"({"rules": {"jsonl.invalid_json": "exclude"}})");
+  std::string bad;
+  for (int i = 0; i < 20000; ++i) bad += "{broken " + std::to_string(i % 7) + "\n";
+  f.write("train.jsonl", padding() + bad);
+  f.add_all();
+  CommitOptions o;
+  o.message = "many excluded lines";
+  CheckReport made;
+  f.repo->commit(o, &made);
+  auto stored = f.repo->commit_report("HEAD");
+  REQUIRE(stored);
+  REQUIRE(stored->findings.size() == 20000);
+  REQUIRE(stored->summary.excluded == 20000);
+  REQUIRE(stored->excluded_lines.at("train.jsonl").size() == 20000);
+  REQUIRE(stored->excluded_lines.at("train.jsonl").front() == 11);
+  REQUIRE(stored->to_json() == made.to_json());
+  const std::string compact = stored->encode(), old = stored->to_json().dump();
+  CHECK(compact.size() * 5 < old.size());
+  REQUIRE(CheckReport::decode(old).to_json() == made.to_json());
+  REQUIRE(CheckReport::decode(compact).to_json() == made.to_json());
+  REQUIRE_THROWS_WITH(CheckReport::decode(compact.substr(0, compact.size() - 5)),
+                      Catch::Contains("stored check report, line"));
+  REQUIRE_THROWS_WITH(CheckReport::decode(compact.substr(0, compact.rfind('\n', compact.size() / 2) + 1)),
+                      Catch::Contains("ends early"));
+}

@@ -260,3 +260,16 @@ TEST_CASE("cli: kura check --policy names a missing policy file instead of using
   REQUIRE(run_kura(d.path(), {"-C", "photos", "check", "--no-faces", "--policy", "../strict.json"}, env).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"check", "--no-faces", "--policy", "strict.json"}, env).exit_code == 0);
 }
+
+TEST_CASE("cli: add says it skips a .GIT folder, which macOS and Windows take for .git", "[cli]") {
+  TempDir d;
+  init_repo(d);
+  write_file(d / ".GIT/x", "x\n");
+  write_file(d / "ok.txt", "ok\n");
+  auto add = run_kura(d.path(), {"add", "."});
+  REQUIRE(add.exit_code == 0);
+  REQUIRE(add.err.find("kura: skipped .GIT: '.GIT' is .git on case-insensitive") != std::string::npos);
+  auto files = json::parse(run_kura(d.path(), {"status", "--json"}).out);
+  REQUIRE(files["staged"].size() == 1);
+  REQUIRE(files["untracked"].empty());
+}

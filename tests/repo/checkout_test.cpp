@@ -227,4 +227,30 @@ TEST_CASE("the next open finishes a checkout whose process was killed just after
   REQUIRE_FALSE(fs::exists(f / ".kura/journal"));
   REQUIRE_FALSE(fs::exists(f / ".kura/git/HEAD.lock"));
   REQUIRE_FALSE(fs::exists(f / ".kura/tmp/.kura-tmp-1-0"));
+
+TEST_CASE("checkout refuses names that are .git or .kura on case-insensitive file systems, writing nothing",
+          "[repo][checkout][safety]") {
+  RepoFixture f;
+  f.write("keep.jpg", data_file("fish.jpg"));
+  f.add_all();
+  f.commit("mine");
+  git_oid blob = media_pointer(f, data_file("linux.jpg"));
+  git_oid hook = put_raw(f.repo->store(), GIT_OBJECT_TREE, tree_entry("100644", "post-checkout", blob));
+  git_oid hooks = put_raw(f.repo->store(), GIT_OBJECT_TREE, tree_entry("40000", "hooks", hook));
+  const std::vector<std::string> names = {".GIT", ".Git", ".git ", ".git.", "GIT~1", ".KURA", "KURA~1",
+                                          ".g\u200cit", "\ufeff.git"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string branch = "hostile" + std::to_string(i);
+    // A harmless file beside the hostile folder, in git's tree order: it must not be written either.
+    const std::string bad = tree_entry("40000", names[i], hooks), good = tree_entry("100644", "z.jpg", blob);
+    plant_commit(f, branch, names[i] + "/" < "z.jpg" ? bad + good : good + bad);
+    INFO(names[i]);
+    REQUIRE_THROWS_WITH(f.repo->checkout(branch, {}),
+                        Catch::Contains("refusing to write '" + names[i] + "/hooks/post-checkout'") &&
+                            Catch::Contains("case-insensitive"));
+    REQUIRE_FALSE(fs::exists(f / names[i]));
+    REQUIRE_FALSE(fs::exists(f / "z.jpg"));
+  }
+  REQUIRE(f.repo->resolve("HEAD").message == "mine\n");
+  REQUIRE(f.read("keep.jpg") == data_file("fish.jpg"));
 }

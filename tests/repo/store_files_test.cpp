@@ -158,3 +158,20 @@ TEST_CASE("rm untracks and deletes, and keeps the file with cached", "[repo]") {
   REQUIRE(fs::exists(f / "b.jpg"));
   REQUIRE(f.repo->ls_files("").empty());
 }
+
+TEST_CASE("add skips folders a case-insensitive file system takes for .git or .kura, saying why", "[repo]") {
+  RepoFixture f;
+  f.write(".GIT/config", "[core]\n");
+  f.write("data/.Git/hooks/post-checkout", "#!/bin/sh\n");
+  f.write("KURA~1/x.txt", "x\n");
+  f.write("data/ok.txt", "ok\n");
+  AddResult r = f.add_all();
+  REQUIRE(r.files_added == 1);
+  REQUIRE(r.skipped.size() == 3);
+  for (const auto& s : r.skipped) REQUIRE(s.find("case-insensitive") != std::string::npos);
+  REQUIRE(f.repo->status().untracked.empty());
+  AddResult named = f.repo->add({(f / ".GIT/config").string()});
+  REQUIRE(named.files_added == 0);
+  REQUIRE(named.skipped.size() == 1);
+  REQUIRE(named.skipped[0].find(".GIT") != std::string::npos);
+}

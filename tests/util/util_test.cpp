@@ -44,3 +44,23 @@ TEST_CASE("paths from a commit that would escape the folder are refused", "[util
   REQUIRE_THROWS_WITH(check_tree_path(".kura/store/CURRENT"), Catch::Contains(".kura"));
   REQUIRE_THROWS_WITH(check_tree_path("sub/.git/hooks/pre-commit"), Catch::Contains(".git"));
 }
+
+TEST_CASE("names a file system takes for .git or .kura are reserved", "[util][fast]") {
+  for (const char* name : {".GIT", ".Git", ".git ", ".git.", ".git. .", "GIT~1", "git~1", ".git::$INDEX_ALLOCATION",
+                           ".g\u200cit", "\ufeff.git", ".gi\u206at", ".git\u200f", ".\u202agit"}) {
+    INFO(name);
+    REQUIRE(reserved_name_reason(name, false).find("case-insensitive") != std::string::npos);
+    REQUIRE_THROWS_WITH(check_tree_path(std::string("data/") + name + "/config"),
+                        Catch::Contains("refusing to write 'data/") && Catch::Contains(".git on case-insensitive"));
+  }
+  for (const char* name : {".KURA", ".Kura", ".kura ", ".kura.", "KURA~1"}) {
+    INFO(name);
+    REQUIRE_FALSE(reserved_name_reason(name, true).empty());
+    REQUIRE(reserved_name_reason(name, false).empty());  // .kura is only the top folder
+    REQUIRE_THROWS_WITH(check_tree_path(std::string(name) + "/store/CURRENT"), Catch::Contains(".kura on case-insensitive"));
+  }
+  for (const char* name : {".gitignore", ".github", "git", ".git-x", "a.git", ".gi", "GIT~2", ".kura-fanout.00", "kura"}) {
+    INFO(name);
+    REQUIRE(reserved_name_reason(name, true).empty());
+  }
+}
