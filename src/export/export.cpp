@@ -80,6 +80,9 @@ void prepare_folder(Repo& repo, const fs::path& outdir, bool force, ExportResult
       for (auto& [path, rec] : j["files"].items()) {
         check_tree_path(path);
         fs::remove(outdir / path, ec);
+        // and the folders it made, once empty
+        for (fs::path dir = fs::path(path).parent_path(); !dir.empty(); dir = dir.parent_path())
+          if (!fs::remove(outdir / dir, ec)) break;
       }
   }
   for (auto it = fs::recursive_directory_iterator(outdir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
