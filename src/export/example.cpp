@@ -59,6 +59,7 @@ struct Reader {
           return false;
         }
         img.media = row.images[it->second].media;
+        img.cut = true;
       } else {
         // Kept verbatim by the store (not canonical base64): decode it here.
         auto bytes = check::lenient_base64(std::string_view(u).substr(semi + 8));
@@ -153,6 +154,7 @@ std::string Example::text(size_t m, const std::string& tag) const {
 std::optional<Example> read_example(const Store& store, const Row& row, const std::string& table,
                                     const FileLookup& lookup, std::string* why) {
   Reader r{store, row, table, lookup, {}, {}, {}};
+  r.ex.row = &row;
   try {
     r.ex.json = ojson::parse(row.body);
   } catch (const nlohmann::json::exception& e) {

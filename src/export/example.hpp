@@ -24,6 +24,7 @@ struct Image {
   std::string declared;    // a data URI's subtype ("jpeg"), "" otherwise
   std::string detail;      // "low", "high", "auto" or ""
   std::string pointer;     // JSON pointer of its image_url part
+  bool cut = false;        // cut out of the row by the store (not kept verbatim)
   int message = -1;
 };
 
@@ -40,6 +41,7 @@ struct Message {
 };
 
 struct Example {
+  const Row* row = nullptr;     // the row object it was read from
   nlohmann::ordered_json json;  // the row; cut-out image URLs left empty
   std::vector<Message> messages;
   std::vector<Image> images;  // document order

@@ -140,6 +140,13 @@ TEST_CASE("the openai export passes kura check with no error, excluded lines abs
   REQUIRE(d.exp({"--format", "openai", out.string()}).exit_code == 0);
   const std::string train = read_file(out / "train.jsonl");
   CHECK(std::count(train.begin(), train.end(), '\n') == 12);  // 13 lines minus the excluded repeat
+  // Rows whose images are all inline go out as committed; line 11 names its image by path, now a data URI.
+  const std::string committed = read_file(d.repo / "train.jsonl");
+  size_t ten = 0;
+  for (int i = 0; i < 10; ++i) ten = committed.find('\n', ten) + 1;
+  CHECK(train.substr(0, ten) == committed.substr(0, ten));
+  const std::string line11 = train.substr(ten, train.find('\n', ten) - ten);
+  CHECK(line11.find("\"url\":\"data:image/jpeg;base64," + base64(data_file("linux.jpg")) + "\"") != std::string::npos);
   // The repository's policy (duplicates excluded, leakage off) applies to the export too.
   auto c = run(out, {kura_binary(), "check", "--json", "--policy", (d.repo / ".kura/checks.json").string(),
                      "train.jsonl", "validation.jsonl"});
