@@ -9,6 +9,7 @@
 #include "kura/error.hpp"
 #include "kura/store.hpp"
 #include "util/fs.hpp"
+#include "util/parallel.hpp"
 
 namespace kura::exporter {
 
@@ -176,10 +177,20 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
         const FileEntry table = *lookup(path);
         uint64_t line = 0;
         for (const ManifestChunk& chunk : read_manifest_chunks(store, table.pointer.object)) {
-          for (const RowRef& ref : read_chunk(store, chunk)) {
+          // Rows and their images are read from the store on all cores, a
+          // chunk at a time; the rows are then written in order on this thread.
+          const std::vector<RowRef> refs = read_chunk(store, chunk);
+          std::vector<Row> rows(refs.size());
+          parallel_for(refs.size(), 0, [&](size_t i) { rows[i] = decode_row(store.read_object(refs[i].row), refs[i].row); });
+          std::vector<ObjectId> media;
+          for (const Row& r : rows)
+            for (const RowImage& img : r.images) media.push_back(img.media);
+          out.prefetch(media);
+          for (size_t i = 0; i < refs.size(); ++i) {
+            const RowRef& ref = refs[i];
+            const Row& row = rows[i];
             ++line, ++c.rows, ++ticker.p.done;
             ticker.tick(out);
-            const Row row = decode_row(store.read_object(ref.row), ref.row);
             if (row.body.find_first_not_of(" \t\r") == std::string::npos) {
               ++c.blank;
               continue;

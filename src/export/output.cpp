@@ -10,6 +10,7 @@
 #include "kura/error.hpp"
 #include "kura/image_facts.hpp"
 #include "kura/store.hpp"
+#include "util/parallel.hpp"
 
 namespace kura::exporter {
 
@@ -133,10 +134,34 @@ void Output::write_link(const std::string& rel, const std::string& target) {
   record(rel, sha256(target).hex(), target.size());
 }
 
+void Output::prefetch(const std::vector<ObjectId>& media) {
+  prefetched_.clear();
+  std::vector<ObjectId> ids;
+  for (const auto& id : media)
+    if (prefetched_.emplace(id, std::string()).second) ids.push_back(id);
+  std::vector<std::string> bytes(ids.size());
+  std::vector<char> good(ids.size());
+  parallel_for(ids.size(), 0, [&](size_t i) {
+    bytes[i] = store_.read_object(ids[i]);
+    good[i] = sha256(bytes[i]) == ids[i];
+  });
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!good[i]) fail(ErrorCode::kCorrupt, "image object " + ids[i].hex() + " does not match its SHA-256; run 'kura fsck'");
+    prefetched_[ids[i]] = std::move(bytes[i]);
+  }
+}
+
 std::string Output::image_bytes(const ObjectId& media) {
-  std::string bytes = store_.read_object(media);
-  if (sha256(bytes) != media)
-    fail(ErrorCode::kCorrupt, "image object " + media.hex() + " does not match its SHA-256; run 'kura fsck'");
+  std::string bytes;
+  auto pre = prefetched_.find(media);
+  if (pre != prefetched_.end()) {
+    bytes = std::move(pre->second);
+    prefetched_.erase(pre);
+  } else {
+    bytes = store_.read_object(media);
+    if (sha256(bytes) != media)
+      fail(ErrorCode::kCorrupt, "image object " + media.hex() + " does not match its SHA-256; run 'kura fsck'");
+  }
   if (!types_.count(media)) types_[media] = type_of(bytes);
   return bytes;
 }

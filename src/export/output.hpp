@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kura/object_id.hpp"
 
@@ -64,6 +65,10 @@ class Output {
   std::string image(const std::string& dir, const ObjectId& media, std::string* mime = nullptr);
   // The sniffed extension and MIME type of a media object, read once.
   std::pair<std::string, std::string> image_type(const ObjectId& media);
+  // Reads and verifies these media objects on all cores, for the image
+  // calls that follow (each prefetched object serves one call, or is
+  // dropped at the next prefetch).
+  void prefetch(const std::vector<ObjectId>& media);
   // The bytes of a media object (verified), for data URIs.
   std::string image_bytes(const ObjectId& media);
 
@@ -89,7 +94,8 @@ class Output {
   std::set<std::string> dirs_;
   std::map<ObjectId, std::pair<std::string, std::string>> types_;      // id -> (ext, mime)
   std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
-  std::set<std::string> names_;                                        // paths taken
+  std::set<std::string> names_;
+  std::map<ObjectId, std::string> prefetched_;                                        // paths taken
   uint64_t bytes_ = 0, images_ = 0, image_bytes_ = 0;
 };
 
