@@ -29,41 +29,6 @@ const ExportFormat& find_format(const std::string& name) {
                                      " (kura export --list-formats says what each holds)");
 }
 
-// Throttles progress reports to about ten a second.
-struct Ticker {
-  const ProgressFn& fn;
-  Progress p{"exporting", 0, 0, 0, 0};
-  std::chrono::steady_clock::time_point last{};
-  void tick(const Output& out, bool force = false) {
-    if (!fn) return;
-    auto now = std::chrono::steady_clock::now();
-    if (!force && now - last < std::chrono::milliseconds(100)) return;
-    last = now;
-    p.bytes_done = out.bytes();
-    fn(p);
-  }
-};
-
-void export_files(Repo& repo, const std::string& commit, Output& out, ExportResult& result, Ticker& ticker) {
-  const std::vector<FileEntry> files = repo.ls_files(commit);
-  ticker.p.total = files.size();
-  for (const FileEntry& f : files) {
-    check_tree_path(f.path);
-    if (f.pointer.kind == FileKind::kLink) {
-      std::string target;
-      repo.read_file(f, [&](std::string_view part) { target.append(part); });
-      out.write_link(f.path, target);
-    } else {
-      auto file = out.open(f.path, f.mode == 0100755 ? 0755 : 0644);
-      repo.read_file(f, [&](std::string_view part) { file->write(part); });
-      file->close();
-    }
-    ++ticker.p.done;
-    ticker.tick(out);
-  }
-  result.manifest["counts"] = {{"files", files.size()}};
-}
-
 struct SplitCounts {
   std::vector<std::string> tables;
   uint64_t rows = 0, blank = 0, in = 0, out = 0, cannot_express = 0, unreadable = 0, tokens = 0;
@@ -123,7 +88,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
   Ticker ticker{given.progress};
 
   if (std::string(format.name) == "files") {
-    export_files(repo, commit, out, result, ticker);
+    write_files(repo, commit, out, result, ticker);
   } else {
     std::string source;
     CheckReport report = repo.report_for(commit, 0, &source);

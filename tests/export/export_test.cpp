@@ -116,6 +116,28 @@ TEST_CASE("each format's output reads back field by field as its trainer expects
   }
 }
 
+TEST_CASE("openai with --images files names each image once by path, other formats refuse inline", "[export]") {
+  Dataset d;
+  const fs::path out = d.dir / "openai-files";
+  auto r = d.exp({"--format", "openai", "--images", "files", out.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto back = read_back("openai", out);
+  INFO(back.out);
+  CHECK(back.out == "ok openai 14\n");
+  CHECK(read_file(out / "train.jsonl").find("base64") == std::string::npos);
+  CHECK(d.manifest(out)["counts"]["images"] == 5);
+  auto bad = d.exp({"--format", "llava", "--images", "inline", (d.dir / "x").string()});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--format llava writes images as files; --images inline works with --format openai") != std::string::npos);
+  auto unknown = d.exp({"--format", "parquet", (d.dir / "y").string()});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("unknown export format 'parquet'") != std::string::npos);
+  auto split = d.exp({"--format", "openai", "--split", "test", (d.dir / "z").string()});
+  CHECK(split.exit_code == 2);
+  CHECK(split.err.find("--split test: commit") != std::string::npos);
+}
+
 TEST_CASE("an example a format cannot express is reported with its file and line", "[export]") {
   Dataset d;
   auto r = d.exp({"--format", "llava", (d.dir / "out").string()});
