@@ -241,5 +241,24 @@ run reproduce "$run_id" | tee "$sums/reproduce"
 grep -q '^identical ' "$sums/reproduce" || die "kura reproduce did not give identical weights"
 ok "the same weights, bit for bit"
 
+# --- export (docs/export.md) ----------------------------------------------------
+section "Exporting the checked commit for a trainer, and proving where it came from"
+exported=$(mktemp -d "${TMPDIR:-/tmp}/kura-demo-export.XXXXXX")
+note 'LLaVA format from HEAD: the photo the checks exclude is left out and listed; images written once, by content'
+run export --format llava "$exported/llava"
+grep -q '"rule": "moderation.face"' "$exported/llava/kura-export.json" || die "the excluded example is not listed in the manifest"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d and all("conversations" in x for x in d)' \
+  "$exported/llava/train.json" || die "train.json is not a LLaVA list"
+note 'the folder is exactly what HEAD exports to: re-derived and compared file by file'
+run export --verify "$exported/llava" --rev HEAD
+note 'change one byte of an image: verify names the file'
+victim=$(find "$exported/llava/images" -type f | sort | head -1)
+printf 'x' | dd of="$victim" bs=1 seek=200 conv=notrunc 2>/dev/null
+status=0
+run export --verify "$exported/llava" || status=$?
+((status == 1)) || die "kura export --verify did not notice a changed image (exit $status)"
+ok "verify named the changed file"
+echo "The export is in $exported/llava"
+
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"

@@ -132,6 +132,15 @@ struct CheckReport {
   uint64_t images_inspected = 0, image_cache_hits = 0, rows_parsed = 0, row_cache_hits = 0;
 
   bool ok() const { return summary.errors == 0; }
+  // Whether the policy excludes line `line` of table `path` (line 0: the
+  // image file `path` itself). Training and export skip what this says.
+  bool excludes(const std::string& path, uint64_t line) const;
+  // The first error finding, as "path:line rule: message"; "" when ok().
+  std::string first_error() const;
+  // Throws Error(kCheckFailed) when the report has errors: "commit <short>
+  // has N check errors (first: ...); fix them and commit, or <what> anyway
+  // with --allow-check-errors". Shared by train and export.
+  void refuse_errors(const std::string& commit, const std::string& what) const;
   // The stable JSON form documented in docs/checks.md, as a document (for
   // small reports and tests) or written finding by finding to `out`, which
   // holds no more than one finding's JSON at a time (any report size).
@@ -203,6 +212,28 @@ struct CheckOptions {
 // throws: it becomes findings. Throws Error only when the check itself
 // cannot run (store failure, hook that cannot be started).
 CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const CheckOptions& options);
+
+// Estimated training tokens, by the estimator of jsonl.too_long: a row's
+// text (characters / 4, plus 4 a message, plus 3) and each image by OpenAI's
+// published tile formula (85 for "low" detail; else fit 2048x2048, shortest
+// side to 768, 170 per 512-pixel tile plus 85). Reads the row results and
+// image facts the checks cached in `store` under `policy`, so a checked
+// commit costs look-ups only; what is missing is computed (and cached).
+// Thread-safe given a thread-safe Store.
+class TokenEstimator {
+ public:
+  TokenEstimator(Store& store, const Policy& policy);
+  // Text tokens of row object `row_id` (decoded as `row`); 0 when the row is
+  // not an example.
+  uint64_t text_tokens(const ObjectId& row_id, const Row& row) const;
+  // Tokens of image `image` shown with `detail` ("low", "high", "auto" or "").
+  uint64_t image_tokens(const ObjectId& image, const std::string& detail) const;
+
+ private:
+  Store& store_;
+  Policy policy_;
+  std::string row_key_prefix_;
+};
 
 // The default severity of every rule, with its one-line description.
 struct RuleInfo {

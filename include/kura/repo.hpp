@@ -289,6 +289,11 @@ class Repo {
   Policy policy() const;
   // The report stored with a commit; nullopt when it was committed with --no-verify.
   std::optional<CheckReport> commit_report(const std::string& rev) const;
+  // The report a commit's data is used under (by train and export): the one
+  // stored with it, or, for a commit made with --no-verify, one made now
+  // with the repository's policy. `*source` (when given) becomes "stored" or
+  // "policy <hash>", which a run's spec records.
+  CheckReport report_for(const std::string& rev, unsigned threads, std::string* source = nullptr);
 
   // Resolves a revision: full or short id, branch, tag, HEAD, HEAD~N, REV^.
   CommitInfo resolve(const std::string& rev) const;

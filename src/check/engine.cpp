@@ -86,34 +86,6 @@ std::string base_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// "a/b/../c.jpg" relative to `dir`, or nullopt when it leaves the data set.
-std::optional<std::string> resolve(const std::string& dir, const std::string& ref) {
-  if (ref.empty() || ref[0] == '/' || ref.rfind("file:", 0) == 0) return std::nullopt;
-  std::vector<std::string> parts;
-  auto push = [&](const std::string& s) {
-    size_t start = 0;
-    while (start <= s.size()) {
-      size_t end = s.find('/', start);
-      if (end == std::string::npos) end = s.size();
-      std::string part = s.substr(start, end - start);
-      if (part == "..") {
-        if (parts.empty()) return false;
-        parts.pop_back();
-      } else if (!part.empty() && part != ".") {
-        parts.push_back(part);
-      }
-      start = end + 1;
-    }
-    return true;
-  };
-  if (!dir.empty()) push(dir);
-  if (!push(ref)) return std::nullopt;
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-  if (out == ".kura" || out.rfind(".kura/", 0) == 0) return std::nullopt;
-  return out;
-}
-
 bool image_extension(const std::string& path) {
   static const char* exts[] = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"};
   std::string lower = path;
@@ -295,7 +267,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
             use.remote = true;
           }
           if (u.kind == ImageUse::kPath) {
-            auto target = resolve(dir, u.ref);
+            auto target = check::resolve_path(dir, u.ref);
             if (!target) {
               add("image.path_outside", file.path, line, u.message_index, u.content_index, "",
                   "image path '" + u.ref + "' leaves the data set folder; it was not read");

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "check/row_check.hpp"
+#include "kura/error.hpp"
 #include "kura/check.hpp"
 #include "kura/error.hpp"
 
@@ -71,6 +72,25 @@ void CheckReport::write_json(std::ostream& out) const {
     out << "]";
   }
   out << "}}";
+}
+
+bool CheckReport::excludes(const std::string& path, uint64_t line) const {
+  auto it = excluded_lines.find(path);
+  return it != excluded_lines.end() && std::binary_search(it->second.begin(), it->second.end(), line);
+}
+
+std::string CheckReport::first_error() const {
+  for (const auto& f : findings)
+    if (f.severity == Severity::kError)
+      return f.path + (f.line ? ":" + std::to_string(f.line) : "") + " " + f.rule + ": " + f.message;
+  return "";
+}
+
+void CheckReport::refuse_errors(const std::string& commit, const std::string& what) const {
+  if (ok()) return;
+  fail(ErrorCode::kCheckFailed, "commit " + commit.substr(0, 12) + " has " + std::to_string(summary.errors) +
+                                    " check errors (first: " + first_error() + "); fix them and commit, or " + what +
+                                    " anyway with --allow-check-errors");
 }
 
 CheckReport CheckReport::from_json(const nlohmann::json& j) {

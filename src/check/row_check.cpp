@@ -37,26 +37,6 @@ int nesting(std::string_view text) {
   return max_depth;
 }
 
-// Lenient decode of an inline payload kept verbatim: drop whitespace and
-// JSON-escaped line breaks, accept missing padding. nullopt when invalid.
-std::optional<std::string> lenient_base64(std::string_view payload) {
-  std::string clean;
-  clean.reserve(payload.size());
-  for (char c : payload) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    clean.push_back(c);
-  }
-  while (clean.size() % 4) clean.push_back('=');
-  if (clean.empty()) return std::nullopt;
-  size_t pad = 0;
-  while (pad < 2 && clean[clean.size() - 1 - pad] == '=') ++pad;
-  std::string out(clean.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
-  if (n < 0 || static_cast<size_t>(n) < pad) return std::nullopt;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
 
 struct Walker {
   Store& store;
@@ -212,6 +192,82 @@ struct Walker {
 
 }  // namespace
 
+// Lenient decode of an inline payload kept verbatim: drop whitespace and
+// JSON-escaped line breaks, accept missing padding. nullopt when invalid.
+std::optional<std::string> lenient_base64(std::string_view payload) {
+  std::string clean;
+  clean.reserve(payload.size());
+  for (char c : payload) {
+    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
+    clean.push_back(c);
+  }
+  while (clean.size() % 4) clean.push_back('=');
+  if (clean.empty()) return std::nullopt;
+  size_t pad = 0;
+  while (pad < 2 && clean[clean.size() - 1 - pad] == '=') ++pad;
+  std::string out(clean.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  if (n < 0 || static_cast<size_t>(n) < pad) return std::nullopt;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+std::optional<std::string> resolve_path(const std::string& dir, const std::string& ref) {
+  if (ref.empty() || ref[0] == '/' || ref.rfind("file:", 0) == 0) return std::nullopt;
+  std::vector<std::string> parts;
+  auto push = [&](const std::string& s) {
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t end = s.find('/', start);
+      if (end == std::string::npos) end = s.size();
+      std::string part = s.substr(start, end - start);
+      if (part == "..") {
+        if (parts.empty()) return false;
+        parts.pop_back();
+      } else if (!part.empty() && part != ".") {
+        parts.push_back(part);
+      }
+      start = end + 1;
+    }
+    return true;
+  };
+  if (!dir.empty()) push(dir);
+  if (!push(ref)) return std::nullopt;
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  if (out == ".kura" || out.rfind(".kura/", 0) == 0) return std::nullopt;
+  return out;
+}
+
+std::map<std::string, size_t> cut_images(const ojson& example, const Row& row) {
+  // The k-th string (document order) that ends in an empty data URI follows
+  // the body's k-th `;base64,"` occurrence; cut ones sit at an image offset.
+  std::map<std::string, size_t> cut_at;
+  std::vector<std::optional<size_t>> occurrences;  // per `;base64,"` in the body: image index if cut
+  size_t image = 0;
+  for (size_t pos = 0; (pos = row.body.find(";base64,\"", pos)) != std::string::npos; pos += 9) {
+    const bool cut = image < row.images.size() && row.images[image].offset == pos + 8;
+    occurrences.push_back(cut ? std::optional<size_t>(image++) : std::nullopt);
+  }
+  size_t k = 0;
+  std::function<void(const ojson&, const std::string&)> visit = [&](const ojson& j, const std::string& ptr) {
+    if (j.is_string()) {
+      const auto& s = j.get_ref<const std::string&>();
+      if (s.size() >= 8 && s.compare(s.size() - 8, 8, ";base64,") == 0 && k < occurrences.size()) {
+        if (occurrences[k]) cut_at[ptr] = *occurrences[k];
+        ++k;
+      }
+    } else if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) visit(it.value(), ptr + "/" + it.key());
+    } else if (j.is_array()) {
+      for (size_t i = 0; i < j.size(); ++i) visit(j[i], ptr + "/" + std::to_string(i));
+    }
+  };
+  visit(example, "");
+  return cut_at;
+}
+
 RowResult check_row(Store& store, const Row& row, const Policy& policy) {
   Walker w{store, policy, row, {}, {}};
   if (nesting(row.body) > kMaxDepth) {
@@ -237,32 +293,7 @@ RowResult check_row(Store& store, const Row& row, const Policy& policy) {
     return std::move(w.result);
   }
   w.result.is_example = true;
-  // Align the images the store cut out with the strings they came from: the
-  // k-th string (document order) that ends in an empty data URI followed by
-  // the body's k-th `;base64,"` occurrence; cut ones sit at an image offset.
-  {
-    std::vector<std::optional<size_t>> occurrences;  // per `;base64,"` in the body: image index if cut
-    size_t image = 0;
-    for (size_t pos = 0; (pos = row.body.find(";base64,\"", pos)) != std::string::npos; pos += 9) {
-      const bool cut = image < row.images.size() && row.images[image].offset == pos + 8;
-      occurrences.push_back(cut ? std::optional<size_t>(image++) : std::nullopt);
-    }
-    size_t k = 0;
-    std::function<void(const ojson&, const std::string&)> visit = [&](const ojson& j, const std::string& ptr) {
-      if (j.is_string()) {
-        const auto& s = j.get_ref<const std::string&>();
-        if (s.size() >= 8 && s.compare(s.size() - 8, 8, ";base64,") == 0 && k < occurrences.size()) {
-          if (occurrences[k]) w.cut_at[ptr] = *occurrences[k];
-          ++k;
-        }
-      } else if (j.is_object()) {
-        for (auto it = j.begin(); it != j.end(); ++it) visit(it.value(), ptr + "/" + it.key());
-      } else if (j.is_array()) {
-        for (size_t i = 0; i < j.size(); ++i) visit(j[i], ptr + "/" + std::to_string(i));
-      }
-    };
-    visit(example, "");
-  }
+  w.cut_at = cut_images(example, row);
   w.walk(example);
   return std::move(w.result);
 }

@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kura/check.hpp"
@@ -35,6 +38,18 @@ struct RowResult {
 // `store` receives the bytes of inline images that were kept in the row
 // (non-canonical base64 that still decodes), so they can be inspected.
 RowResult check_row(Store& store, const Row& row, const Policy& policy);
+
+// Where the store cut images out of `row` (parsed as `example`): the JSON
+// pointer of each string an image came from ("/messages/1/content/0/
+// image_url/url") to its index in row.images. Shared with export.
+std::map<std::string, size_t> cut_images(const nlohmann::ordered_json& example, const Row& row);
+// Lenient decode of an inline payload kept verbatim: whitespace and
+// JSON-escaped line breaks dropped, missing padding accepted; nullopt when
+// it is not base64.
+std::optional<std::string> lenient_base64(std::string_view payload);
+// Repository path of image `ref` written in a table in folder `dir`
+// ("a/b/../c.jpg"), or nullopt when it leaves the data set (or enters .kura/).
+std::optional<std::string> resolve_path(const std::string& dir, const std::string& ref);
 
 // Findings (de)serialisation shared with the report.
 nlohmann::json finding_to_json(const Finding& f);

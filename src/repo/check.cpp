@@ -263,4 +263,16 @@ CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const 
   return run_checks(*scratch, files, o);
 }
 
+CheckReport Repo::report_for(const std::string& rev, unsigned threads, std::string* source) {
+  if (auto stored = commit_report(rev)) {
+    if (source) *source = "stored";
+    return *stored;
+  }
+  CheckOptions options;
+  options.policy = policy();
+  options.threads = threads;
+  if (source) *source = "policy " + options.policy.hash();
+  return check(CheckScope::kRevision, rev, {}, options);
+}
+
 }  // namespace kura

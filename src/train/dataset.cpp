@@ -17,9 +17,7 @@ namespace kura::train {
 namespace {
 
 bool is_excluded(const CheckReport* report, const std::string& path, uint64_t line) {
-  if (!report) return false;
-  auto it = report->excluded_lines.find(path);
-  return it != report->excluded_lines.end() && std::binary_search(it->second.begin(), it->second.end(), line);
+  return report && report->excludes(path, line);
 }
 
 std::string read_all(const Repo& repo, const FileEntry& file) {

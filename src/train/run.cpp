@@ -62,44 +62,17 @@ Rendezvous parse_rendezvous(const std::string& url, unsigned rank, unsigned worl
 
 namespace {
 
-
-
-// The commit's check report: the stored one, or one made now with the
-// repository's policy (a commit made with --no-verify), whose hash the spec
-// then records.
-CheckReport report_for(Repo& repo, const std::string& commit, unsigned threads, std::string* checks) {
-  if (auto stored = repo.commit_report(commit)) {
-    *checks = "stored";
-    return *stored;
-  }
-  CheckOptions options;
-  options.policy = repo.policy();
-  options.threads = threads;
-  *checks = "policy " + options.policy.hash();
-  return repo.check(CheckScope::kRevision, commit, {}, options);
-}
-
 PreparedRun build(Repo& repo, nlohmann::json spec) {
   const std::string commit = spec.at("commit");
   const unsigned threads = spec.at("threads");
   std::string checks;
-  CheckReport report = report_for(repo, commit, threads, &checks);
+  CheckReport report = repo.report_for(commit, threads, &checks);
   if (spec.contains("checks") && spec["checks"] != checks)
     fail(ErrorCode::kConflict, "the run used checks '" + spec["checks"].get<std::string>() +
                                    "' but the repository now gives '" + checks +
                                    "' (the policy in .kura/checks.json changed)");
   spec["checks"] = checks;
-  if (!report.ok() && !spec.at("allow_check_errors").get<bool>()) {
-    std::string first;
-    for (const auto& f : report.findings)
-      if (f.severity == Severity::kError) {
-        first = f.path + (f.line ? ":" + std::to_string(f.line) : "") + " " + f.rule + ": " + f.message;
-        break;
-      }
-    fail(ErrorCode::kCheckFailed, "commit " + commit.substr(0, 12) + " has " + std::to_string(report.summary.errors) +
-                                      " check errors (first: " + first +
-                                      "); fix them and commit, or train anyway with --allow-check-errors");
-  }
+  if (!spec.at("allow_check_errors").get<bool>()) report.refuse_errors(commit, "train");
   train::Split split = train::load_examples(repo, commit, spec.at("settings"), &report);
   PreparedRun run;
   auto& I = *run.impl_;

@@ -227,6 +227,7 @@ TEST_CASE("the next open finishes a checkout whose process was killed just after
   REQUIRE_FALSE(fs::exists(f / ".kura/journal"));
   REQUIRE_FALSE(fs::exists(f / ".kura/git/HEAD.lock"));
   REQUIRE_FALSE(fs::exists(f / ".kura/tmp/.kura-tmp-1-0"));
+}
 
 TEST_CASE("checkout refuses names that are .git or .kura on case-insensitive file systems, writing nothing",
           "[repo][checkout][safety]") {

@@ -1,0 +1,223 @@
+#include "export/output.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kura/error.hpp"
+#include "kura/image_facts.hpp"
+#include "kura/store.hpp"
+#include "util/parallel.hpp"
+
+namespace kura::exporter {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kBufferSize = 1 << 20;
+
+std::pair<std::string, std::string> type_of(std::string_view bytes) {
+  switch (sniff_image_format(bytes)) {
+    case ImageFormat::kJpeg: return {"jpg", "image/jpeg"};
+    case ImageFormat::kPng: return {"png", "image/png"};
+    case ImageFormat::kWebp: return {"webp", "image/webp"};
+    case ImageFormat::kGif: return {"gif", "image/gif"};
+    case ImageFormat::kBmp: return {"bmp", "image/bmp"};
+    case ImageFormat::kTiff: return {"tiff", "image/tiff"};
+    case ImageFormat::kHeif: return {"heif", "image/heif"};
+    default: return {"bin", "application/octet-stream"};
+  }
+}
+
+}  // namespace
+
+Output::Output(fs::path root, Mode mode, const Store& store) : root_(std::move(root)), mode_(mode), store_(store) {}
+Output::~Output() = default;
+
+void Output::io_error(const std::string& rel, int err) {
+  fail(ErrorCode::kIo, "cannot write '" + (root_ / rel).string() + "': " + std::strerror(err) +
+                           "; the export is incomplete and has no kura-export.json (free space or fix the "
+                           "folder's permissions, then export again with --force)");
+}
+
+void Output::make_parent(const std::string& rel) {
+  const size_t slash = rel.rfind('/');
+  if (slash != std::string::npos && dirs_.insert(rel.substr(0, slash)).second) {
+    std::error_code ec;
+    fs::create_directories(root_ / rel.substr(0, slash), ec);
+    if (ec) io_error(rel.substr(0, slash), ec.value());
+  }
+}
+
+int Output::create(const std::string& rel, mode_t mode) {
+  if (mode_ == Mode::kHashOnly) return -1;
+  make_parent(rel);
+  int fd = ::open((root_ / rel).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) io_error(rel, errno);
+  if (::fchmod(fd, mode) != 0) io_error(rel, errno);  // an earlier file's mode, or the umask
+  return fd;
+}
+
+void Output::record(const std::string& rel, std::string sha, uint64_t bytes) {
+  files_[rel] = {std::move(sha), bytes};
+  bytes_ += bytes;
+}
+
+Output::File::File(Output& out, std::string rel, mode_t mode) : out_(out), rel_(std::move(rel)) {
+  fd_ = out_.create(rel_, mode);
+  buffer_.reserve(kBufferSize);
+}
+
+Output::File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Output::File::flush() {
+  if (fd_ < 0) {
+    buffer_.clear();
+    return;
+  }
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) out_.io_error(rel_, errno);
+    done += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void Output::File::write(std::string_view bytes) {
+  sha_.update(bytes);
+  bytes_ += bytes.size();
+  if (buffer_.size() + bytes.size() > kBufferSize) flush();
+  if (bytes.size() >= kBufferSize) {
+    buffer_.assign(bytes);
+    flush();
+  } else {
+    buffer_.append(bytes);
+  }
+}
+
+void Output::File::close() {
+  if (closed_) return;
+  flush();
+  if (fd_ >= 0 && ::close(fd_) != 0) {
+    fd_ = -1;
+    out_.io_error(rel_, errno);
+  }
+  fd_ = -1;
+  closed_ = true;
+  out_.record(rel_, sha_.finish().hex(), bytes_);
+}
+
+std::unique_ptr<Output::File> Output::open(const std::string& rel, mode_t mode) {
+  return std::unique_ptr<File>(new File(*this, rel, mode));
+}
+
+void Output::write_whole(const std::string& rel, std::string_view bytes) {
+  auto f = open(rel);
+  f->write(bytes);
+  f->close();
+}
+
+void Output::write_link(const std::string& rel, const std::string& target) {
+  if (mode_ == Mode::kWrite) {
+    make_parent(rel);
+    std::ignore = ::unlink((root_ / rel).c_str());  // --force over an earlier export
+    if (::symlink(target.c_str(), (root_ / rel).c_str()) != 0) io_error(rel, errno);
+  }
+  record(rel, sha256(target).hex(), target.size());
+}
+
+void Output::prefetch(const std::vector<ObjectId>& media) {
+  prefetched_.clear();
+  std::vector<ObjectId> ids;
+  for (const auto& id : media)
+    if (prefetched_.emplace(id, std::string()).second) ids.push_back(id);
+  std::vector<std::string> bytes(ids.size());
+  std::vector<char> good(ids.size());
+  parallel_for(ids.size(), 0, [&](size_t i) {
+    bytes[i] = store_.read_object(ids[i]);
+    good[i] = sha256(bytes[i]) == ids[i];
+  });
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!good[i]) fail(ErrorCode::kCorrupt, "image object " + ids[i].hex() + " does not match its SHA-256; run 'kura fsck'");
+    prefetched_[ids[i]] = std::move(bytes[i]);
+  }
+}
+
+std::string Output::image_bytes(const ObjectId& media) {
+  std::string bytes;
+  auto pre = prefetched_.find(media);
+  if (pre != prefetched_.end()) {
+    bytes = std::move(pre->second);
+    prefetched_.erase(pre);
+  } else {
+    bytes = store_.read_object(media);
+    if (sha256(bytes) != media)
+      fail(ErrorCode::kCorrupt, "image object " + media.hex() + " does not match its SHA-256; run 'kura fsck'");
+  }
+  if (!types_.count(media)) types_[media] = type_of(bytes);
+  return bytes;
+}
+
+std::pair<std::string, std::string> Output::image_type(const ObjectId& media) {
+  auto it = types_.find(media);
+  if (it != types_.end()) return it->second;
+  std::ignore = image_bytes(media);
+  return types_.at(media);
+}
+
+std::string Output::image(const std::string& dir, const ObjectId& media, std::string* mime) {
+  auto& in_dir = written_[dir];
+  auto it = in_dir.find(media);
+  if (it != in_dir.end()) {
+    if (mime) *mime = types_.at(media).second;
+    return it->second;
+  }
+  std::string bytes = image_bytes(media);
+  const auto& [ext, type] = types_.at(media);
+  const std::string prefix = dir.empty() ? "" : dir + "/";
+  std::string rel = prefix + media.hex().substr(0, 16) + "." + ext;
+  if (names_.count(rel)) rel = prefix + media.hex() + "." + ext;  // two images share 64 bits of id
+  names_.insert(rel);
+  int fd = create(rel);
+  if (fd >= 0) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::close(fd);
+        io_error(rel, err);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) io_error(rel, errno);
+  }
+  record(rel, media.hex(), bytes.size());
+  ++images_;
+  image_bytes_ += bytes.size();
+  if (mime) *mime = type;
+  return in_dir[media] = rel;
+}
+
+void Output::sync() {
+  if (mode_ == Mode::kHashOnly) return;
+  int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) io_error(".", errno);
+  if (::syncfs(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    io_error(".", err);
+  }
+  ::close(fd);
+}
+
+}  // namespace kura::exporter

@@ -1,0 +1,102 @@
+// The folder an export writes, or (for --verify) only the SHA-256 of what it
+// would write: every byte goes through here, so both paths hash the same
+// bytes in the same order.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kura/object_id.hpp"
+
+namespace kura {
+class Store;
+}
+
+namespace kura::exporter {
+
+struct FileRecord {
+  std::string sha256;  // hex
+  uint64_t bytes = 0;
+};
+
+class Output {
+ public:
+  enum class Mode { kWrite, kHashOnly };
+  Output(std::filesystem::path root, Mode mode, const Store& store);
+  ~Output();
+
+  // One file being written, buffered; close() records its SHA-256. Only one
+  // text file is open at a time per writer, but images may be written while
+  // it is open.
+  class File {
+   public:
+    void write(std::string_view bytes);
+    void close();
+    ~File();
+
+   private:
+    friend class Output;
+    File(Output& out, std::string rel, mode_t mode);
+    void flush();
+    Output& out_;
+    std::string rel_;
+    int fd_ = -1;
+    std::string buffer_;
+    Sha256 sha_;
+    uint64_t bytes_ = 0;
+    bool closed_ = false;
+  };
+  std::unique_ptr<File> open(const std::string& rel, mode_t mode = 0644);
+  void write_whole(const std::string& rel, std::string_view bytes);
+  // Writes a symbolic link (format `files`); its record hashes the target.
+  void write_link(const std::string& rel, const std::string& target);
+
+  // Writes media object `media` as `dir`/<16 hex of its id>.<ext> once per
+  // folder and returns that path; `mime` gets its sniffed type. Error(kCorrupt)
+  // when the stored bytes do not match their id.
+  std::string image(const std::string& dir, const ObjectId& media, std::string* mime = nullptr);
+  // The sniffed extension and MIME type of a media object, read once.
+  std::pair<std::string, std::string> image_type(const ObjectId& media);
+  // Reads and verifies these media objects on all cores, for the image
+  // calls that follow (each prefetched object serves one call, or is
+  // dropped at the next prefetch).
+  void prefetch(const std::vector<ObjectId>& media);
+  // The bytes of a media object (verified), for data URIs.
+  std::string image_bytes(const ObjectId& media);
+
+  const std::map<std::string, FileRecord>& files() const { return files_; }
+  uint64_t bytes() const { return bytes_; }
+  uint64_t images() const { return images_; }
+  uint64_t image_bytes_written() const { return image_bytes_; }
+  const std::filesystem::path& root() const { return root_; }
+  // Makes everything written durable (syncfs) before the manifest seals it.
+  void sync();
+
+ private:
+  friend class File;
+  void make_parent(const std::string& rel);
+  int create(const std::string& rel, mode_t mode = 0644);
+  [[noreturn]] void io_error(const std::string& rel, int err);
+  void record(const std::string& rel, std::string sha, uint64_t bytes);
+
+  std::filesystem::path root_;
+  Mode mode_;
+  const Store& store_;
+  std::map<std::string, FileRecord> files_;
+  std::set<std::string> dirs_;
+  std::map<ObjectId, std::pair<std::string, std::string>> types_;      // id -> (ext, mime)
+  std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
+  std::set<std::string> names_;
+  std::map<ObjectId, std::string> prefetched_;                                        // paths taken
+  uint64_t bytes_ = 0, images_ = 0, image_bytes_ = 0;
+};
+
+}  // namespace kura::exporter
