@@ -159,3 +159,49 @@ TEST_CASE("fsck --repair --from restores damaged objects and git objects from a 
   REQUIRE(f.show("HEAD", "b.png") == data_file("pic1.png"));
   REQUIRE(f.show("HEAD~1", "train.jsonl") == vision_example(data_file("linux.jpg"), "logo") + "\n");
 }
+
+TEST_CASE("fsck finds damage in the object_times and runs tables and repair leaves the commits readable", "[fsck]") {
+  const std::string table = GENERATE("object_times", "runs");
+  const Damage how = GENERATE(Damage::kFlip, Damage::kTruncate);
+  CAPTURE(table, how == Damage::kFlip ? "flip" : "truncate");
+  RepoFixture f;
+  two_commits(f);
+  for (int i = 0; i < 50; ++i)
+    f.repo->store().put(Table::kRuns, "run:" + std::string(60, char('a' + i % 6)) + std::to_string(i),
+                        std::string(80, 'r'));
+  damage(f, table, StoreFile::Kind::kTable, how);
+  FsckReport r = fsck(f, Access::kInspect);
+  REQUIRE_FALSE(r.ok());
+  bool named = false;
+  for (const auto& p : r.problems) named = named || p.table == table;
+  REQUIRE(named);
+  FsckOptions repair;
+  repair.repair = true;
+  fsck(f, Access::kRepair, repair);
+  f.reopen();
+  REQUIRE(f.show("HEAD", "b.png") == data_file("pic1.png"));
+  REQUIRE(f.show("HEAD~1", "a.jpg") == data_file("fish.jpg"));
+  REQUIRE(f.add_all().files_added == 0);
+}
+
+TEST_CASE("kura fsck and fsck --repair on a truncated stat cache, driven like a user", "[fsck][cli]") {
+  RepoFixture f;
+  two_commits(f);
+  const std::string file = damage(f, "statcache", StoreFile::Kind::kTable, Damage::kTruncate);
+  auto status = run_kura(f.dir.path(), {"status"});
+  REQUIRE(status.exit_code == 2);
+  REQUIRE_THAT(status.err, Catch::Contains(file));
+  REQUIRE_THAT(status.err, Catch::Contains("kura fsck --repair"));
+  auto found = run_kura(f.dir.path(), {"fsck", "--json"});
+  INFO(found.out << found.err);
+  REQUIRE(found.exit_code == 1);
+  REQUIRE_THAT(found.out, Catch::Contains("statcache"));
+  auto repaired = run_kura(f.dir.path(), {"fsck", "--repair"});
+  INFO(repaired.out << repaired.err);
+  REQUIRE(repaired.exit_code == 0);
+  REQUIRE(run_kura(f.dir.path(), {"fsck"}).exit_code == 0);
+  auto after = run_kura(f.dir.path(), {"status", "--json"});
+  REQUIRE(after.exit_code == 0);
+  REQUIRE_THAT(after.out, Catch::Contains("\"staged\": []"));
+  REQUIRE(run_kura(f.dir.path(), {"show", "HEAD:b.png"}).out == data_file("pic1.png"));
+}
