@@ -20,7 +20,9 @@
 //
 // Write order, everywhere: objects, then the index, then the ref, each step
 // atomic; a process killed at any moment leaves the last good commit intact
-// and fsck clean (docs/architecture.md has the argument).
+// and fsck clean. Multi-step operations (commit, checkout, switch, merge, gc)
+// are named in .kura/journal while they run, and open() finishes one that a
+// killed process left, telling OpenOptions::notice (docs/architecture.md).
 #pragma once
 
 #include <chrono>
