@@ -132,6 +132,13 @@ int spawn_kura(const fs::path& cwd, const std::vector<std::string>& args) {
   return pid;
 }
 
+size_t count_temporaries(const fs::path& root) {
+  size_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
+    if (it->path().filename().string().rfind(".kura-tmp-", 0) == 0) ++n;
+  return n;
+}
+
 void let_clock_tick() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 
 }  // namespace kura::test

@@ -52,6 +52,10 @@ RunResult run(const fs::path& cwd, const std::vector<std::string>& argv,
 int spawn_kura(const fs::path& cwd, const std::vector<std::string>& args);
 std::string kura_binary();
 
+// Files under `root` (its .kura/ included) named like kura's temporaries
+// (".kura-tmp-*"): a checkout must never leave one behind.
+size_t count_temporaries(const fs::path& root);
+
 // Lets the file-system clock move on, so files written so far count as
 // settled for the stat cache (it distrusts files modified in the same tick).
 void let_clock_tick();

@@ -56,20 +56,13 @@ std::chrono::microseconds time_of(const fs::path& cwd, const std::vector<std::st
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
 }
 
-size_t temporaries(const fs::path& root) {
-  size_t n = 0;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
-    if (it->path().filename().string().rfind(".kura-tmp-", 0) == 0) ++n;
-  return n;
-}
-
 // The first command after a kill (it repairs) and the checks every trial makes.
 json settle(const TempDir& d, Trial& t) {
   auto first = run_kura(d.path(), {"status", "--json"});
   INFO(first.err);
   REQUIRE(first.exit_code == 0);
   if (first.err.find("kura: ") != std::string::npos) ++t.recovered;
-  REQUIRE(temporaries(d.path()) == 0);
+  REQUIRE(count_temporaries(d.path()) == 0);
   auto fsck = run_kura(d.path(), {"fsck"});
   INFO(fsck.out << fsck.err);
   REQUIRE(fsck.exit_code == 0);

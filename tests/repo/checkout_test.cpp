@@ -195,10 +195,7 @@ TEST_CASE("checkout writes a file whose name has the 255 bytes a file system all
   f.repo->switch_branch("main", false, false);
   REQUIRE(sha256_hex(f.read(name)) == sha256_hex(data_file("fish.jpg")));
   REQUIRE(f.repo->status().clean());
-  size_t temporaries = 0;
-  for (auto& e : fs::recursive_directory_iterator(f.dir.path()))
-    if (e.path().filename().string().rfind(".kura-tmp-", 0) == 0) ++temporaries;
-  REQUIRE(temporaries == 0);
+  REQUIRE(count_temporaries(f.dir.path()) == 0);
 }
 
 TEST_CASE("the next open finishes a checkout whose process was killed just after it began", "[repo][checkout][recover]") {

@@ -60,14 +60,6 @@ State state_of(RepoFixture& f) {
   return s;
 }
 
-// No temporary left in the working folder or in .kura/tmp/.
-size_t temporaries(const fs::path& root) {
-  size_t n = 0;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
-    if (it->path().filename().string().rfind(".kura-tmp-", 0) == 0) ++n;
-  return n;
-}
-
 struct Scenario {
   std::function<void(RepoFixture&)> setup;
   std::function<void(RepoFixture&)> operation;
@@ -136,7 +128,7 @@ void fail_every_step(const Scenario& sc) {
       INFO("before: " << before << "\nafter:  " << after << "\nnow:    " << now);
       REQUIRE((now == before || now == after));
       REQUIRE(f.repo->fsck().problems.empty());
-      REQUIRE(temporaries(f.dir.path()) == 0);
+      REQUIRE(count_temporaries(f.dir.path()) == 0);
       if (now == before && !threw) FAIL("the operation reported success but did nothing");
     }
   }
