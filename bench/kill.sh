@@ -24,13 +24,12 @@ while IFS= read -r name; do
   [ -n "$name" ] || continue
   start=$(date +%s%N)
   # Catch2 reads a ',' in a test spec as "or": escape it, as CTest does.
-  out=$(KURA_KILL_TRIALS=$TRIALS "$BUILD/tests/kura_tests" "${name//,/\\,}" 2>&1)
+  out=$(KURA_KILL_TRIALS=$TRIALS "$BUILD/tests/kura_tests" --warn NoTests "${name//,/\\,}" 2>&1)
   rc=$?
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   line=$(grep -m1 -E '^(kill|fault)-trials:' <<<"$out" | sed -E 's/^(kill|fault)-trials: //')
   failures=$(grep -oE '[0-9]+ assertions? in [0-9]+ test cases?|test cases?: [0-9]+ \| [0-9]+ passed \| [0-9]+ failed' <<<"$out" | tail -1)
   if [ $rc -eq 0 ]; then verdict=ok; else verdict=FAILED; status=1; fi
-  [ -n "$line" ] || { verdict=FAILED; status=1; }  # no test ran, or it stopped early
   printf '%-7s %6d ms  %s\n        %s %s\n' "$verdict" "$ms" "$name" "${line:-no report line}" "${failures:+($failures)}"
   [ $rc -eq 0 ] || grep -B2 -A12 'FAILED' <<<"$out" | head -40
 done < <("$BUILD/tests/kura_tests" --list-test-names-only '[crash],[fault]' | grep -v '^$' | grep -v 'matching test cases')
