@@ -85,8 +85,8 @@ void before_ref_write(const std::string& what) {
 void Repo::recover() {
   Impl& I = *impl_;
   remove_stale_git_locks(I.kura_dir / "git", I.kura_dir / "git", I);
-  // .kura/tmp/ holds checkout's temporaries; .kura/ itself those of the
-  // journal and the other small files written there by rename.
+  // .kura/tmp/ holds checkout's temporaries; .kura/ itself the journal's
+  // (write_journal renames beside the journal).
   remove_temporaries(I.kura_dir / "tmp");
   remove_temporaries(I.kura_dir);
   const auto journal = read_journal(I.kura_dir);
