@@ -38,6 +38,7 @@
 namespace kura {
 
 class Store;
+enum class ObjectCheck;
 
 enum class FileKind : uint8_t { kMedia = 1, kTable = 2, kLink = 3 };
 const char* kind_name(FileKind kind);
@@ -118,7 +119,15 @@ std::vector<ManifestChunk> read_manifest_chunks(const Store& store, const Object
 std::vector<RowRef> read_chunk(const Store& store, const ManifestChunk& chunk);
 // Re-inlines a row's images and returns the line without its terminator.
 std::string render_row(const Store& store, const Row& row);
-// Streams the table's exact bytes to `sink`, in pieces.
+// The bytes of every object in `ids`, in order, read in batches on `threads`
+// threads (0: one per core) and checked as `check` says; Error(kNotFound)
+// naming the first that is absent.
+std::vector<std::string> read_objects(const Store& store, const std::vector<ObjectId>& ids, ObjectCheck check,
+                                      unsigned threads = 0);
+// Streams the table's exact bytes to `sink`, in pieces: the next piece is
+// read (rows and images in batches, on all cores) while the sink takes this
+// one. No object is re-hashed: the caller checks the whole file's SHA-256
+// (Repo::read_file does), which covers every byte.
 void read_table(const Store& store, const ObjectId& manifest,
                 const std::function<void(std::string_view)>& sink);
 

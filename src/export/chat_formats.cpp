@@ -1,6 +1,5 @@
 // openai, axolotl, sharegpt (LLaMA-Factory) and llava: conversations.
 #include "export/formats.hpp"
-#include "util/base64.hpp"
 
 namespace kura::exporter {
 
@@ -99,9 +98,8 @@ class OpenAi : public JsonlFormat {
       if (!inline_) {
         url = out_.image("images", img.media, &mime);
       } else {
-        const std::string bytes = out_.image_bytes(img.media);
         mime = out_.image_type(img.media).second;
-        uris.push_back("data:" + mime + ";base64," + base64_encode(bytes));
+        uris.push_back("data:" + mime + ";base64," + out_.image_base64(img.media));
         url = "\x01kura-image-" + std::to_string(uris.size() - 1) + "\x01";
       }
       if (!img.declared.empty() && !same_type(img.declared, mime)) ++stats_.mime_mismatches;
@@ -131,7 +129,7 @@ class OpenAi : public JsonlFormat {
       }
     if (cut != row.images.size()) return false;
     std::vector<std::string> encoded;
-    for (const RowImage& image : row.images) encoded.push_back(base64_encode(out_.image_bytes(image.media)));
+    for (const RowImage& image : row.images) encoded.push_back(out_.image_base64(image.media));
     for (const Image& img : ex.images)
       if (img.remote_url.empty() && !same_type(img.declared, out_.image_type(img.media).second)) return false;
     size_t copied = 0;

@@ -145,12 +145,15 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
           // Rows and their images are read from the store on all cores, a
           // chunk at a time; the rows are then written in order on this thread.
           const std::vector<RowRef> refs = read_chunk(store, chunk);
+          std::vector<ObjectId> row_ids;
+          for (const RowRef& r : refs) row_ids.push_back(r.row);
+          std::vector<std::string> row_bytes = read_objects(store, row_ids, ObjectCheck::kSha256);
           std::vector<Row> rows(refs.size());
-          parallel_for(refs.size(), 0, [&](size_t i) { rows[i] = decode_row(store.read_object(refs[i].row), refs[i].row); });
+          for (size_t i = 0; i < refs.size(); ++i) rows[i] = decode_row(row_bytes[i], refs[i].row);
           std::vector<ObjectId> media;
           for (const Row& r : rows)
             for (const RowImage& img : r.images) media.push_back(img.media);
-          out.prefetch(media);
+          out.prefetch(media, o.images == "inline");
           for (size_t i = 0; i < refs.size(); ++i) {
             const RowRef& ref = refs[i];
             const Row& row = rows[i];

@@ -4,12 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "kura/error.hpp"
 #include "kura/image_facts.hpp"
+#include "kura/objects.hpp"
 #include "kura/store.hpp"
+#include "util/base64.hpp"
 #include "util/parallel.hpp"
 
 namespace kura::exporter {
@@ -134,36 +138,45 @@ void Output::write_link(const std::string& rel, const std::string& target) {
   record(rel, sha256(target).hex(), target.size());
 }
 
-void Output::prefetch(const std::vector<ObjectId>& media) {
+void Output::prefetch(const std::vector<ObjectId>& media, bool base64) {
   prefetched_.clear();
   std::vector<ObjectId> ids;
   for (const auto& id : media)
-    if (prefetched_.emplace(id, std::string()).second) ids.push_back(id);
-  std::vector<std::string> bytes(ids.size());
-  std::vector<char> good(ids.size());
-  parallel_for(ids.size(), 0, [&](size_t i) {
-    bytes[i] = store_.read_object(ids[i]);
-    good[i] = sha256(bytes[i]) == ids[i];
+    if (prefetched_.emplace(id, Prefetched()).second) ids.push_back(id);
+  if (ids.empty()) return;
+  std::vector<Prefetched> got(ids.size());
+  std::vector<std::pair<std::string, std::string>> types(ids.size());
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  const size_t per = (ids.size() + threads - 1) / threads;
+  parallel_for(threads, threads, [&](size_t t) {
+    const size_t from = t * per, to = std::min(ids.size(), from + per);
+    if (from >= to) return;
+    std::vector<ObjectId> part(ids.begin() + from, ids.begin() + to);
+    std::vector<std::string> bytes = read_objects(store_, part, ObjectCheck::kSha256, 1);
+    for (size_t i = 0; i < part.size(); ++i) {
+      types[from + i] = type_of(bytes[i]);
+      if (base64) base64_append(bytes[i], got[from + i].base64);
+      got[from + i].bytes = std::move(bytes[i]);
+    }
   });
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!good[i]) fail(ErrorCode::kCorrupt, "image object " + ids[i].hex() + " does not match its SHA-256; run 'kura fsck'");
-    prefetched_[ids[i]] = std::move(bytes[i]);
+    types_.emplace(ids[i], std::move(types[i]));
+    prefetched_[ids[i]] = std::move(got[i]);
   }
 }
 
 std::string Output::image_bytes(const ObjectId& media) {
-  std::string bytes;
   auto pre = prefetched_.find(media);
-  if (pre != prefetched_.end()) {
-    bytes = std::move(pre->second);
-    prefetched_.erase(pre);
-  } else {
-    bytes = store_.read_object(media);
-    if (sha256(bytes) != media)
-      fail(ErrorCode::kCorrupt, "image object " + media.hex() + " does not match its SHA-256; run 'kura fsck'");
-  }
+  if (pre != prefetched_.end()) return pre->second.bytes;
+  std::string bytes = std::move(read_objects(store_, {media}, ObjectCheck::kSha256, 1)[0]);
   if (!types_.count(media)) types_[media] = type_of(bytes);
   return bytes;
+}
+
+std::string Output::image_base64(const ObjectId& media) {
+  auto pre = prefetched_.find(media);
+  if (pre != prefetched_.end() && !pre->second.base64.empty()) return pre->second.base64;
+  return base64_encode(image_bytes(media));
 }
 
 std::pair<std::string, std::string> Output::image_type(const ObjectId& media) {

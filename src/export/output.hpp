@@ -65,12 +65,14 @@ class Output {
   std::string image(const std::string& dir, const ObjectId& media, std::string* mime = nullptr);
   // The sniffed extension and MIME type of a media object, read once.
   std::pair<std::string, std::string> image_type(const ObjectId& media);
-  // Reads and verifies these media objects on all cores, for the image
-  // calls that follow (each prefetched object serves one call, or is
-  // dropped at the next prefetch).
-  void prefetch(const std::vector<ObjectId>& media);
-  // The bytes of a media object (verified), for data URIs.
+  // Reads these media objects on all cores, verifying each one's SHA-256,
+  // sniffs their types and, when `base64`, encodes them there too: for the
+  // image calls that follow, until the next prefetch drops them.
+  void prefetch(const std::vector<ObjectId>& media, bool base64);
+  // The bytes of a media object (verified).
   std::string image_bytes(const ObjectId& media);
+  // Its base64 encoding (verified), for data URIs.
+  std::string image_base64(const ObjectId& media);
 
   const std::map<std::string, FileRecord>& files() const { return files_; }
   uint64_t bytes() const { return bytes_; }
@@ -94,8 +96,11 @@ class Output {
   std::set<std::string> dirs_;
   std::map<ObjectId, std::pair<std::string, std::string>> types_;      // id -> (ext, mime)
   std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
-  std::set<std::string> names_;
-  std::map<ObjectId, std::string> prefetched_;                                        // paths taken
+  std::set<std::string> names_;  // image paths taken
+  struct Prefetched {
+    std::string bytes, base64;
+  };
+  std::map<ObjectId, Prefetched> prefetched_;
   uint64_t bytes_ = 0, images_ = 0, image_bytes_ = 0;
 };
 

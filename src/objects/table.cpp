@@ -4,10 +4,18 @@
 // A chunk ends after a row whose id has a zero second byte (1 in 256 rows on
 // average), or after kMaxChunkRows rows: boundaries follow content, so an
 // edit changes the chunk it falls in and leaves the others shared.
+#include <algorithm>
+#include <future>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
 #include "kura/error.hpp"
 #include "kura/objects.hpp"
 #include "kura/store.hpp"
 #include "objects/codec.hpp"
+#include "util/base64.hpp"
+#include "util/parallel.hpp"
 
 namespace kura {
 
@@ -166,13 +174,149 @@ std::vector<RowRef> read_chunk(const Store& store, const ManifestChunk& chunk) {
   return rows;
 }
 
+std::vector<std::string> read_objects(const Store& store, const std::vector<ObjectId>& ids, ObjectCheck check,
+                                      unsigned threads) {
+  std::vector<std::string> out(ids.size());
+  if (ids.empty()) return out;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, (ids.size() + 63) / 64));  // 64 ids a batch at least
+  const size_t per = (ids.size() + threads - 1) / threads;
+  parallel_for(threads, threads, [&](size_t t) {
+    const size_t from = t * per, to = std::min(ids.size(), from + per);
+    if (from >= to) return;
+    auto bytes = store.get_objects(std::vector<ObjectId>(ids.begin() + from, ids.begin() + to), check);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      if (!bytes[i]) fail(ErrorCode::kNotFound, "object " + ids[from + i].hex() + " not found in the store; run 'kura fsck'");
+      out[from + i] = std::move(*bytes[i]);
+    }
+  });
+  return out;
+}
+
+namespace {
+
+// Reads a table a stretch at a time: a stretch's rows, then its images on all
+// cores (each fetched once however many of its rows use it, and base64-encoded
+// where it was fetched), then the stretch rendered into one string. A stretch
+// holds about kStretchBytes of images, so memory stays flat in the table's size.
+class TableReader {
+ public:
+  TableReader(const Store& store, const ObjectId& manifest)
+      : store_(store), manifest_(manifest), chunks_(read_manifest_chunks(store, manifest)) {
+    uint64_t rows = 0;
+    for (const auto& c : chunks_) rows += c.rows;
+    rows_ = rows;
+  }
+
+  // The next stretch of the file's bytes; nullopt after the last one.
+  std::optional<std::string> next() {
+    if (!fill()) {
+      if (seen_ != rows_)
+        fail(ErrorCode::kCorrupt, "manifest " + manifest_.hex() + " row count does not match its chunks");
+      return std::nullopt;
+    }
+    // Rows from the buffer until the stretch has image_budget_ distinct images.
+    std::unordered_map<ObjectId, size_t, ObjectIdHash> slot;
+    std::vector<ObjectId> ids;
+    size_t end = pos_;
+    while (end < rows_buf_.size() && (ids.size() < image_budget_ || end == pos_)) {
+      for (const RowImage& image : rows_buf_[end].first.images)
+        if (slot.emplace(image.media, ids.size()).second) ids.push_back(image.media);
+      ++end;
+    }
+    std::vector<std::string> encoded(ids.size());
+    if (!ids.empty()) {
+      const unsigned threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), ids.size());
+      const size_t per = (ids.size() + threads - 1) / threads;
+      parallel_for(threads, threads, [&](size_t t) {
+        const size_t from = t * per, to = std::min(ids.size(), from + per);
+        if (from >= to) return;
+        std::vector<ObjectId> part(ids.begin() + from, ids.begin() + to);
+        // The whole file's SHA-256 (Repo::read_file) checks every byte of them.
+        auto bytes = store_.get_objects(part, ObjectCheck::kByCaller);
+        for (size_t i = 0; i < part.size(); ++i) {
+          if (!bytes[i]) fail(ErrorCode::kNotFound, "object " + part[i].hex() + " not found in the store; run 'kura fsck'");
+          base64_append(*bytes[i], encoded[from + i]);
+          bytes[i].reset();
+        }
+      });
+    }
+    static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
+    size_t total = 0, image_bytes = 0;
+    for (const auto& e : encoded) image_bytes += e.size();
+    for (size_t r = pos_; r < end; ++r) {
+      const Row& row = rows_buf_[r].first;
+      total += row.body.size() + 2;
+      for (const RowImage& image : row.images) total += encoded[slot[image.media]].size();
+    }
+    std::string out;
+    out.reserve(total);
+    for (size_t r = pos_; r < end; ++r) {
+      const Row& row = rows_buf_[r].first;
+      size_t copied = 0;
+      for (const RowImage& image : row.images) {
+        out.append(row.body, copied, image.offset - copied);
+        out.append(encoded[slot[image.media]]);
+        copied = image.offset;
+      }
+      out.append(row.body, copied);
+      out.append(kEnds[static_cast<size_t>(rows_buf_[r].second)]);
+    }
+    pos_ = end;
+    if (!ids.empty()) {
+      const size_t mean = std::max<size_t>(1, image_bytes / ids.size());
+      image_budget_ = std::clamp<size_t>(kStretchBytes / mean, 16, 4096);
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kStretchBytes = 32u << 20;
+
+  // Makes sure the buffer holds an unread row: reads the next chunk's rows
+  // (one batched look-up) when it is used up. False at the end of the table.
+  bool fill() {
+    if (pos_ < rows_buf_.size()) return true;
+    rows_buf_.clear();
+    pos_ = 0;
+    while (rows_buf_.empty() && next_chunk_ < chunks_.size()) {
+      const std::vector<RowRef> refs = read_chunk(store_, chunks_[next_chunk_++]);
+      std::vector<ObjectId> ids;
+      ids.reserve(refs.size());
+      for (const auto& r : refs) ids.push_back(r.row);
+      auto bytes = store_.get_objects(ids, ObjectCheck::kByCaller);
+      for (size_t i = 0; i < refs.size(); ++i) {
+        if (!bytes[i]) fail(ErrorCode::kNotFound, "row object " + ids[i].hex() + " not found in the store; run 'kura fsck'");
+        rows_buf_.emplace_back(decode_row(*bytes[i], ids[i]), refs[i].end);
+      }
+      seen_ += refs.size();
+    }
+    return !rows_buf_.empty();
+  }
+
+  const Store& store_;
+  ObjectId manifest_;
+  std::vector<ManifestChunk> chunks_;
+  uint64_t rows_ = 0, seen_ = 0;
+  size_t next_chunk_ = 0;
+  std::vector<std::pair<Row, LineEnd>> rows_buf_;
+  size_t pos_ = 0;
+  size_t image_budget_ = 256;
+};
+
+}  // namespace
+
 void read_table(const Store& store, const ObjectId& manifest,
                 const std::function<void(std::string_view)>& sink) {
-  static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
-  for (const auto& ref : read_manifest(store, manifest)) {
-    Row row = decode_row(store.read_object(ref.row), ref.row);
-    sink(render_row(store, row));
-    sink(kEnds[static_cast<size_t>(ref.end)]);
+  // The next stretch is read while the sink takes this one (it hashes and
+  // writes on the caller's thread): reading and writing overlap.
+  TableReader reader(store, manifest);
+  auto ahead = std::async(std::launch::async, [&] { return reader.next(); });
+  for (;;) {
+    std::optional<std::string> piece = ahead.get();
+    if (!piece) break;
+    ahead = std::async(std::launch::async, [&] { return reader.next(); });
+    sink(*piece);
   }
 }
 

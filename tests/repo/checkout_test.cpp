@@ -252,3 +252,24 @@ TEST_CASE("checkout refuses names that are .git or .kura on case-insensitive fil
   REQUIRE(f.repo->resolve("HEAD").message == "mine\n");
   REQUIRE(f.read("keep.jpg") == data_file("fish.jpg"));
 }
+
+TEST_CASE("an image whose stored bytes changed on disk stops show and checkout of its table", "[repo][checkout]") {
+  TwoVersions f;
+  // train.jsonl of v1 has the logo inline; the loose images/logo.jpg is the
+  // same object. Replace its stored bytes by other bytes under the same id,
+  // as a damaged disk would.
+  const ObjectId logo = sha256(data_file("linux.jpg"));
+  f.repo->store().erase_objects({logo});
+  f.repo->store().put_object(logo, data_file("fish.jpg"));
+  try {
+    f.show(f.c1.id, "train.jsonl");
+    FAIL("show of a damaged table succeeded");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == ErrorCode::kCorrupt);
+    REQUIRE_THAT(e.what(), Catch::Contains("train.jsonl") && Catch::Contains("kura fsck"));
+  }
+  const std::string before = f.read("train.jsonl");
+  REQUIRE_THROWS_AS(f.repo->checkout(f.c1.id, {}), Error);
+  REQUIRE(f.read("train.jsonl") == before);  // the damaged rebuild was never renamed into place
+  REQUIRE(f.repo->current_branch() == "main");
+}

@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
+
+#include <random>
 
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
@@ -15,6 +18,22 @@ TEST_CASE("sha256 matches the known digest of 'abc'", "[util][fast]") {
   REQUIRE(h.finish() == sha256("abc"));
   REQUIRE(ObjectId::from_hex(sha256("abc").hex()) == sha256("abc"));
   REQUIRE_FALSE(ObjectId::from_hex("xyz"));
+}
+
+TEST_CASE("base64 encodes every length and byte exactly as OpenSSL does", "[util][fast]") {
+  std::mt19937 rng(7);
+  std::string bytes;
+  for (size_t n = 0; n < 600; ++n) {
+    std::string want(4 * ((n + 2) / 3) + 1, '\0');
+    want.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(want.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(n)));
+    REQUIRE(base64_encode(bytes) == want);
+    std::string appended = "prefix,";
+    base64_append(bytes, appended);
+    REQUIRE(appended == "prefix," + want);
+    REQUIRE(base64_decode_canonical(want).value_or("?") == (n ? bytes : "?"));
+    bytes.push_back(static_cast<char>(n < 256 ? n : rng()));  // every byte value, then random ones
+  }
 }
 
 TEST_CASE("base64 decodes only canonical text", "[util][fast]") {
