@@ -1,6 +1,7 @@
 #include "export/derive.hpp"
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <set>
 
@@ -9,7 +10,6 @@
 #include "kura/error.hpp"
 #include "kura/store.hpp"
 #include "util/fs.hpp"
-#include "util/parallel.hpp"
 
 namespace kura::exporter {
 
@@ -141,19 +141,38 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
       for (const auto& path : c.tables) {
         const FileEntry table = *lookup(path);
         uint64_t line = 0;
-        for (const ManifestChunk& chunk : read_manifest_chunks(store, table.pointer.object)) {
-          // Rows and their images are read from the store on all cores, a
-          // chunk at a time; the rows are then written in order on this thread.
-          const std::vector<RowRef> refs = read_chunk(store, chunk);
-          std::vector<ObjectId> row_ids;
-          for (const RowRef& r : refs) row_ids.push_back(r.row);
-          std::vector<std::string> row_bytes = read_objects(store, row_ids, ObjectCheck::kSha256);
-          std::vector<Row> rows(refs.size());
-          for (size_t i = 0; i < refs.size(); ++i) rows[i] = decode_row(row_bytes[i], refs[i].row);
+        // Rows and their images are read from the store on all cores, a chunk
+        // at a time and one chunk ahead: while this thread writes a chunk's
+        // rows in order, the next chunk is read.
+        struct Loaded {
+          std::vector<RowRef> refs;
+          std::vector<Row> rows;
+          Output::Prefetch images;
+        };
+        const std::vector<ManifestChunk> chunks = read_manifest_chunks(store, table.pointer.object);
+        auto load = [&store, &out, &chunks, inline_images = o.images == "inline"](size_t k) {
+          Loaded l;
+          l.refs = read_chunk(store, chunks[k]);
+          std::vector<ObjectId> ids;
+          for (const RowRef& r : l.refs) ids.push_back(r.row);
+          std::vector<std::string> bytes = read_objects(store, ids, ObjectCheck::kSha256);
+          l.rows.resize(l.refs.size());
           std::vector<ObjectId> media;
-          for (const Row& r : rows)
-            for (const RowImage& img : r.images) media.push_back(img.media);
-          out.prefetch(media, o.images == "inline");
+          for (size_t i = 0; i < l.refs.size(); ++i) {
+            l.rows[i] = decode_row(bytes[i], l.refs[i].row);
+            for (const RowImage& img : l.rows[i].images) media.push_back(img.media);
+          }
+          l.images = out.fetch(media, inline_images);
+          return l;
+        };
+        std::future<Loaded> ahead;
+        if (!chunks.empty()) ahead = std::async(std::launch::async, load, 0);
+        for (size_t k = 0; k < chunks.size(); ++k) {
+          Loaded loaded = ahead.get();
+          if (k + 1 < chunks.size()) ahead = std::async(std::launch::async, load, k + 1);
+          const std::vector<RowRef>& refs = loaded.refs;
+          const std::vector<Row>& rows = loaded.rows;
+          out.take(std::move(loaded.images));
           for (size_t i = 0; i < refs.size(); ++i) {
             const RowRef& ref = refs[i];
             const Row& row = rows[i];

@@ -138,14 +138,13 @@ void Output::write_link(const std::string& rel, const std::string& target) {
   record(rel, sha256(target).hex(), target.size());
 }
 
-void Output::prefetch(const std::vector<ObjectId>& media, bool base64) {
-  prefetched_.clear();
+Output::Prefetch Output::fetch(const std::vector<ObjectId>& media, bool base64) const {
+  Prefetch batch;
   std::vector<ObjectId> ids;
   for (const auto& id : media)
-    if (prefetched_.emplace(id, Prefetched()).second) ids.push_back(id);
-  if (ids.empty()) return;
-  std::vector<Prefetched> got(ids.size());
-  std::vector<std::pair<std::string, std::string>> types(ids.size());
+    if (batch.images.emplace(id, Prefetch::Image()).second) ids.push_back(id);
+  if (ids.empty()) return batch;
+  std::vector<Prefetch::Image> got(ids.size());
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   const size_t per = (ids.size() + threads - 1) / threads;
   parallel_for(threads, threads, [&](size_t t) {
@@ -154,28 +153,32 @@ void Output::prefetch(const std::vector<ObjectId>& media, bool base64) {
     std::vector<ObjectId> part(ids.begin() + from, ids.begin() + to);
     std::vector<std::string> bytes = read_objects(store_, part, ObjectCheck::kSha256, 1);
     for (size_t i = 0; i < part.size(); ++i) {
-      types[from + i] = type_of(bytes[i]);
-      if (base64) base64_append(bytes[i], got[from + i].base64);
-      got[from + i].bytes = std::move(bytes[i]);
+      Prefetch::Image& image = got[from + i];
+      image.type = type_of(bytes[i]);
+      if (base64) base64_append(bytes[i], image.base64);
+      image.bytes = std::move(bytes[i]);
     }
   });
-  for (size_t i = 0; i < ids.size(); ++i) {
-    types_.emplace(ids[i], std::move(types[i]));
-    prefetched_[ids[i]] = std::move(got[i]);
-  }
+  for (size_t i = 0; i < ids.size(); ++i) batch.images[ids[i]] = std::move(got[i]);
+  return batch;
+}
+
+void Output::take(Prefetch batch) {
+  prefetched_ = std::move(batch);
+  for (const auto& [id, image] : prefetched_.images) types_.emplace(id, image.type);
 }
 
 std::string Output::image_bytes(const ObjectId& media) {
-  auto pre = prefetched_.find(media);
-  if (pre != prefetched_.end()) return pre->second.bytes;
+  auto pre = prefetched_.images.find(media);
+  if (pre != prefetched_.images.end()) return pre->second.bytes;
   std::string bytes = std::move(read_objects(store_, {media}, ObjectCheck::kSha256, 1)[0]);
   if (!types_.count(media)) types_[media] = type_of(bytes);
   return bytes;
 }
 
 std::string Output::image_base64(const ObjectId& media) {
-  auto pre = prefetched_.find(media);
-  if (pre != prefetched_.end() && !pre->second.base64.empty()) return pre->second.base64;
+  auto pre = prefetched_.images.find(media);
+  if (pre != prefetched_.images.end() && !pre->second.base64.empty()) return pre->second.base64;
   return base64_encode(image_bytes(media));
 }
 

@@ -65,10 +65,20 @@ class Output {
   std::string image(const std::string& dir, const ObjectId& media, std::string* mime = nullptr);
   // The sniffed extension and MIME type of a media object, read once.
   std::pair<std::string, std::string> image_type(const ObjectId& media);
+  // Media objects read ahead of the image calls that use them.
+  struct Prefetch {
+    struct Image {
+      std::string bytes, base64;
+      std::pair<std::string, std::string> type;  // (ext, mime)
+    };
+    std::map<ObjectId, Image> images;
+  };
   // Reads these media objects on all cores, verifying each one's SHA-256,
-  // sniffs their types and, when `base64`, encodes them there too: for the
-  // image calls that follow, until the next prefetch drops them.
-  void prefetch(const std::vector<ObjectId>& media, bool base64);
+  // sniffs their types and, when `base64`, encodes them there too. Touches
+  // nothing of this Output: may run on another thread while it writes.
+  Prefetch fetch(const std::vector<ObjectId>& media, bool base64) const;
+  // Serves the image calls that follow from `batch`, until the next take().
+  void take(Prefetch batch);
   // The bytes of a media object (verified).
   std::string image_bytes(const ObjectId& media);
   // Its base64 encoding (verified), for data URIs.
@@ -97,10 +107,7 @@ class Output {
   std::map<ObjectId, std::pair<std::string, std::string>> types_;      // id -> (ext, mime)
   std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
   std::set<std::string> names_;  // image paths taken
-  struct Prefetched {
-    std::string bytes, base64;
-  };
-  std::map<ObjectId, Prefetched> prefetched_;
+  Prefetch prefetched_;
   uint64_t bytes_ = 0, images_ = 0, image_bytes_ = 0;
 };
 
