@@ -157,9 +157,17 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
         if (!rm.invalid.empty()) {
           mc.reason = "its rows were not merged: " + rm.invalid + "; the file is ours' version";
         } else {
+          // A clean result is rows already stored: only its manifest is new.
           std::vector<uint64_t> lines;
-          const std::string bytes = render_merge(store, rm, &lines);
-          const TableInfo info = store_table(store, bytes);
+          TableInfo info;
+          if (rm.conflicts.empty()) {
+            std::vector<RowRef> rows;
+            rows.reserve(rm.rows.size());
+            for (const MergedRow& m : rm.rows) rows.push_back(m.row);
+            info = store_table_rows(store, rows, I.threads());
+          } else {
+            info = store_table(store, render_merge(store, rm, &lines));
+          }
           Pointer p;
           p.kind = FileKind::kTable;
           p.object = info.manifest;
