@@ -171,21 +171,40 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     auto rev = std::make_shared<std::string>();
     auto paths = std::make_shared<std::vector<std::string>>();
     auto force = std::make_shared<bool>(false);
-    cmd->add_option("rev", *rev, "Commit, branch or tag")->required();
+    auto ours = std::make_shared<bool>(false);
+    auto theirs = std::make_shared<bool>(false);
+    cmd->add_option("rev", *rev, "Commit, branch or tag");
     cmd->add_option("paths", *paths, "Only these paths (after --); HEAD does not move");
     cmd->add_flag("-f,--force", *force, "Overwrite local changes");
-    cmd->callback([&g, &action, rev, paths, force] {
-      action = [&g, rev, paths, force] {
+    cmd->add_flag("--ours", *ours, "During a merge: take these paths as the current branch has them");
+    cmd->add_flag("--theirs", *theirs, "During a merge: take these paths as the merged commit has them");
+    cmd->callback([&g, &action, rev, paths, force, ours, theirs] {
+      action = [&g, rev, paths, force, ours, theirs] {
         auto repo = open_repo(g, "checkout", false);
         CheckoutOptions o;
         o.force = *force;
         o.paths = *paths;
         o.paths.insert(o.paths.end(), g.paths.begin(), g.paths.end());
-        auto r = repo->checkout(*rev, o);
+        std::string target = *rev;
+        if (*ours || *theirs) {
+          if (*ours && *theirs) fail(ErrorCode::kInvalidInput, "give either --ours or --theirs, not both");
+          if (!rev->empty()) o.paths.insert(o.paths.begin(), *rev);  // kura checkout --theirs PATH
+          if (o.paths.empty()) fail(ErrorCode::kInvalidInput, "--ours and --theirs need paths: kura checkout --theirs -- PATH");
+          auto state = repo->merge_state();
+          if (!state) fail(ErrorCode::kNotFound, "--ours and --theirs take a side of a merge, and no merge is in progress");
+          target = *ours ? state->orig_head : state->theirs;
+          o.force = true;  // the conflict's working file is what is being replaced
+        } else if (rev->empty()) {
+          fail(ErrorCode::kInvalidInput, "name the commit, branch or tag to check out");
+        }
+        auto r = repo->checkout(target, o);
         if (!g.quiet) {
           std::cout << "wrote " << r.files_written << " files (" << human_bytes(r.bytes_written) << "), removed "
                     << r.files_removed << "\n";
-          if (paths->empty() && g.paths.empty()) {
+          if (*ours || *theirs) {
+            std::cout << "took " << (*ours ? "ours" : "theirs") << " for " << o.paths.size()
+                      << " path(s), staged; 'kura merge --continue' when every conflict is resolved\n";
+          } else if (paths->empty() && g.paths.empty()) {
             if (r.detached) std::cout << "HEAD is now at " << r.commit.substr(0, 12) << " (detached)\n";
             else std::cout << "Switched to branch '" << *rev << "'\n";
           }

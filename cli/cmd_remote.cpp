@@ -253,6 +253,7 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
           else print_report(std::cerr, failed, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
           throw;
         }
+        if (r.merge.stopped) return report_stopped_merge(r.merge, remote + "/" + r.branch, r.branch, *json, g.quiet);
         const char* how = r.merge.up_to_date     ? "up-to-date"
                           : r.merge.fast_forward ? "fast-forward"
                                                  : "merge";

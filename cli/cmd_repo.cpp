@@ -118,12 +118,20 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
                       {"staged", list(s.staged)},
                       {"unstaged", list(s.unstaged)},
                       {"untracked", s.untracked},
-                      {"clean", s.clean()}});
+                      {"clean", s.clean()},
+                      {"merging", s.merging},
+                      {"merge_conflicts", s.merge_conflicts}});
           return 0;
         }
         if (!s.branch.empty()) std::cout << "On branch " << s.branch << "\n";
         else std::cout << "HEAD detached at " << s.head.substr(0, 12) << "\n";
         if (s.head.empty()) std::cout << "No commits yet\n";
+        if (s.merging) {
+          std::cout << "You are in the middle of a merge";
+          if (s.merge_conflicts.empty()) std::cout << " (no conflicts; 'kura merge --continue' commits it)\n";
+          else std::cout << " (resolve, 'kura add', then 'kura merge --continue'; or 'kura merge --abort'):\n";
+          for (const auto& p : s.merge_conflicts) std::cout << "  conflict: " << color(p, "31") << "\n";
+        }
         if (!s.staged.empty()) {
           std::cout << "Changes to be committed:\n";
           print_changes(s.staged, "32");

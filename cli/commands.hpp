@@ -18,6 +18,11 @@ void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
 void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, hook install
 void add_diff_commands(CLI::App& app, Global& g, Action& action);     // diff
 void add_remote_commands(CLI::App& app, Global& g, Action& action);   // remote push fetch pull clone
+void add_merge_commands(CLI::App& app, Global& g, Action& action);    // merge
+// Prints a merge that stopped (conflicts, or --no-commit) as text or JSON
+// and returns its exit status: 1 with conflicts, 0 without (cmd_merge.cpp).
+int report_stopped_merge(const MergeResult& r, const std::string& theirs, const std::string& branch, bool json,
+                         bool quiet);
 void add_export_commands(CLI::App& app, Global& g, Action& action);    // export
 void add_train_commands(CLI::App& app, Global& g, Action& action);    // runs run; train reproduce export-model predict (via kura-train)
 void add_train_run_commands(CLI::App& app, Global& g, Action& action);  // in kura-train: train reproduce export-model predict

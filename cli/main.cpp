@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::add_check_commands(app, g, action);
   cli::add_diff_commands(app, g, action);
   cli::add_remote_commands(app, g, action);
+  cli::add_merge_commands(app, g, action);
   cli::add_export_commands(app, g, action);
   cli::add_train_commands(app, g, action);
   // Everything after "--" is a path, never a revision: split it off before

@@ -99,6 +99,11 @@ struct TableInfo {
 
 // Stores every row, image, chunk and the manifest of `file`; returns the info.
 TableInfo store_table(Store& store, std::string_view file);
+// Stores the manifest of a table made of rows already in the store (a
+// merge's result): the manifest store_table gives for the same bytes, whose
+// SHA-256 and size are computed by rendering the rows on `threads` workers
+// (0: one per core); no row or image is stored again.
+TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads = 0);
 // Stores the bytes of a media file; returns its id.
 ObjectId store_media(Store& store, std::string_view file);
 

@@ -84,6 +84,8 @@ struct StatusReport {
   std::vector<StatusEntry> unstaged;  // working folder against the index
   std::vector<std::string> untracked;
   uint64_t files_hashed = 0;
+  bool merging = false;                   // a merge is in progress (merge_state())
+  std::vector<std::string> merge_conflicts;  // its conflicting paths
   bool clean() const { return staged.empty() && unstaged.empty() && untracked.empty(); }
 };
 
@@ -233,13 +235,45 @@ class Repo;
 using ObjectSourceFactory = std::function<std::shared_ptr<ObjectSource>(Repo& repo)>;
 void set_object_source_factory(ObjectSourceFactory factory);
 
+// One example (row) of a table that both sides of a merge changed
+// differently, or changed on one side and deleted on the other
+// (docs/merge.md). Lines are 1-based in each side's version; 0: the side
+// deleted the row.
+struct RowConflictInfo {
+  std::string kind;  // "changed on both sides", "deleted by ours, changed by theirs", "changed by ours, deleted by theirs"
+  uint64_t base_line = 0, ours_line = 0, theirs_line = 0;
+  uint64_t merged_line = 0;                     // the working file's line of the block's first marker
+  std::string base_row, ours_row, theirs_row;   // row object ids (hex); empty when absent
+  // For rows with a "messages" array: the indexes of the messages each side
+  // changed (added or removed ones included), against the base.
+  std::vector<uint64_t> ours_messages, theirs_messages;
+  std::vector<std::string> ours_images, theirs_images;  // media object ids in the side's row
+};
+
+// A path a merge could not finish. Row conflicts: `rows` lists them, and
+// the working file holds the merged rows with a marked block for each.
+// File-level conflicts (`rows` empty): `reason` says why (both sides
+// changed a media file, a side's JSONL is not valid, one side deleted the
+// file), and the working file is ours' version (absent when ours deleted it).
+struct MergeConflict {
+  std::string path;
+  std::string reason;  // file-level only
+  std::vector<RowConflictInfo> rows;
+  std::string base_object, ours_object, theirs_object;  // the file's object (media) or manifest (table); "" absent
+};
+
 struct MergeResult {
-  std::string commit;        // the branch's new commit
+  std::string commit;        // the branch's new commit ("" when the merge stopped)
   bool fast_forward = false;
   bool up_to_date = false;
   CheckoutResult checkout;
   bool checked = false;      // a merge commit whose merged files were checked
   CheckReport report;        // their report (stored with the merge commit)
+  std::vector<std::string> tables_merged;  // tables both sides changed, merged row by row
+  // Not empty: the merge stopped with these conflicts and is in progress
+  // (merge_state()); the clean part is in the working folder and the index.
+  std::vector<MergeConflict> conflicts;
+  bool stopped = false;      // in progress: conflicts, or MergeOptions::commit false
 };
 
 struct MergeOptions {
@@ -249,6 +283,22 @@ struct MergeOptions {
   bool verify = true;
   unsigned threads = 0;
   CheckReport* report_out = nullptr;
+  // false (--no-commit): stop before committing, as on a conflict.
+  bool commit = true;
+  // JSON pointer ("/id") pairing a table's rows by key; "": the config
+  // kura.key, else by content and place.
+  std::string key;
+  std::string theirs_name;  // what the user called theirs ("relabel", "origin/main"), for messages
+};
+
+// A merge in progress (.kura/MERGE_STATE): stopped at conflicts, or by
+// --no-commit, until commit (merge --continue) or abort_merge().
+struct MergeState {
+  std::string theirs, theirs_name;  // hex commit being merged, and its name
+  std::string orig_head;            // hex commit HEAD was at
+  std::string branch;               // "refs/heads/main"
+  std::string message;              // the merge commit's message
+  std::vector<MergeConflict> conflicts;
 };
 
 struct GcReport {
@@ -280,7 +330,10 @@ class Repo {
   // tree equals HEAD's and !allow_empty. With options.verify, the checks run
   // first: their report goes to `report` (when given) and is stored with the
   // commit (a `kura-checks` header naming the report object); errors stop the
-  // commit with Error(kCheckFailed).
+  // commit with Error(kCheckFailed). During a merge (merge_state()), the
+  // commit is the merge commit (two parents, allowed to equal HEAD's tree);
+  // Error(kConflict) while a conflicting path is unresolved: its working
+  // file differs from the staged one, or the staged one has marker lines.
   CommitInfo commit(const CommitOptions& options, CheckReport* report = nullptr);
 
   // Runs the checks on the working folder, the index or a commit, limited
@@ -367,8 +420,23 @@ class Repo {
   // commit of the two trees (paths changed on both sides: Error(kConflict)
   // naming them). Files are checked out as by checkout() (local changes are
   // never overwritten), then the branch moves.
-  // The merge commit's files are checked first (MergeOptions::verify).
+  // Both sides changed: files merge as git merges them, except tables
+  // changed on both sides, which merge row by row (docs/merge.md). A clean
+  // merge is committed (its files are checked first, MergeOptions::verify)
+  // and checked out by one journaled checkout. On conflicts the merge stops:
+  // the clean part is checked out and staged, each conflicting table holds
+  // its merged rows and a marked block per conflicting row, the state is
+  // saved (merge_state()) and the result lists the conflicts. Stopping
+  // needs a working folder without local changes to tracked files
+  // (Error(kConflict) otherwise, nothing changed), so abort_merge() can
+  // restore it exactly. Error(kConflict) when a merge is already in progress.
   MergeResult merge(const std::string& theirs, const std::string& message, const MergeOptions& options = {});
+  // The merge in progress, if any.
+  std::optional<MergeState> merge_state() const;
+  // Puts the working folder and the index back as they were before the
+  // merge (files the merge added are removed) and ends it. Error(kNotFound)
+  // when no merge is in progress.
+  void abort_merge();
   // Git config of this repository (.kura/git/config), e.g. "remote.origin.url".
   std::optional<std::string> config(const std::string& key) const;
   void set_config(const std::string& key, const std::string& value);

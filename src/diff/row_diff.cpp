@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "diff/align.hpp"
+#include "util/align.hpp"
 #include "diff/images.hpp"
 
 namespace kura::difflib {

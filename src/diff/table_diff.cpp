@@ -10,7 +10,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "diff/align.hpp"
+#include "util/align.hpp"
 #include "diff/row_diff.hpp"
 #include "kura/error.hpp"
 #include "kura/store.hpp"

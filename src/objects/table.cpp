@@ -42,6 +42,18 @@ ChunkRef store_chunk(Store& store, const std::vector<RowRef>& rows) {
   return {store.put_object(out), rows.size()};
 }
 
+ObjectId store_manifest(Store& store, const std::vector<ChunkRef>& chunks, uint64_t rows, uint64_t size) {
+  std::string manifest(kManifestMagic);
+  put_varint(manifest, rows);
+  put_varint(manifest, size);
+  put_varint(manifest, chunks.size());
+  for (const auto& c : chunks) {
+    put_id(manifest, c.id);
+    put_varint(manifest, c.rows);
+  }
+  return store.put_object(manifest);
+}
+
 std::vector<ChunkRef> decode_manifest(std::string_view bytes, const ObjectId& id, uint64_t* rows,
                                       uint64_t* size) {
   Reader in(bytes, "manifest ", id);
@@ -123,15 +135,50 @@ TableInfo store_table(Store& store, std::string_view file) {
     }
   }
   if (!pending.empty()) chunks.push_back(store_chunk(store, pending));
-  std::string manifest(kManifestMagic);
-  put_varint(manifest, info.rows);
-  put_varint(manifest, info.size);
-  put_varint(manifest, chunks.size());
-  for (const auto& c : chunks) {
-    put_id(manifest, c.id);
-    put_varint(manifest, c.rows);
+  info.manifest = store_manifest(store, chunks, info.rows, info.size);
+  return info;
+}
+
+TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads) {
+  static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
+  TableInfo info;
+  info.rows = rows.size();
+  std::vector<ChunkRef> chunks;
+  std::vector<RowRef> pending;
+  for (const RowRef& ref : rows) {
+    pending.push_back(ref);
+    if (ends_chunk(ref.row) || pending.size() >= kMaxChunkRows) {
+      chunks.push_back(store_chunk(store, pending));
+      pending.clear();
+    }
   }
-  info.manifest = store.put_object(manifest);
+  if (!pending.empty()) chunks.push_back(store_chunk(store, pending));
+  // The file's bytes, only to hash them: rendered in parallel a window of
+  // batches at a time, hashed in order.
+  constexpr size_t kBatch = 1024;
+  const size_t batches = (rows.size() + kBatch - 1) / kBatch;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const size_t window = size_t(threads) * 4;
+  Sha256 hash;
+  std::vector<std::string> text(window);
+  for (size_t first = 0; first < batches; first += window) {
+    const size_t n = std::min(window, batches - first);
+    parallel_for(n, threads, [&](size_t k) {
+      std::string& out = text[k];
+      out.clear();
+      const size_t lo = (first + k) * kBatch, hi = std::min(rows.size(), lo + kBatch);
+      for (size_t i = lo; i < hi; ++i) {
+        out += render_row(store, decode_row(store.read_object(rows[i].row), rows[i].row));
+        out += kEnds[static_cast<size_t>(rows[i].end)];
+      }
+    });
+    for (size_t k = 0; k < n; ++k) {
+      hash.update(text[k]);
+      info.size += text[k].size();
+    }
+  }
+  info.file_sha = hash.finish();
+  info.manifest = store_manifest(store, chunks, info.rows, info.size);
   return info;
 }
 

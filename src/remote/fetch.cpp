@@ -348,6 +348,7 @@ PullResult pull(Repo& repo, const std::string& name, const std::string& branch,
   MergeOptions merge_options;
   merge_options.verify = options.verify;
   merge_options.report_out = options.check_report;
+  merge_options.theirs_name = name + "/" + result.branch;
   result.merge = repo.merge(it->second, "Merge " + name + "/" + result.branch, merge_options);
   return result;
 }

@@ -9,6 +9,7 @@
 #include "kura/error.hpp"
 #include "repo/index.hpp"
 #include "repo/journal.hpp"
+#include "repo/merge_state.hpp"
 #include "repo/repo_impl.hpp"
 
 namespace kura {
@@ -64,16 +65,23 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   if (message.empty()) fail(ErrorCode::kInvalidInput, "empty commit message; give one with -m");
   message += "\n";
 
+  // During a merge, this is its commit: second parent theirs, once every
+  // conflicting path is resolved and staged.
+  const auto merging = read_merge_state(I.kura_dir);
+  if (merging) check_merge_resolved(*this, I, *merging);
   size_t files_in_index = 0;
   const git_oid tree_oid = I.build_tree(&files_in_index);
   const auto head = I.head_oid();
+  if (merging && (!head || git::hex(*head) != merging->state.orig_head))
+    fail(ErrorCode::kConflict, "HEAD moved since the merge of " + merging->state.theirs.substr(0, 10) +
+                                   " began; end it with 'kura merge --abort'");
   git::Commit parent;
   if (head) {
     git_commit* c = nullptr;
     git::check(git_commit_lookup(&c, I.git.get(), &*head), "cannot read HEAD's commit");
     parent.reset(c);
   }
-  if (!options.allow_empty) {
+  if (!options.allow_empty && !merging) {
     const bool same = head ? git_oid_equal(git_commit_tree_id(parent.get()), &tree_oid)
                            : files_in_index == 0;
     if (same)
@@ -102,6 +110,7 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   // libgit2 load and parse the (possibly large) new tree first.
   std::string content = "tree " + git::hex(tree_oid) + "\n";
   if (head) content += "parent " + git::hex(*head) + "\n";
+  if (merging) content += "parent " + merging->state.theirs + "\n";
   const std::string who = format_signature(sig.get());
   content += "author " + who + "\ncommitter " + who + "\nencoding UTF-8\n\n" + message;
   // The report id rides in a header of its own, so it is part of the commit id.
@@ -126,6 +135,7 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
     fail(ErrorCode::kConflict, "'" + target + "' moved while committing; nothing was lost, run the commit again");
   git::check(rc, "cannot move '" + target + "' to the new commit");
   git_reference_free(updated);
+  if (merging) clear_merge_state(I.kura_dir);  // a kill before this: recovery sees HEAD moved on
   clear_journal(I.kura_dir);
 
   git_commit* made = nullptr;

@@ -10,6 +10,7 @@
 
 #include "kura/error.hpp"
 #include "repo/journal.hpp"
+#include "repo/merge_state.hpp"
 #include "repo/repo_impl.hpp"
 #include "util/fault.hpp"
 #include "util/fs.hpp"
@@ -90,7 +91,10 @@ void Repo::recover() {
   remove_temporaries(I.kura_dir / "tmp");
   remove_temporaries(I.kura_dir);
   const auto journal = read_journal(I.kura_dir);
-  if (!journal) return;
+  if (!journal) {
+    if (I.options.access == Access::kReadWrite) recover_merge(*this, I);
+    return;
+  }
   const nlohmann::json& j = *journal;
   const std::string op = j["op"];
   if (I.options.access == Access::kInspect || I.options.access == Access::kRepair) {
@@ -112,6 +116,7 @@ void Repo::recover() {
     const std::string target = j.value("target", std::string());
     std::string where = run.head ? (run.head->empty() ? "detached HEAD at " + short_id(target)
                                                       : "'" + run.head->substr(run.head->rfind('/') + 1) + "'")
+                                 : run.specs.empty() ? "the files of " + short_id(target) + " (HEAD stays)"
                                  : std::to_string(run.specs.size()) + " path(s) from " + short_id(target);
     I.notice("finishing the checkout of " + where + " that " + who(j) + " did not complete (it was killed or failed)");
     remove_temporaries_under(I.root, I.root);
@@ -139,6 +144,9 @@ void Repo::recover() {
     fail(ErrorCode::kCorrupt, "'" + (I.kura_dir / "journal").string() + "' names an operation '" + op +
                                   "' that this kura does not know (a newer kura wrote it); finish it with that version");
   }
+  // A merge stopped at conflicts writes its files through a checkout: the
+  // checkout is finished above, the conflict files here.
+  if (I.options.access == Access::kReadWrite) recover_merge(*this, I);
 }
 
 }  // namespace kura

@@ -4,6 +4,7 @@
 
 #include "kura/error.hpp"
 #include "repo/index.hpp"
+#include "repo/merge_state.hpp"
 #include "repo/repo_impl.hpp"
 #include "repo/worktree.hpp"
 #include "util/fs.hpp"
@@ -17,6 +18,10 @@ StatusReport Repo::status() {
   StatusReport report;
   report.branch = current_branch();
   if (auto head = I.head_oid()) report.head = git::hex(*head);
+  if (auto m = read_merge_state(I.kura_dir)) {
+    report.merging = true;
+    for (const auto& c : m->state.conflicts) report.merge_conflicts.push_back(c.path);
+  }
   const int64_t settled_before = fs_now_ns(I.kura_dir / "tmp");
 
   const TreeFiles head = I.head_files();

@@ -271,3 +271,63 @@ TEST_CASE("cli: kill -9 during push to a folder remote, then push again gives a 
   }
   REQUIRE(t.killed > 0);
 }
+
+TEST_CASE("cli: kill -9 during a merge that stops at a conflict leaves the repository as before or merging, abort restores", "[cli][crash][merge]") {
+  TempDir d;
+  std::mt19937 rng(15);
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
+  auto table = [](const std::string& label_3, const std::string& label_700) {
+    std::string out;
+    for (int i = 0; i < 2000; ++i)
+      out += R"({"id":)" + std::to_string(i) + R"(,"label":")" +
+             (i == 3 ? label_3 : i == 700 ? label_700 : "row " + std::to_string(i)) + "\"}\n";
+    return out;
+  };
+  write_file(d / "train.jsonl", table("row 3", "row 700"));
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"switch", "-c", "b1"}).exit_code == 0);
+  for (int i = 0; i < 60; ++i) write_file(d / ("b/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
+  write_file(d / "train.jsonl", table("theirs", "theirs 700"));
+  let_clock_tick();
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "b1 work"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
+  write_file(d / "train.jsonl", table("ours", "row 700"));
+  let_clock_tick();
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "main work"}).exit_code == 0);
+  const auto before = files_on_disk(d);
+  const std::string head = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
+
+  // One merge run to its end: what "merging" must look like.
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(run_kura(d.path(), {"merge", "b1"}).exit_code == 1);
+  const auto typical = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  const auto merging = files_on_disk(d);
+  REQUIRE(merging != before);
+  REQUIRE(run_kura(d.path(), {"merge", "--abort"}).exit_code == 0);
+  REQUIRE(files_on_disk(d) == before);
+
+  Trial t;
+  for (int i = 0; i < std::max(trials(), 20); ++i) {
+    INFO("trial " << i);
+    if (kill_during(d.path(), {"merge", "b1"}, typical, rng)) ++t.killed;
+    else ++t.finished;
+    const json status = settle(d, t);
+    INFO(status.dump());
+    REQUIRE(status["head"] == head);
+    if (status["merging"] == true) {
+      REQUIRE(files_on_disk(d) == merging);
+      REQUIRE(status["merge_conflicts"] == json::array({"train.jsonl"}));
+      auto abort = run_kura(d.path(), {"merge", "--abort"});
+      INFO(abort.err);
+      REQUIRE(abort.exit_code == 0);
+    }
+    REQUIRE(files_on_disk(d) == before);
+    const json after = json::parse(run_kura(d.path(), {"status", "--json"}).out);
+    REQUIRE(after["clean"] == true);
+  }
+  REQUIRE(t.killed > 0);
+}

@@ -181,3 +181,22 @@ TEST_CASE("bulk object reads verify SHA-256 when asked and name what is missing"
                       Catch::Contains(absent.hex()) && Catch::Contains("not found"));
   REQUIRE_FALSE(store->get_objects({absent}, ObjectCheck::kSha256)[0]);
 }
+
+TEST_CASE("a table stored from rows already stored has the manifest and SHA-256 of its bytes", "[objects][merge]") {
+  TempDir dir;
+  auto store = Store::open(dir / "store", true);
+  std::string file;
+  for (int i = 0; i < 3000; ++i)
+    file += (i % 7 ? R"({"n":)" + std::to_string(i) + "}" : example(base64(data_file("fish.jpg")), std::to_string(i))) +
+            (i % 3 ? "\n" : "\r\n");
+  file += "last line, no end";
+  const TableInfo whole = store_table(*store, file);
+  for (unsigned threads : {1u, 2u, 5u}) {
+    const TableInfo rows = store_table_rows(*store, read_manifest(*store, whole.manifest), threads);
+    REQUIRE(rows.manifest == whole.manifest);
+    REQUIRE(rows.file_sha == whole.file_sha);
+    REQUIRE(rows.size == whole.size);
+    REQUIRE(rows.rows == 3001);
+  }
+  REQUIRE(store_table_rows(*store, {}).file_sha == sha256(""));
+}

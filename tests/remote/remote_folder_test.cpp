@@ -154,7 +154,7 @@ TEST_CASE("fetch brings new branches and tags, and tags are pushed by name", "[r
   REQUIRE(f.objects_received == 0);
 }
 
-TEST_CASE("pull refuses to merge a file changed on both sides and names it", "[remote][folder]") {
+TEST_CASE("pull stops at a media file changed on both sides, names it, and abort undoes the pull's merge", "[remote][folder]") {
   FolderSite s;
   PushedRepo p(s.site);
   TempDir d;
@@ -170,15 +170,16 @@ TEST_CASE("pull refuses to merge a file changed on both sides and names it", "[r
   p.src.add_all();
   p.src.commit("theirs");
   push(*p.src.repo, "origin", "", {});
-  try {
-    pull(*copy, "origin", "", {});
-    FAIL("a conflicting pull merged");
-  } catch (const Error& e) {
-    REQUIRE(e.code() == ErrorCode::kConflict);
-    REQUIRE_THAT(e.what(), Catch::Contains("a.jpg"));
-  }
+  PullResult r = pull(*copy, "origin", "", {});
+  REQUIRE(r.merge.stopped);
+  REQUIRE(r.merge.conflicts.size() == 1);
+  REQUIRE(r.merge.conflicts[0].path == "a.jpg");
+  REQUIRE(copy->merge_state()->theirs_name == "origin/main");
   REQUIRE(copy->resolve("HEAD").id == ours.id);
-  REQUIRE(read_file(d / "copy/a.jpg") == data_file("linux.jpg"));
+  REQUIRE(read_file(d / "copy/a.jpg") == data_file("linux.jpg"));  // ours stays in place
+  copy->abort_merge();
+  REQUIRE_FALSE(copy->merge_state());
+  REQUIRE(copy->status().clean());
 }
 
 TEST_CASE("kura remote add and -v and remove through the command line", "[remote][folder][cli]") {

@@ -1,4 +1,4 @@
-#include "diff/align.hpp"
+#include "util/align.hpp"
 
 #include <algorithm>
 

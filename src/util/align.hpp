@@ -1,5 +1,6 @@
-// Sequence alignment for diffs: which elements of two sequences of symbols
-// (interned row ids, words) are kept, in order, by both.
+// Sequence alignment (std only): which elements of two sequences of symbols
+// (interned row ids, words) are kept, in order, by both. Used by diff (rows,
+// words) and by the repository layer's row-level merge, so it sits in util.
 #pragma once
 
 #include <cstdint>
