@@ -45,7 +45,7 @@ struct ServeOptions {
   std::filesystem::path root = ".";  // the repository, or any folder inside it
   std::string host = "127.0.0.1";
   int port = 8470;                   // 0: any free port (port() says which)
-  bool read_only = false;            // refuse the curation POSTs
+  bool read_only = false;            // refuse changes (the view makes none yet; reported by /api/session)
   std::string token;                 // empty: 32 random hex digits
   std::chrono::milliseconds lock_timeout{10000};
   size_t thumbnail_cache_bytes = 64u << 20;  // thumbnails kept in memory, by object id and size

@@ -200,6 +200,7 @@ void Server::Impl::routes() {
 
   http.Get("/", [this](const httplib::Request& req, httplib::Response& res) { serve_page(req, res); });
   http.Get("/index.html", [this](const httplib::Request& req, httplib::Response& res) { serve_page(req, res); });
+  http.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   http.Get(R"(/static/([A-Za-z0-9._-]+))", [](const httplib::Request& req, httplib::Response& res) {
     const serve::Asset* a = serve::find_asset(req.matches[1].str());
     if (!a || a->name == "index.html") {

@@ -18,7 +18,11 @@ src=$(cd "$here/../.." && pwd)
 work=$build/browser
 mkdir -p "$work/screenshots"
 
-"$src/scripts/setup.sh" chromium nodejs npm
+"$src/scripts/setup.sh" chromium
+# Node and npm: Debian's (nodejs npm) unless some are already on PATH.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  "$src/scripts/setup.sh" nodejs npm
+fi
 if [[ ! -f $work/node_modules/puppeteer-core/package.json ]]; then
   if ! (cd "$work" && npm install --no-audit --no-fund --silent puppeteer-core@24 >"$work/npm.log" 2>&1); then
     if grep -qiE "ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|network" "$work/npm.log"; then

@@ -32,8 +32,9 @@ async function imagesLoaded(page, selector, min) {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run']
   });
   const errors = [];
+  let page;
   try {
-    const page = await browser.newPage();
+    page = await browser.newPage();
     page.on('pageerror', e => errors.push('page error: ' + e.message));
     page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
     await page.setViewport({ width: 1280, height: 900 });
@@ -102,6 +103,10 @@ async function imagesLoaded(page, selector, min) {
     await page.click('#nav-runs');
     await page.waitForFunction(() => document.body.dataset.view === 'runs');
     expect(errors.length === 0, 'no script errors in the pages' + (errors.length ? ': ' + errors.join('; ') : ''));
+  } catch (e) {
+    if (page) await page.screenshot({ path: path.join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+    if (errors.length) e.message += ' (page errors: ' + errors.join('; ') + ')';
+    throw e;
   } finally {
     await browser.close();
   }

@@ -49,7 +49,9 @@ function bytes(n) {
 }
 const link = (view, params, ...text) => el('a', { href: '#/' + view + (params ? '?' + query(params) : '') }, ...text);
 
-function show(...nodes) { main.replaceChildren(...nodes); }
+function show(...nodes) {
+  main.replaceChildren(...nodes.flat(Infinity).filter(n => n !== undefined && n !== null && n !== false));
+}
 function failure(e) { return el('p', { class: 'error' }, e.message || String(e)); }
 
 // --- images ---------------------------------------------------------------
