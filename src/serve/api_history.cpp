@@ -1,6 +1,5 @@
 // /api/history, /api/tree, /api/runs, /api/run and the report cache.
 #include <algorithm>
-#include <set>
 
 #include "kura/error.hpp"
 #include "kura/train.hpp"
@@ -83,17 +82,25 @@ json api_history(Repo& repo, ReportCache& reports, size_t max_commits) {
       if (e.code() != ErrorCode::kNotFound) throw;  // no commit yet
     }
   }
-  std::map<std::string, CommitInfo> seen;
+  // Newest first; commits of the same second keep the order git's log gave
+  // them (a child before its parent).
+  std::map<std::string, std::pair<size_t, CommitInfo>> seen;
   bool truncated = false;
   for (const auto& s : starts) {
     if (seen.count(s)) continue;
-    for (auto& c : repo.log(s, max_commits + 1)) seen.emplace(c.id, std::move(c));
+    for (auto& c : repo.log(s, max_commits + 1)) {
+      const size_t order = seen.size();
+      std::string id = c.id;  // not c.id below: c is moved from in the same call
+      seen.emplace(std::move(id), std::make_pair(order, std::move(c)));
+    }
   }
-  std::vector<const CommitInfo*> commits;
-  for (const auto& [id, c] : seen) commits.push_back(&c);
-  std::sort(commits.begin(), commits.end(), [](const CommitInfo* a, const CommitInfo* b) {
-    return a->time != b->time ? a->time > b->time : a->id < b->id;
+  std::vector<const std::pair<size_t, CommitInfo>*> sorted;
+  for (const auto& [id, c] : seen) sorted.push_back(&c);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+    return a->second.time != b->second.time ? a->second.time > b->second.time : a->first < b->first;
   });
+  std::vector<const CommitInfo*> commits;
+  for (const auto* p : sorted) commits.push_back(&p->second);
   if (commits.size() > max_commits) {
     commits.resize(max_commits);
     truncated = true;
