@@ -25,6 +25,7 @@ int report_stopped_merge(const MergeResult& r, const std::string& theirs, const 
                          bool quiet);
 void add_export_commands(CLI::App& app, Global& g, Action& action);    // export
 void add_train_commands(CLI::App& app, Global& g, Action& action);    // runs run; train reproduce export-model predict (via kura-train)
+void add_serve_commands(CLI::App& app, Global& g, Action& action);    // serve
 void add_train_run_commands(CLI::App& app, Global& g, Action& action);  // in kura-train: train reproduce export-model predict
 
 }  // namespace kura::cli

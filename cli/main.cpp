@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::add_merge_commands(app, g, action);
   cli::add_export_commands(app, g, action);
   cli::add_train_commands(app, g, action);
+  cli::add_serve_commands(app, g, action);
   // Everything after "--" is a path, never a revision: split it off before
   // CLI11, which would otherwise fill the first positional slot with it.
   for (int i = argc - 1; i >= 1; --i) {

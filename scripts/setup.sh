@@ -16,6 +16,7 @@ packages=(
   libtorch-dev libdlib-dev
   libgloo-dev # headers of libtorch's Gloo process group (data-parallel training)
   opencv-doc # sample images for scripts/demo.sh
+  libcpp-httplib-dev libjs-chart.js # kura serve: HTTP server, charts (docs/serve.md)
   "$@"
 )
 

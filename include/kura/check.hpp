@@ -235,6 +235,25 @@ class TokenEstimator {
   std::string row_key_prefix_;
 };
 
+// What the checks learnt of an image when they inspected it (cached in the
+// store by object id, at commit): enough to describe it without decoding it.
+struct ImageInfo {
+  uint64_t bytes = 0;
+  std::string format;  // "jpeg", "png", ..., "unknown" (not an image)
+  int width = 0, height = 0;
+  std::string mode;    // colour_mode() below
+  bool decodes = false;
+  int faces = -1;      // -1: not looked for
+  std::string error;   // why it does not decode
+};
+// The cached facts of image `id` under `policy` (or, failing that, under the
+// same policy without face detection, as kura diff caches them); nullopt
+// when neither was ever computed. Reads one or two cache entries, never the
+// image. Thread-safe given a thread-safe Store.
+std::optional<ImageInfo> cached_image_info(const Store& store, const ObjectId& id, const Policy& policy);
+// "rgb", "rgba", "grey", "grey+alpha", "cmyk", "palette", "16-bit rgb", ...
+std::string colour_mode(int bands, int bits, const std::string& interpretation, bool palette);
+
 // The default severity of every rule, with its one-line description.
 struct RuleInfo {
   const char* id;

@@ -141,6 +141,23 @@ struct ImageOptions {
 // silenced (their substance is returned in decode_error instead).
 void init_image_library();
 
+// A small copy of an image for display (kura serve's thumbnails).
+struct Thumbnail {
+  std::string bytes;      // the encoded thumbnail; empty when the image did not decode
+  std::string mime;       // "image/jpeg", or "image/png" for an image with alpha
+  int width = 0, height = 0;
+  std::string error;      // why there is none, one line
+};
+
+// Shrinks `bytes` (a whole image file) to fit in max_side x max_side pixels
+// (never enlarged), EXIF orientation applied, the first frame of an
+// animation. libvips' thumbnail: a JPEG or WebP is shrunk while it is
+// decoded, so a large photo is never decoded at full size. An image whose
+// header declares more than `max_pixels` pixels is refused before any pixel
+// is decoded. Thread-safe. Never throws for bad image bytes (the error says
+// why); throws kura::Error for max_side outside 1..4096.
+[[nodiscard]] Thumbnail make_thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels);
+
 // Work done since the process started, for tests that assert a cache hit did
 // no work and for benchmarks. Monotonic; safe to read from any thread.
 struct ImageCounters {

@@ -99,6 +99,48 @@ std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const 
   return decode_cached(store.get(Table::kChecks, facts_key(id, policy)));
 }
 
+}  // namespace kura::check
+
+namespace kura {
+
+std::string colour_mode(int bands, int bits, const std::string& interpretation, bool palette) {
+  std::string mode;
+  if (interpretation == "cmyk") mode = "cmyk";
+  else if (palette) mode = "palette";
+  else if (bands == 1) mode = "grey";
+  else if (bands == 2) mode = "grey+alpha";
+  else if (bands == 3) mode = "rgb";
+  else if (bands == 4) mode = "rgba";
+  else mode = std::to_string(bands) + " bands";
+  if (bits > 8 && !palette) mode = std::to_string(bits) + "-bit " + mode;
+  return mode;
+}
+
+std::optional<ImageInfo> cached_image_info(const Store& store, const ObjectId& id, const Policy& policy) {
+  std::optional<check::Facts> f = check::cached_facts(store, id, policy);
+  if (!f) {
+    Policy plain = policy;  // kura diff's key (src/diff/images.cpp)
+    plain.rules["moderation.face"] = RuleAction::kOff;
+    plain.detect_faces = false;
+    f = check::cached_facts(store, id, plain);
+  }
+  if (!f) return std::nullopt;
+  ImageInfo info;
+  info.bytes = f->bytes;
+  info.format = f->format;
+  info.width = f->width;
+  info.height = f->height;
+  info.mode = f->format == "unknown" ? "" : colour_mode(f->bands, f->bits, f->interpretation, f->palette);
+  info.decodes = f->decodes;
+  info.faces = f->faces;
+  info.error = f->error;
+  return info;
+}
+
+}  // namespace kura
+
+namespace kura::check {
+
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
   return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)),
                   [&] { return store.read_object(id); }, hit);
@@ -136,7 +178,11 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   f.phash = found.phash;
   f.faces = found.faces;
   f.face_boxes = found.face_boxes;
-  results.put(Table::kChecks, key, encode_facts(f));
+  try {
+    results.put(Table::kChecks, key, encode_facts(f));
+  } catch (const Error&) {
+    // A store opened read-only (kura serve's diff): computed, not cached.
+  }
   return f;
 }
 

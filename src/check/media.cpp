@@ -1,6 +1,7 @@
 // The kura library's side of the image module (see media_api.hpp): finds
 // libkura-media.so, loads it on the first image to decode, and forwards
-// inspect_image(), init_image_library() and image_counters() to it.
+// inspect_image(), init_image_library(), make_thumbnail() and image_counters()
+// to it.
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -111,6 +112,13 @@ void init_image_library() {
   MediaError error;
   api().init(&error);
   rethrow(error);
+}
+
+Thumbnail make_thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels) {
+  MediaError error;
+  Thumbnail thumb = api().thumbnail(bytes, max_side, max_pixels, &error);
+  rethrow(error);
+  return thumb;
 }
 
 ImageCounters image_counters() {

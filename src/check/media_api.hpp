@@ -33,6 +33,7 @@ struct MediaAbi {
   size_t facts_size = sizeof(ImageFacts);
   size_t options_size = sizeof(ImageOptions);
   size_t string_size = sizeof(std::string);
+  size_t thumbnail_size = sizeof(Thumbnail);
   int facts_version = kImageFactsVersion;
   bool operator==(const MediaAbi&) const = default;
 };
@@ -43,6 +44,7 @@ struct MediaApi {
   ImageFacts (*inspect)(std::string_view bytes, const ImageOptions& options, MediaError* error);
   void (*init)(MediaError* error);
   ImageCounters (*counters)();
+  Thumbnail (*thumbnail)(std::string_view bytes, int max_side, uint64_t max_pixels, MediaError* error);
 };
 
 }  // namespace kura

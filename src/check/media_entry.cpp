@@ -34,7 +34,20 @@ void init(MediaError* error) {
   }
 }
 
-const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters};
+Thumbnail thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels, MediaError* error) {
+  try {
+    return make_thumbnail(bytes, max_side, max_pixels);
+  } catch (const Error& e) {
+    carry(error, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    carry(error, ErrorCode::kIo, "out of memory while making a thumbnail");
+  } catch (const std::exception& e) {
+    carry(error, ErrorCode::kIo, std::string("thumbnail failed: ") + e.what());
+  }
+  return {};
+}
+
+const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters, thumbnail};
 
 }  // namespace
 }  // namespace kura

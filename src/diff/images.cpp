@@ -48,19 +48,6 @@ void ImageBook::fill(DiffImage& image) const {
   if (it != wanted_.end() && it->second.known) image = it->second;
 }
 
-std::string colour_mode(int bands, int bits, const std::string& interpretation, bool palette) {
-  std::string mode;
-  if (interpretation == "cmyk") mode = "cmyk";
-  else if (palette) mode = "palette";
-  else if (bands == 1) mode = "grey";
-  else if (bands == 2) mode = "grey+alpha";
-  else if (bands == 3) mode = "rgb";
-  else if (bands == 4) mode = "rgba";
-  else mode = std::to_string(bands) + " bands";
-  if (bits > 8 && !palette) mode = std::to_string(bits) + "-bit " + mode;
-  return mode;
-}
-
 int image_distance(const DiffImage& a, const DiffImage& b) {
   if (!a.known || !b.known || !a.decodes || !b.decodes) return -1;
   return hamming(a.phash, b.phash);

@@ -33,9 +33,6 @@ class ImageBook {
   std::unordered_map<ObjectId, DiffImage, ObjectIdHash> wanted_;
 };
 
-// "rgb", "rgba", "grey", "cmyk", "palette", "16-bit rgb", ... from image facts.
-std::string colour_mode(int bands, int bits, const std::string& interpretation, bool palette);
-
 // Perceptual distance of two resolved images, -1 when either did not decode.
 int image_distance(const DiffImage& a, const DiffImage& b);
 

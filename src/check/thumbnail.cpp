@@ -1,0 +1,91 @@
+// make_thumbnail (image_facts.hpp): libvips' thumbnail, in the image module.
+#include <glib.h>
+
+#include <cctype>
+#include <memory>
+#include <vips/vips8>
+
+#include "kura/error.hpp"
+#include "kura/image_facts.hpp"
+
+namespace kura {
+
+using vips::VError;
+using vips::VImage;
+
+namespace {
+
+// The first line of a libvips message, without its "loader: " prefix.
+std::string first_line(std::string_view text) {
+  std::string_view line = text.substr(0, text.find('\n'));
+  if (size_t colon = line.find(": "); colon != std::string_view::npos &&
+                                      line.substr(0, colon).find(' ') == std::string_view::npos)
+    line.remove_prefix(colon + 2);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+  return line.empty() ? std::string("libvips reported an error without a message") : std::string(line);
+}
+
+struct BlobUnref {
+  void operator()(VipsBlob* blob) const { vips_area_unref(reinterpret_cast<VipsArea*>(blob)); }
+};
+
+// Colour spaces a browser shows as they are; the others (CMYK, 16-bit) are
+// converted, as a viewer would.
+VImage displayable(VImage image) {
+  const VipsInterpretation in = image.interpretation();
+  VipsInterpretation want = in;
+  if (in == VIPS_INTERPRETATION_GREY16) want = VIPS_INTERPRETATION_B_W;
+  else if (in != VIPS_INTERPRETATION_sRGB && in != VIPS_INTERPRETATION_B_W) want = VIPS_INTERPRETATION_sRGB;
+  if (want != in && vips_colourspace_issupported(image.get_image())) image = image.colourspace(want);
+  if (image.format() != VIPS_FORMAT_UCHAR) image = image.cast(VIPS_FORMAT_UCHAR);
+  return image;
+}
+
+}  // namespace
+
+Thumbnail make_thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels) {
+  if (max_side < 1 || max_side > 4096)
+    fail(ErrorCode::kInvalidInput, "thumbnail size " + std::to_string(max_side) + " is outside 1..4096");
+  init_image_library();
+  Thumbnail out;
+  if (bytes.empty()) {
+    out.error = "empty file";
+    return out;
+  }
+  if (sniff_image_format(bytes) == ImageFormat::kUnknown) {
+    out.error = "not an image: no known format signature";
+    return out;
+  }
+  try {
+    // The header alone first: a decompression bomb is refused before decoding.
+    VImage header = VImage::new_from_buffer(bytes.data(), bytes.size(), "",
+                                            VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
+    const uint64_t pixels = uint64_t(header.width()) * uint64_t(vips_image_get_page_height(header.get_image()));
+    if (pixels > max_pixels) {
+      out.error = "image has " + std::to_string(pixels) + " pixels, over the limit of " + std::to_string(max_pixels);
+      return out;
+    }
+    std::unique_ptr<VipsBlob, BlobUnref> blob(vips_blob_new(nullptr, bytes.data(), bytes.size()));
+    VImage thumb = VImage::thumbnail_buffer(blob.get(), max_side,
+                                            VImage::option()->set("height", max_side)->set("size", VIPS_SIZE_DOWN));
+    thumb = displayable(thumb);
+    const bool alpha = thumb.has_alpha();
+    void* buf = nullptr;
+    size_t size = 0;
+    if (alpha) thumb.write_to_buffer(".png", &buf, &size, VImage::option()->set("compression", 6));
+    else thumb.write_to_buffer(".jpg", &buf, &size, VImage::option()->set("Q", 82)->set("strip", true));
+    std::unique_ptr<void, decltype(&g_free)> owned(buf, g_free);
+    out.bytes.assign(static_cast<const char*>(buf), size);
+    out.mime = alpha ? "image/png" : "image/jpeg";
+    out.width = thumb.width();
+    out.height = thumb.height();
+  } catch (const VError& e) {
+    out = Thumbnail{};
+    // libvips' error buffer is the process's; it is not cleared here, since
+    // an inspection on another thread may be reading its own message.
+    out.error = first_line(e.what());
+  }
+  return out;
+}
+
+}  // namespace kura
