@@ -101,8 +101,9 @@ struct TableInfo {
 TableInfo store_table(Store& store, std::string_view file);
 // Stores the manifest of a table made of rows already in the store (a
 // merge's result): the manifest store_table gives for the same bytes, whose
-// SHA-256 and size are computed by rendering the rows on `threads` workers
-// (0: one per core); no row or image is stored again.
+// SHA-256 and size are computed by reading the rows as read_table does, each
+// row and image checked against its id, images on `threads` workers (0: one
+// per core); no row or image is stored again.
 TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads = 0);
 // Stores the bytes of a media file; returns its id.
 ObjectId store_media(Store& store, std::string_view file);

@@ -139,8 +139,141 @@ TableInfo store_table(Store& store, std::string_view file) {
   return info;
 }
 
+namespace {
+
+// Reads a table a stretch at a time: a stretch's rows, then its images on all
+// cores (each fetched once however many of its rows use it, and base64-encoded
+// where it was fetched), then the stretch rendered into one string. A stretch
+// holds about kStretchBytes of images, so memory stays flat in the table's size.
+class TableReader {
+ public:
+  // The rows of a stored manifest; `check` says how objects are verified.
+  TableReader(const Store& store, const ObjectId& manifest, ObjectCheck check)
+      : store_(store), manifest_(manifest), check_(check), chunks_(read_manifest_chunks(store, manifest)) {
+    for (const auto& c : chunks_) rows_ += c.rows;
+  }
+  // Rows given in order (not yet in a manifest).
+  TableReader(const Store& store, const std::vector<RowRef>& rows, ObjectCheck check, unsigned threads)
+      : store_(store), check_(check), given_(&rows), rows_(rows.size()), threads_(threads) {}
+
+  // The next stretch of the file's bytes; nullopt after the last one.
+  std::optional<std::string> next() {
+    if (!fill()) {
+      if (seen_ != rows_)
+        fail(ErrorCode::kCorrupt, "manifest " + manifest_.hex() + " row count does not match its chunks");
+      return std::nullopt;
+    }
+    // Rows from the buffer until the stretch has image_budget_ distinct images.
+    std::unordered_map<ObjectId, size_t, ObjectIdHash> slot;
+    std::vector<ObjectId> ids;
+    size_t end = pos_;
+    while (end < rows_buf_.size() && (ids.size() < image_budget_ || end == pos_)) {
+      for (const RowImage& image : rows_buf_[end].first.images)
+        if (slot.emplace(image.media, ids.size()).second) ids.push_back(image.media);
+      ++end;
+    }
+    std::vector<std::string> encoded(ids.size());
+    if (!ids.empty()) {
+      const unsigned threads =
+          std::min<size_t>(threads_ ? threads_ : std::max(1u, std::thread::hardware_concurrency()), ids.size());
+      const size_t per = (ids.size() + threads - 1) / threads;
+      parallel_for(threads, threads, [&](size_t t) {
+        const size_t from = t * per, to = std::min(ids.size(), from + per);
+        if (from >= to) return;
+        std::vector<ObjectId> part(ids.begin() + from, ids.begin() + to);
+        auto bytes = store_.get_objects(part, check_);
+        for (size_t i = 0; i < part.size(); ++i) {
+          if (!bytes[i]) fail(ErrorCode::kNotFound, "object " + part[i].hex() + " not found in the store; run 'kura fsck'");
+          base64_append(*bytes[i], encoded[from + i]);
+          bytes[i].reset();
+        }
+      });
+    }
+    static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
+    size_t total = 0, image_bytes = 0;
+    for (const auto& e : encoded) image_bytes += e.size();
+    for (size_t r = pos_; r < end; ++r) {
+      const Row& row = rows_buf_[r].first;
+      total += row.body.size() + 2;
+      for (const RowImage& image : row.images) total += encoded[slot[image.media]].size();
+    }
+    std::string out;
+    out.reserve(total);
+    for (size_t r = pos_; r < end; ++r) {
+      const Row& row = rows_buf_[r].first;
+      size_t copied = 0;
+      for (const RowImage& image : row.images) {
+        out.append(row.body, copied, image.offset - copied);
+        out.append(encoded[slot[image.media]]);
+        copied = image.offset;
+      }
+      out.append(row.body, copied);
+      out.append(kEnds[static_cast<size_t>(rows_buf_[r].second)]);
+    }
+    pos_ = end;
+    if (!ids.empty()) {
+      const size_t mean = std::max<size_t>(1, image_bytes / ids.size());
+      image_budget_ = std::clamp<size_t>(kStretchBytes / mean, 16, 4096);
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kStretchBytes = 32u << 20;
+
+  // Makes sure the buffer holds an unread row: reads the next chunk's rows
+  // (one batched look-up) when it is used up. False at the end of the table.
+  bool fill() {
+    if (pos_ < rows_buf_.size()) return true;
+    rows_buf_.clear();
+    pos_ = 0;
+    while (rows_buf_.empty() && (given_ ? seen_ < given_->size() : next_chunk_ < chunks_.size())) {
+      std::vector<RowRef> refs;
+      if (given_)
+        refs.assign(given_->begin() + seen_, given_->begin() + std::min<size_t>(given_->size(), seen_ + kMaxChunkRows));
+      else
+        refs = read_chunk(store_, chunks_[next_chunk_++]);
+      std::vector<ObjectId> ids;
+      ids.reserve(refs.size());
+      for (const auto& r : refs) ids.push_back(r.row);
+      auto bytes = store_.get_objects(ids, check_);
+      for (size_t i = 0; i < refs.size(); ++i) {
+        if (!bytes[i]) fail(ErrorCode::kNotFound, "row object " + ids[i].hex() + " not found in the store; run 'kura fsck'");
+        rows_buf_.emplace_back(decode_row(*bytes[i], ids[i]), refs[i].end);
+      }
+      seen_ += refs.size();
+    }
+    return !rows_buf_.empty();
+  }
+
+  const Store& store_;
+  ObjectId manifest_;
+  ObjectCheck check_;
+  std::vector<ManifestChunk> chunks_;
+  const std::vector<RowRef>* given_ = nullptr;
+  uint64_t rows_ = 0, seen_ = 0;
+  unsigned threads_ = 0;  // 0: one per core
+  size_t next_chunk_ = 0;
+  std::vector<std::pair<Row, LineEnd>> rows_buf_;
+  size_t pos_ = 0;
+  size_t image_budget_ = 256;
+};
+
+// Hands the reader's pieces to `sink` in order, reading the next piece while
+// the sink takes this one.
+void pump(TableReader& reader, const std::function<void(std::string_view)>& sink) {
+  auto ahead = std::async(std::launch::async, [&] { return reader.next(); });
+  for (;;) {
+    std::optional<std::string> piece = ahead.get();
+    if (!piece) break;
+    ahead = std::async(std::launch::async, [&] { return reader.next(); });
+    sink(*piece);
+  }
+}
+
+}  // namespace
+
 TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads) {
-  static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
   TableInfo info;
   info.rows = rows.size();
   std::vector<ChunkRef> chunks;
@@ -153,30 +286,15 @@ TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsign
     }
   }
   if (!pending.empty()) chunks.push_back(store_chunk(store, pending));
-  // The file's bytes, only to hash them: rendered in parallel a window of
-  // batches at a time, hashed in order.
-  constexpr size_t kBatch = 1024;
-  const size_t batches = (rows.size() + kBatch - 1) / kBatch;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const size_t window = size_t(threads) * 4;
+  // The file's bytes, only to hash them, read as read_table reads them; each
+  // row and image is checked against its id, since this hash is the one the
+  // new pointer will vouch for.
   Sha256 hash;
-  std::vector<std::string> text(window);
-  for (size_t first = 0; first < batches; first += window) {
-    const size_t n = std::min(window, batches - first);
-    parallel_for(n, threads, [&](size_t k) {
-      std::string& out = text[k];
-      out.clear();
-      const size_t lo = (first + k) * kBatch, hi = std::min(rows.size(), lo + kBatch);
-      for (size_t i = lo; i < hi; ++i) {
-        out += render_row(store, decode_row(store.read_object(rows[i].row), rows[i].row));
-        out += kEnds[static_cast<size_t>(rows[i].end)];
-      }
-    });
-    for (size_t k = 0; k < n; ++k) {
-      hash.update(text[k]);
-      info.size += text[k].size();
-    }
-  }
+  TableReader reader(store, rows, ObjectCheck::kSha256, threads);
+  pump(reader, [&](std::string_view piece) {
+    hash.update(piece);
+    info.size += piece.size();
+  });
   info.file_sha = hash.finish();
   info.manifest = store_manifest(store, chunks, info.rows, info.size);
   return info;
@@ -240,131 +358,11 @@ std::vector<std::string> read_objects(const Store& store, const std::vector<Obje
   return out;
 }
 
-namespace {
-
-// Reads a table a stretch at a time: a stretch's rows, then its images on all
-// cores (each fetched once however many of its rows use it, and base64-encoded
-// where it was fetched), then the stretch rendered into one string. A stretch
-// holds about kStretchBytes of images, so memory stays flat in the table's size.
-class TableReader {
- public:
-  TableReader(const Store& store, const ObjectId& manifest)
-      : store_(store), manifest_(manifest), chunks_(read_manifest_chunks(store, manifest)) {
-    uint64_t rows = 0;
-    for (const auto& c : chunks_) rows += c.rows;
-    rows_ = rows;
-  }
-
-  // The next stretch of the file's bytes; nullopt after the last one.
-  std::optional<std::string> next() {
-    if (!fill()) {
-      if (seen_ != rows_)
-        fail(ErrorCode::kCorrupt, "manifest " + manifest_.hex() + " row count does not match its chunks");
-      return std::nullopt;
-    }
-    // Rows from the buffer until the stretch has image_budget_ distinct images.
-    std::unordered_map<ObjectId, size_t, ObjectIdHash> slot;
-    std::vector<ObjectId> ids;
-    size_t end = pos_;
-    while (end < rows_buf_.size() && (ids.size() < image_budget_ || end == pos_)) {
-      for (const RowImage& image : rows_buf_[end].first.images)
-        if (slot.emplace(image.media, ids.size()).second) ids.push_back(image.media);
-      ++end;
-    }
-    std::vector<std::string> encoded(ids.size());
-    if (!ids.empty()) {
-      const unsigned threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), ids.size());
-      const size_t per = (ids.size() + threads - 1) / threads;
-      parallel_for(threads, threads, [&](size_t t) {
-        const size_t from = t * per, to = std::min(ids.size(), from + per);
-        if (from >= to) return;
-        std::vector<ObjectId> part(ids.begin() + from, ids.begin() + to);
-        // The whole file's SHA-256 (Repo::read_file) checks every byte of them.
-        auto bytes = store_.get_objects(part, ObjectCheck::kByCaller);
-        for (size_t i = 0; i < part.size(); ++i) {
-          if (!bytes[i]) fail(ErrorCode::kNotFound, "object " + part[i].hex() + " not found in the store; run 'kura fsck'");
-          base64_append(*bytes[i], encoded[from + i]);
-          bytes[i].reset();
-        }
-      });
-    }
-    static constexpr std::string_view kEnds[] = {"\n", "\r\n", ""};
-    size_t total = 0, image_bytes = 0;
-    for (const auto& e : encoded) image_bytes += e.size();
-    for (size_t r = pos_; r < end; ++r) {
-      const Row& row = rows_buf_[r].first;
-      total += row.body.size() + 2;
-      for (const RowImage& image : row.images) total += encoded[slot[image.media]].size();
-    }
-    std::string out;
-    out.reserve(total);
-    for (size_t r = pos_; r < end; ++r) {
-      const Row& row = rows_buf_[r].first;
-      size_t copied = 0;
-      for (const RowImage& image : row.images) {
-        out.append(row.body, copied, image.offset - copied);
-        out.append(encoded[slot[image.media]]);
-        copied = image.offset;
-      }
-      out.append(row.body, copied);
-      out.append(kEnds[static_cast<size_t>(rows_buf_[r].second)]);
-    }
-    pos_ = end;
-    if (!ids.empty()) {
-      const size_t mean = std::max<size_t>(1, image_bytes / ids.size());
-      image_budget_ = std::clamp<size_t>(kStretchBytes / mean, 16, 4096);
-    }
-    return out;
-  }
-
- private:
-  static constexpr size_t kStretchBytes = 32u << 20;
-
-  // Makes sure the buffer holds an unread row: reads the next chunk's rows
-  // (one batched look-up) when it is used up. False at the end of the table.
-  bool fill() {
-    if (pos_ < rows_buf_.size()) return true;
-    rows_buf_.clear();
-    pos_ = 0;
-    while (rows_buf_.empty() && next_chunk_ < chunks_.size()) {
-      const std::vector<RowRef> refs = read_chunk(store_, chunks_[next_chunk_++]);
-      std::vector<ObjectId> ids;
-      ids.reserve(refs.size());
-      for (const auto& r : refs) ids.push_back(r.row);
-      auto bytes = store_.get_objects(ids, ObjectCheck::kByCaller);
-      for (size_t i = 0; i < refs.size(); ++i) {
-        if (!bytes[i]) fail(ErrorCode::kNotFound, "row object " + ids[i].hex() + " not found in the store; run 'kura fsck'");
-        rows_buf_.emplace_back(decode_row(*bytes[i], ids[i]), refs[i].end);
-      }
-      seen_ += refs.size();
-    }
-    return !rows_buf_.empty();
-  }
-
-  const Store& store_;
-  ObjectId manifest_;
-  std::vector<ManifestChunk> chunks_;
-  uint64_t rows_ = 0, seen_ = 0;
-  size_t next_chunk_ = 0;
-  std::vector<std::pair<Row, LineEnd>> rows_buf_;
-  size_t pos_ = 0;
-  size_t image_budget_ = 256;
-};
-
-}  // namespace
-
 void read_table(const Store& store, const ObjectId& manifest,
                 const std::function<void(std::string_view)>& sink) {
-  // The next stretch is read while the sink takes this one (it hashes and
-  // writes on the caller's thread): reading and writing overlap.
-  TableReader reader(store, manifest);
-  auto ahead = std::async(std::launch::async, [&] { return reader.next(); });
-  for (;;) {
-    std::optional<std::string> piece = ahead.get();
-    if (!piece) break;
-    ahead = std::async(std::launch::async, [&] { return reader.next(); });
-    sink(*piece);
-  }
+  // The whole file's SHA-256 (Repo::read_file) checks every byte read here.
+  TableReader reader(store, manifest, ObjectCheck::kByCaller);
+  pump(reader, sink);
 }
 
 }  // namespace kura
