@@ -71,8 +71,13 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
           if (!std::ifstream(*policy_file))
             fail(ErrorCode::kNotFound, "cannot read the policy file '" + *policy_file + "': " + std::strerror(errno));
           options.policy = Policy::load(*policy_file);
+        } else if (repo) {
+          const CheckScope scope = !rev->empty() ? CheckScope::kRevision : *staged ? CheckScope::kIndex : CheckScope::kWorkingFolder;
+          options.policy = repo->policy_for(scope, *rev);
+        } else {
+          options.policy = folder_policy(std::filesystem::current_path());
         }
-        else if (repo) options.policy = repo->policy();
+        note_policy(options.policy, g.quiet);
         if (!profile->empty()) {
           if (*profile != "openai" && *profile != "generic")
             fail(ErrorCode::kInvalidInput, "--profile must be openai or generic");

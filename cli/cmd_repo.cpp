@@ -173,6 +173,7 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
         o.verify = !*no_verify;
         if (!author->empty()) parse_author(*author, o);
         auto repo = open_repo(g, "commit", *json);
+        if (o.verify) note_policy(repo->policy_for(CheckScope::kIndex), g.quiet);
         CheckReport report;
         CommitInfo c;
         try {

@@ -16,6 +16,7 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action);     // init ad
 void add_history_commands(CLI::App& app, Global& g, Action& action);  // log show ls-files checkout switch branch tag
 void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
 void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, hook install
+void add_exclude_commands(CLI::App& app, Global& g, Action& action);  // exclude include
 void add_diff_commands(CLI::App& app, Global& g, Action& action);     // diff
 void add_remote_commands(CLI::App& app, Global& g, Action& action);   // remote push fetch pull clone
 void add_merge_commands(CLI::App& app, Global& g, Action& action);    // merge

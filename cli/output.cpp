@@ -175,4 +175,16 @@ int run_command_line(CLI::App& app, Global& g, const std::function<int()>& actio
   }
 }
 
+void note_policy(const Policy& policy, bool quiet) {
+  if (quiet) return;
+  for (const auto& source : policy.sources)
+    if (source == ".kura/checks.json") {
+      std::cerr << "note: the local policy .kura/checks.json is in force over "
+                << (policy.sources.size() > 1 ? policy.sources.front() : std::string("the defaults"))
+                << "; it is not tracked, so clones check without it (move its settings into " << kPolicyFile
+                << " to share them)\n";
+      return;
+    }
+}
+
 }  // namespace kura::cli

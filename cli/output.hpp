@@ -52,6 +52,10 @@ void print_json(const nlohmann::json& j);
 // written finding by finding (no document of it is built).
 void print_json(const nlohmann::json& j, const char* key, const CheckReport& report);
 
+// Says on stderr (unless `quiet`) that the untracked .kura/checks.json is in
+// force over the tracked policy, so a clone would check differently.
+void note_policy(const Policy& policy, bool quiet);
+
 nlohmann::json to_json(const CommitInfo& c);
 nlohmann::json to_json(const FileEntry& f);
 

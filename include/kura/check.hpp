@@ -7,10 +7,14 @@
 // object), a message a person understands and how to fix it. docs/checks.md
 // lists every rule.
 //
-// A policy (.kura/checks.json) sets, per rule, error | warn | off | exclude:
-// an excluded example stays in history, is marked excluded in the report, and
-// training and export skip it. Profiles: "openai" (the OpenAI / Azure vision
-// fine-tuning limits, the default) and "generic" (format and integrity only).
+// A policy sets, per rule, error | warn | off | exclude: an excluded example
+// stays in history, is marked excluded in the report, and training and export
+// skip it. The policy is the tracked file kura-checks.json at the top of the
+// data set (committed like any file, so a clone checks as its origin does),
+// with the untracked .kura/checks.json over it as a local override. Profiles:
+// "openai" (the OpenAI / Azure vision fine-tuning limits, the default) and
+// "generic" (format and integrity only). Examples are also excluded by hand,
+// in the tracked file kura-exclusions.jsonl (`kura exclude`).
 //
 // Work is cached in the store by object id: image facts by (image, facts
 // version), row results by (row, rules version, policy hash), so re-checking an
@@ -174,9 +178,17 @@ struct Policy {
   int near_duplicate_distance = 6;          // pHash Hamming distance for "the same picture"
   std::string train_file = "train.jsonl", validation_file = "validation.jsonl";
 
+  // The files this policy was read from, in the order applied (for the
+  // note that a local override is in force). Not part of hash() or to_json().
+  std::vector<std::string> sources;
+
   // Reads `file` (JSON, see docs/checks.md); defaults when it does not
   // exist. Error(kInvalidInput) naming the file and key on bad content.
   static Policy load(const std::filesystem::path& file);
+  // Reads the JSON `text` over `base`: each key it sets replaces base's, and
+  // each entry of its `rules` replaces base's entry for that rule. `name`
+  // (the file, as the user knows it) is added to sources and named in errors.
+  static Policy parse(std::string_view text, const std::string& name, Policy base);
   nlohmann::json to_json() const;
   // Identifies the policy in cache keys.
   std::string hash() const;
@@ -184,8 +196,48 @@ struct Policy {
   RuleAction action(const std::string& rule) const;
 };
 
+// The tracked files that steer the checks, at the top of the data set.
+inline constexpr const char* kPolicyFile = "kura-checks.json";
+inline constexpr const char* kExclusionsFile = "kura-exclusions.jsonl";
+
+// One example (a JSONL line) or image file excluded by hand: one line of
+// kura-exclusions.jsonl, {"path", "line", "row", "reason"} (docs/checks.md,
+// "Exclusions"). An entry with `row` follows its row when lines move: it
+// excludes every line of `path` that holds that row; without `row` it
+// excludes line `line`; with neither, the file `path` itself (an image).
+struct Exclusion {
+  std::string path;          // data-set file, '/'-separated, relative to the top
+  uint64_t line = 0;         // 1-based line when excluded; 0: the whole file
+  std::string row;           // hex id of the line's row object, or empty
+  std::string reason;        // why, in the curator's words
+  uint64_t source_line = 0;  // its line in kura-exclusions.jsonl (0: not from the file)
+};
+
+// The parsed kura-exclusions.jsonl: its entries, and a finding
+// (curation.bad_exclusion, naming line and field) for each line that is not a
+// valid entry. Never throws on bad content.
+struct Exclusions {
+  std::vector<Exclusion> entries;
+  std::vector<Finding> errors;
+  static Exclusions parse(std::string_view text);
+  // The file's text for `entries`: one compact JSON object a line, ordered by
+  // path, then line, so diffs and merges of the file stay row-sized.
+  static std::string format(std::vector<Exclusion> entries);
+};
+
 struct CheckOptions {
   Policy policy;
+  // Hand exclusions (kura-exclusions.jsonl) applied to the files checked:
+  // each excluded line gets a curation.excluded finding, and every other
+  // finding on it becomes a warning marked excluded (the example is not
+  // trained on, so its errors stop nothing). An entry naming a file that is
+  // among the checked files but no longer holds the row or line gets
+  // curation.stale_exclusion.
+  Exclusions exclusions;
+  // Other files of the data set that the checked files are compared with for
+  // the data-set rules (leakage against the committed other split when only
+  // one file is checked). Their own findings are not reported.
+  std::vector<FileEntry> context;
   unsigned threads = 0;                          // 0: one per core
   ProgressFn progress;                           // may be empty
   // An executable run with the changed paths as arguments; it prints

@@ -103,7 +103,8 @@ struct CommitOptions {
   std::string message;
   bool allow_empty = false;
   std::string author_name, author_email;  // empty: config, then environment
-  // Run the checks (policy .kura/checks.json, hook .kura/hooks/pre-commit)
+  // Run the checks (the staged kura-checks.json and kura-exclusions.jsonl,
+  // .kura/checks.json over the policy, hook .kura/hooks/pre-commit)
   // and refuse the commit when they find an error; false is git's --no-verify.
   bool verify = true;
   unsigned threads = 0;
@@ -337,10 +338,20 @@ class Repo {
   CommitInfo commit(const CommitOptions& options, CheckReport* report = nullptr);
 
   // Runs the checks on the working folder, the index or a commit, limited
-  // to `paths` when given (dataset-level rules then see only those files).
+  // to `paths` when given. `options.policy` is used as given (callers take
+  // policy_for(scope, rev)); the hand exclusions are the scope's own
+  // kura-exclusions.jsonl. With `paths`, the other split files of the scope
+  // (the policy's train_file / validation_file) are compared with the
+  // checked ones for leakage, without being checked themselves.
   CheckReport check(CheckScope scope, const std::string& rev, const std::vector<std::string>& paths,
                     const CheckOptions& options);
-  // The check policy of this repository (.kura/checks.json, or the defaults).
+  // The check policy that applies to `scope`: the tracked kura-checks.json
+  // of the working folder, the index or commit `rev` (the defaults when it
+  // has none), with the local .kura/checks.json applied over it (see
+  // Policy::parse; Policy::sources says which were read). Error
+  // (kInvalidInput) naming the file and key when one is bad.
+  Policy policy_for(CheckScope scope, const std::string& rev = "") const;
+  // policy_for(kWorkingFolder).
   Policy policy() const;
   // The report stored with a commit; nullopt when it was committed with --no-verify.
   std::optional<CheckReport> commit_report(const std::string& rev) const;
@@ -465,6 +476,50 @@ class Repo {
 // store in `cache_dir`, deleted afterwards). Takes `cache_dir`'s lock.
 CheckReport check_folder(const std::filesystem::path& cache_dir, const std::filesystem::path& root,
                          const std::vector<std::string>& paths, const CheckOptions& options);
+
+// The check policy of a folder outside any kura repository: `root`'s
+// kura-checks.json, or the defaults. (The name .kura-checks.json, which kura
+// 0.2's git hook read, is still read when kura-checks.json is absent.)
+Policy folder_policy(const std::filesystem::path& root);
+
+// Hand exclusions: kura exclude / kura include edit kura-exclusions.jsonl at
+// the top of the data set (`root`: a repository's working folder, or any
+// folder), which the checks read like the policy (docs/checks.md,
+// "Exclusions"). Nothing is staged: the file is a tracked file like any other.
+struct ExclusionTarget {
+  std::string path;   // root-relative file
+  uint64_t line = 0;  // 1-based JSONL line; 0: the file itself (or, for include, all its entries)
+};
+// Reads "PATH" or "PATH:LINE" as given on the command line (relative to
+// `cwd`, inside `root`); a PATH that exists with its ":N" is taken whole.
+ExclusionTarget parse_exclusion_target(const std::filesystem::path& root, const std::filesystem::path& cwd,
+                                       const std::string& arg);
+
+struct ExclusionChange {
+  Exclusion entry;     // as written (exclude) or as removed (include)
+  std::string action;  // "excluded", "already excluded", "included", "not excluded"
+};
+// Excludes each target with `reason`: a JSONL line by its row (the entry
+// follows the row when lines move), any other file by path. Validates every
+// target before writing (Error kNotFound / kInvalidInput naming it: a
+// missing file, a line past the end, a JSONL file without a line, a
+// folder), then rewrites the file once, atomically. A target already
+// excluded keeps its entry. Refuses to edit a file with malformed lines.
+std::vector<ExclusionChange> exclude(const std::filesystem::path& root, const std::vector<ExclusionTarget>& targets,
+                                     const std::string& reason);
+// Takes targets back: PATH:LINE removes the entries excluding that line
+// (by its row, or by the line number); PATH alone removes every entry of
+// PATH, also of a file no longer there.
+std::vector<ExclusionChange> include(const std::filesystem::path& root, const std::vector<ExclusionTarget>& targets);
+
+// The entries of root's kura-exclusions.jsonl, each with the lines of its
+// file that it excludes now (empty: stale, or a file exclusion of a file
+// that is gone). Malformed lines are Error(kInvalidInput) naming the line.
+struct ListedExclusion {
+  Exclusion entry;
+  std::vector<uint64_t> lines_now;  // for a file exclusion: {0} when the file is there
+};
+std::vector<ListedExclusion> list_exclusions(const std::filesystem::path& root);
 
 // The library version ("0.1.0").
 const char* version();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <functional>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -192,14 +193,60 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   };
   std::atomic<uint64_t> rows_parsed{0}, row_hits{0};
 
-  for (const auto& file : files) {
-    ++report.summary.files;
+  // Hand exclusions by file; each one's place once matched, for stale ones.
+  std::unordered_map<std::string, std::vector<const Exclusion*>> exclusions_of;
+  for (const Exclusion& e : options.exclusions.entries) exclusions_of[e.path].push_back(&e);
+  std::unordered_set<const Exclusion*> matched;
+  std::set<std::pair<std::string, uint64_t>> excluded_at;  // (path, line) excluded by hand
+  auto exclude_here = [&](const Exclusion& e, const std::string& path, uint64_t line) {
+    matched.insert(&e);
+    if (!excluded_at.emplace(path, line).second) return;
+    add("curation.excluded", path, line, -1, -1, "",
+        "excluded by hand: " + e.reason + " (" + kExclusionsFile + " line " + std::to_string(e.source_line) + ")");
+  };
+  auto bad_exclusion = [&](const Exclusion& e, const std::string& why) {
+    matched.insert(&e);
+    Finding f;
+    f.path = kExclusionsFile;
+    f.line = e.source_line;
+    f.message = why;
+    if (check::make_finding(policy, "curation.bad_exclusion", f)) report.findings.push_back(std::move(f));
+  };
+  std::unordered_set<std::string> context_paths;
+  for (const auto& f : options.context) context_paths.insert(f.path);
+
+  auto check_file = [&](const FileEntry& file, bool context) {
+    if (file.path == kExclusionsFile) return;  // kura's own file, not data
+    if (!context) ++report.summary.files;
+    const auto excl = context ? exclusions_of.end() : exclusions_of.find(file.path);
     if (file.pointer.kind == FileKind::kMedia) {
+      if (excl != exclusions_of.end())
+        for (const Exclusion* e : excl->second) {
+          if (e->line) bad_exclusion(*e, file.path + " is a file, not a JSONL table: exclude it without a line");
+          else exclude_here(*e, file.path, 0);
+        }
       if (image_extension(file.path)) uses.push_back({file.path, 0, -1, -1, file.pointer.object.hex(), "", ""});
-      continue;
+      return;
     }
-    if (file.pointer.kind != FileKind::kTable) continue;
+    if (file.pointer.kind != FileKind::kTable) return;
     const std::vector<RowRef> refs = read_manifest(store, file.pointer.object);
+    std::unordered_map<std::string, std::vector<const Exclusion*>> by_row;
+    std::unordered_map<uint64_t, std::vector<const Exclusion*>> by_line;
+    if (excl != exclusions_of.end())
+      for (const Exclusion* e : excl->second) {
+        if (!e->row.empty()) by_row[e->row].push_back(e);
+        else if (e->line) by_line[e->line].push_back(e);
+        else bad_exclusion(*e, "a whole JSONL file cannot be excluded: name its lines (" + file.path +
+                                   ":LINE), or stop tracking it with 'kura rm " + file.path + "'");
+      }
+    if (!by_row.empty() || !by_line.empty())
+      for (size_t i = 0; i < refs.size(); ++i) {
+        if (auto it = by_line.find(i + 1); it != by_line.end())
+          for (const Exclusion* e : it->second) exclude_here(*e, file.path, i + 1);
+        if (by_row.empty()) continue;
+        if (auto it = by_row.find(refs[i].row.hex()); it != by_row.end())
+          for (const Exclusion* e : it->second) exclude_here(*e, file.path, i + 1);
+      }
     const std::string dir = dir_of(file.path);
     std::unordered_map<ObjectId, uint64_t, ObjectIdHash> first_line;
     uint64_t examples = 0, image_examples = 0;
@@ -295,6 +342,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
         else token_rows.push_back(std::move(tokens));
       }
     }
+    if (context) return;
     report.summary.examples += examples;
     if (base_of(file.path) != policy.validation_file && examples < policy.min_examples && !refs.empty())
       add("jsonl.too_few_examples", file.path, 0, -1, -1, "",
@@ -302,6 +350,22 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     if (image_examples > policy.max_image_examples)
       add("jsonl.too_many_image_examples", file.path, 0, -1, -1, "",
           std::to_string(image_examples) + " examples with images; at most " + std::to_string(policy.max_image_examples));
+  };
+  for (const auto& file : files) check_file(file, false);
+  for (const auto& file : options.context)
+    if (!by_path.count(file.path)) check_file(file, true);
+  for (const auto& f : options.exclusions.errors) report.findings.push_back(f);
+  for (const Exclusion& e : options.exclusions.entries) {
+    if (matched.count(&e) || context_paths.count(e.path)) continue;
+    Finding f;
+    f.path = kExclusionsFile;
+    f.line = e.source_line;
+    const std::string was = e.line ? e.path + " line " + std::to_string(e.line) : e.path;
+    f.message = !by_path.count(e.path) ? "excludes " + was + ", but " + e.path + " is not in the data set"
+                : e.row.empty()      ? "excludes " + was + ", but " + e.path + " has fewer lines"
+                                     : "excludes the row that was " + was + " (" + e.row.substr(0, 12) +
+                                      "), which is no longer in " + e.path;
+    if (check::make_finding(policy, "curation.stale_exclusion", f)) report.findings.push_back(std::move(f));
   }
   report.rows_parsed = rows_parsed;
   report.row_cache_hits = row_hits;
@@ -388,8 +452,12 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     if (first.path != second.path) {
       const Use& val = fa == policy.validation_file ? first : second;
       const Use& train = fa == policy.validation_file ? second : first;
-      add("dataset.leakage", val.path, val.line, val.message_index, val.content_index, val.media,
-          how + " is in " + where(train.path, train.line) + " (training data)");
+      if (!context_paths.count(val.path))
+        add("dataset.leakage", val.path, val.line, val.message_index, val.content_index, val.media,
+            how + " is in " + where(train.path, train.line) + " (training data)");
+      else  // only the training file is checked: say it there
+        add("dataset.leakage", train.path, train.line, train.message_index, train.content_index, train.media,
+            how + " is in " + where(val.path, val.line) + " (validation data)");
     } else {
       add("image.near_duplicate", second.path, second.line, second.message_index, second.content_index, second.media,
           how + " as " + where(first.path, first.line));
@@ -402,6 +470,23 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     for (Finding f : check::run_user_hook(options.user_hook, options.root, paths)) report.findings.push_back(std::move(f));
   }
 
+  // Drop what was found in the context files (they are not being checked),
+  // and turn the findings on hand-excluded lines into excluded warnings.
+  if (!context_paths.empty() || !excluded_at.empty()) {
+    FindingList kept;
+    for (size_t i = 0; i < report.findings.size(); ++i) {
+      const FindingList::Record& r = report.findings.record(i);
+      const std::string& path = report.findings.string(r.path);
+      if (context_paths.count(path)) continue;
+      Finding f = report.findings[i];
+      if (excluded_at.count({path, f.line})) {
+        f.excluded = true;
+        if (f.severity == Severity::kError) f.severity = Severity::kWarning;
+      }
+      kept.push_back(f);
+    }
+    report.findings = std::move(kept);
+  }
   report.findings.sort();
   for (size_t i = 0; i < report.findings.size(); ++i) {
     const FindingList::Record& f = report.findings.record(i);

@@ -1,4 +1,5 @@
-// .kura/checks.json: the profile, per-rule actions and the limits.
+// The check policy (kura-checks.json, .kura/checks.json over it): the profile,
+// per-rule actions and the limits.
 #include <fstream>
 #include <sstream>
 
@@ -23,19 +24,24 @@ const char* action_name(RuleAction a) {
 }  // namespace
 
 Policy Policy::load(const std::filesystem::path& file) {
-  Policy p;
   std::ifstream in(file);
-  if (!in) return p;
+  if (!in) return Policy{};
   std::stringstream text;
   text << in.rdbuf();
+  return parse(text.str(), file.string(), Policy{});
+}
+
+Policy Policy::parse(std::string_view text, const std::string& name, Policy base) {
+  Policy p = std::move(base);
+  const std::string& file = name;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text.str());
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    fail(ErrorCode::kInvalidInput, file.string() + ": not valid JSON (" + e.what() + ")");
+    fail(ErrorCode::kInvalidInput, file + ": not valid JSON (" + e.what() + ")");
   }
   auto bad = [&](const std::string& key, const std::string& why) {
-    fail(ErrorCode::kInvalidInput, file.string() + ": \"" + key + "\" " + why);
+    fail(ErrorCode::kInvalidInput, file + ": \"" + key + "\" " + why);
   };
   if (!j.is_object()) bad("(top level)", "must be an object");
   for (auto& [key, value] : j.items()) {
@@ -47,6 +53,9 @@ Policy Policy::load(const std::filesystem::path& file) {
         if (!value.is_object()) bad(key, "must map rule ids to error|warn|off|exclude");
         for (auto& [rule, action] : value.items()) {
           if (!check::find_rule(rule)) bad("rules." + rule, "is not a rule (see docs/checks.md)");
+          if (rule == "curation.excluded")
+            bad("rules." + rule, std::string("cannot be set: take an example back with 'kura include', which edits ") +
+                                     kExclusionsFile);
           std::string a = action.get<std::string>();
           RuleAction ra = a == "error" ? RuleAction::kError
                           : a == "warn" ? RuleAction::kWarn
@@ -73,6 +82,7 @@ Policy Policy::load(const std::filesystem::path& file) {
       bad(key, std::string("has the wrong type (") + e.what() + ")");
     }
   }
+  p.sources.push_back(name);
   return p;
 }
 

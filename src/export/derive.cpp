@@ -98,7 +98,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
     std::map<std::pair<std::string, uint64_t>, std::string> rule_of;  // what excludes each line
     for (const auto& f : report.findings)
       if (f.excluded) rule_of.emplace(std::make_pair(f.path, f.line), f.rule);
-    const Policy policy = repo.policy();
+    const Policy policy = repo.policy_for(CheckScope::kRevision, commit);
     const TokenEstimator tokens(repo.store(), policy);
     const std::vector<FileEntry> all = repo.ls_files(commit);
     std::map<std::string, std::optional<FileEntry>> looked_up;

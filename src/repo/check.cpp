@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -20,7 +21,74 @@ namespace kura {
 
 namespace fs = std::filesystem;
 
-Policy Repo::policy() const { return Policy::load(impl_->kura_dir / "checks.json"); }
+namespace {
+
+// The bytes of the regular file `path` under `root`, or nullopt when there is none.
+std::optional<std::string> folder_text(const fs::path& root, const std::string& path) {
+  struct stat st;
+  if (::lstat((root / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return std::string(MappedFile(root / path).bytes());
+}
+
+// The split files (by the policy's names, in any folder) among `all` that
+// are not under `specs`: what a check of some files compares them with.
+template <typename T, typename PathOf>
+std::vector<T> other_splits(const std::vector<T>& all, const std::vector<std::string>& specs, const Policy& policy,
+                            PathOf path_of) {
+  std::vector<T> out;
+  if (specs.empty()) return out;
+  for (const T& f : all) {
+    const std::string& path = path_of(f);
+    const std::string base = path.substr(path.rfind('/') + 1);
+    if ((base == policy.train_file || base == policy.validation_file) && !path_under_any(path, specs))
+      out.push_back(f);
+  }
+  return out;
+}
+
+// Hand exclusions a check of the files under `specs` applies: the entries
+// naming those files, and every malformed line (a broken exclusion file
+// concerns the whole data set).
+Exclusions exclusions_for(const std::optional<std::string>& text, const std::vector<std::string>& specs) {
+  Exclusions e = text ? Exclusions::parse(*text) : Exclusions{};
+  if (!specs.empty())
+    std::erase_if(e.entries, [&](const Exclusion& x) { return !path_under_any(x.path, specs); });
+  return e;
+}
+
+}  // namespace
+
+Policy Repo::Impl::policy_over(const std::optional<std::string>& tracked, const std::string& name) const {
+  Policy p = tracked ? Policy::parse(*tracked, name, Policy{}) : Policy{};
+  if (auto local = folder_text(kura_dir, "checks.json")) p = Policy::parse(*local, ".kura/checks.json", std::move(p));
+  return p;
+}
+
+std::optional<std::string> Repo::Impl::text_of(const std::vector<FileEntry>& files, const std::string& path) const {
+  auto it = std::lower_bound(files.begin(), files.end(), path,
+                             [](const FileEntry& f, const std::string& p) { return f.path < p; });
+  if (it == files.end() || it->path != path || it->pointer.kind == FileKind::kLink) return std::nullopt;
+  std::string text;
+  read_entry(*store, *it, [&](std::string_view piece) { text.append(piece); });
+  return text;
+}
+
+Policy Repo::policy_for(CheckScope scope, const std::string& rev) const {
+  const Impl& I = *impl_;
+  if (scope == CheckScope::kWorkingFolder) return I.policy_over(folder_text(I.root, kPolicyFile), kPolicyFile);
+  const std::vector<FileEntry> files = ls_files(scope == CheckScope::kIndex ? "" : rev);
+  return I.policy_over(I.text_of(files, kPolicyFile),
+                       std::string(kPolicyFile) + (scope == CheckScope::kIndex ? " (staged)" : " (in " + rev + ")"));
+}
+
+Policy Repo::policy() const { return policy_for(CheckScope::kWorkingFolder); }
+
+Policy folder_policy(const fs::path& root) {
+  if (auto text = folder_text(root, kPolicyFile)) return Policy::parse(*text, kPolicyFile, Policy{});
+  if (auto old = folder_text(root, ".kura-checks.json"))
+    return Policy::parse(*old, ".kura-checks.json (rename it to kura-checks.json)", Policy{});
+  return Policy{};
+}
 
 // The working folder's files as entries, storing what the stat cache does
 // not know (objects only: the index is not touched).
@@ -79,7 +147,8 @@ CheckOptions Repo::Impl::check_options(const CheckOptions& given) const {
 
 CheckReport Repo::Impl::check_for_commit(const std::vector<FileEntry>& files, unsigned threads) const {
   CheckOptions o;
-  o.policy = Policy::load(kura_dir / "checks.json");
+  o.policy = policy_over(text_of(files, kPolicyFile), std::string(kPolicyFile) + " (staged)");
+  o.exclusions = exclusions_for(text_of(files, kExclusionsFile), {});
   o.threads = threads;
   return run_checks(*store, files, check_options(o));
 }
@@ -100,6 +169,15 @@ CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vec
   CheckOptions o = I.check_options(options);
   if (scope == CheckScope::kWorkingFolder) {
     files = I.working_entries(specs);
+    o.exclusions = exclusions_for(folder_text(I.root, kExclusionsFile), specs);
+    if (!specs.empty()) {
+      std::vector<WorkFile> work;
+      scan_worktree(I.root, "", IgnoreRules::load(I.root), work, nullptr);
+      std::vector<std::string> others;
+      for (const WorkFile& w : other_splits(work, specs, o.policy, [](const WorkFile& w) -> const std::string& { return w.path; }))
+        others.push_back(w.path);
+      if (!others.empty()) o.context = I.working_entries(others);
+    }
     // An image a JSONL row names outside the checked paths: read it from the folder.
     if (!specs.empty())
       o.resolve = [&I](const std::string& path) -> std::optional<FileEntry> {
@@ -110,6 +188,8 @@ CheckReport Repo::check(CheckScope scope, const std::string& rev, const std::vec
       };
   } else {
     files = ls_files(scope == CheckScope::kIndex ? "" : rev);  // in path order
+    o.exclusions = exclusions_for(I.text_of(files, kExclusionsFile), specs);
+    o.context = other_splits(files, specs, o.policy, [](const FileEntry& f) -> const std::string& { return f.path; });
     if (!specs.empty()) {
       std::map<std::string, FileEntry> all;
       for (const auto& f : files) all.emplace(f.path, f);
@@ -215,13 +295,24 @@ CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const 
 
   const fs::path cwd = fs::current_path();
   std::vector<WorkFile> work;
+  std::vector<std::string> specs;
   const IgnoreRules rules = IgnoreRules::load(root);
   for (const auto& given : paths.empty() ? std::vector<std::string>{"."} : paths) {
     std::string spec = relative_to_root(root, cwd, given);
     if (::access((spec.empty() ? root : root / spec).c_str(), F_OK) != 0)
       fail(ErrorCode::kNotFound, "'" + given + "' does not exist");
     scan_worktree(root, spec, rules, work, nullptr);
+    specs.push_back(spec);
   }
+  if (std::find(specs.begin(), specs.end(), "") != specs.end()) specs.clear();  // the whole folder
+  std::vector<WorkFile> others;
+  if (!specs.empty()) {
+    std::vector<WorkFile> all;
+    scan_worktree(root, "", rules, all, nullptr);
+    others = other_splits(all, specs, options.policy, [](const WorkFile& w) -> const std::string& { return w.path; });
+  }
+  const size_t checked = work.size();
+  work.insert(work.end(), others.begin(), others.end());
   FolderImages images;
   std::vector<FileEntry> files(work.size());
   parallel_for(work.size(), options.threads, [&](size_t i) {
@@ -246,6 +337,9 @@ CheckReport check_folder(const fs::path& cache_dir, const fs::path& root, const 
     }
   });
   CheckOptions o = options;
+  o.context.assign(std::make_move_iterator(files.begin() + checked), std::make_move_iterator(files.end()));
+  files.resize(checked);
+  o.exclusions = exclusions_for(folder_text(root, kExclusionsFile), specs);
   o.root = root;
   o.results = results.get();
   o.read_image = [&images](const ObjectId& id) { return images.read(id); };
@@ -269,7 +363,7 @@ CheckReport Repo::report_for(const std::string& rev, unsigned threads, std::stri
     return *stored;
   }
   CheckOptions options;
-  options.policy = policy();
+  options.policy = policy_for(CheckScope::kRevision, rev);
   options.threads = threads;
   if (source) *source = "policy " + options.policy.hash();
   return check(CheckScope::kRevision, rev, {}, options);

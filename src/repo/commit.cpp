@@ -101,7 +101,8 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
       fail(ErrorCode::kCheckFailed,
            "commit stopped: the checks found " + std::to_string(report.summary.errors) +
                (report.summary.errors == 1 ? " error" : " errors") +
-               "; fix them (see 'kura check'), change the rules in .kura/checks.json, or commit with --no-verify");
+               "; fix them (see 'kura check'), leave examples out with 'kura exclude PATH:LINE --reason ...', change the "
+               "rules in kura-checks.json, or commit with --no-verify");
     report_hex = I.store_report(report);
   }
 

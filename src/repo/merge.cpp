@@ -265,7 +265,7 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
       fail(ErrorCode::kCheckFailed,
            "merge of " + their_name + " into '" + branch + "' stopped: the merged data has " +
                std::to_string(report.summary.errors) + (report.summary.errors == 1 ? " error" : " errors") +
-               "; nothing was changed here. Fix them on either side, change the rules in .kura/checks.json, "
+               "; nothing was changed here. Fix them on either side, change the rules in kura-checks.json, "
                "or merge anyway with --no-verify");
     report_hex = I.store_report(report);
     result.checked = true;

@@ -72,6 +72,11 @@ struct Repo::Impl {
   // The checks a new commit's files go through (commit, merge): the
   // repository's policy, `threads` workers (0: the default).
   CheckReport check_for_commit(const std::vector<FileEntry>& files, unsigned threads) const;
+  // The policy whose tracked part is `tracked` (kura-checks.json's text, or
+  // nullopt), named `name` in errors, with .kura/checks.json over it.
+  Policy policy_over(const std::optional<std::string>& tracked, const std::string& name) const;
+  // The text of tracked file `path` among `files` (the index or a tree), if any.
+  std::optional<std::string> text_of(const std::vector<FileEntry>& files, const std::string& path) const;
   // Stores a commit's report, durably, before the commit that names it;
   // returns its id in hex for the kura-checks header.
   std::string store_report(const CheckReport& report) const;
@@ -103,6 +108,10 @@ void before_ref_write(const std::string& what);
 
 // The commit header that names the check report object.
 constexpr const char* kReportHeader = "kura-checks";
+
+// Streams a stored file's bytes as committed, verifying their SHA-256
+// (Repo::read_file).
+void read_entry(const Store& store, const FileEntry& file, const std::function<void(std::string_view)>& sink);
 
 CommitInfo commit_info(const git_commit* commit);
 // The author and committer of a new commit or merge, timed now: `name` and

@@ -308,7 +308,10 @@ std::optional<FileEntry> Repo::file_at(const std::string& rev, const std::string
 }
 
 void Repo::read_file(const FileEntry& file, const std::function<void(std::string_view)>& sink) const {
-  const Store& store = *impl_->store;
+  read_entry(*impl_->store, file, sink);
+}
+
+void read_entry(const Store& store, const FileEntry& file, const std::function<void(std::string_view)>& sink) {
   const Pointer& p = file.pointer;
   if (p.kind != FileKind::kTable) {
     std::string bytes = store.read_object(p.object);

@@ -70,7 +70,7 @@ PreparedRun build(Repo& repo, nlohmann::json spec) {
   if (spec.contains("checks") && spec["checks"] != checks)
     fail(ErrorCode::kConflict, "the run used checks '" + spec["checks"].get<std::string>() +
                                    "' but the repository now gives '" + checks +
-                                   "' (the policy in .kura/checks.json changed)");
+                                   "' (the policy changed: kura-checks.json of the commit, or the local .kura/checks.json)");
   spec["checks"] = checks;
   if (!spec.at("allow_check_errors").get<bool>()) report.refuse_errors(commit, "train");
   train::Split split = train::load_examples(repo, commit, spec.at("settings"), &report);
