@@ -72,7 +72,7 @@ TEST_CASE("cli: a clone checks with the policy committed at its origin, and the 
   REQUIRE(run_kura(clone, {"check", "--rev", "HEAD"}).exit_code == 1);
 }
 
-TEST_CASE("cli: kura exclude leaves a line out of check, export and the report; diff shows it; include takes it back",
+TEST_CASE("cli: kura exclude leaves a line out of check, export and the report, diff shows it, and include takes it back",
           "[cli][check][curation]") {
   TempDir d;
   const fs::path repo = d / "data";
