@@ -30,7 +30,7 @@ namespace kura {
 // Bumped whenever inspect_image() can give different facts for the same bytes
 // and options (a new field, another hash, another detector setting). Part of
 // the check-result cache key, so a bump re-inspects every image once.
-inline constexpr int kImageFactsVersion = 4;
+inline constexpr int kImageFactsVersion = 5;
 
 // The container format, sniffed from the first bytes (magic numbers), never
 // from a file name. kOther: libvips' trusted loaders read it but it is none of
@@ -91,6 +91,12 @@ struct ImageFacts {
   // column are left out), bit i set when coefficient i is above the median
   // of the 64.
   uint64_t phash = 0;
+
+  // The 32x32 8-bit grey picture the hash is computed from (rows packed,
+  // 1,024 bytes, the image as displayed, aspect ratio ignored); empty when
+  // it did not decode. Near-duplicate search confirms a pHash match on these
+  // pixels (src/check/likeness.hpp) before it reports one.
+  std::vector<uint8_t> grid;
 
   // Frontal faces found (dlib HOG), or -1 when detection did not run (not
   // asked, too many pixels, or the image does not decode). Boxes are x, y,

@@ -2,6 +2,7 @@
 // rules (counts, duplicates, leakage), then the user's hook.
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cctype>
 #include <memory>
 #include <functional>
@@ -14,6 +15,7 @@
 #include "check/fetch.hpp"
 #include "check/hook.hpp"
 #include "check/image_rules.hpp"
+#include "check/likeness.hpp"
 #include "check/row_check.hpp"
 #include "check/rules.hpp"
 #include "kura/image_facts.hpp"
@@ -98,6 +100,17 @@ bool image_extension(const std::string& path) {
   return false;
 }
 
+// How a confirmed near-duplicate is alike, for its message.
+std::string same_picture_words(int distance, const check::Likeness& alike) {
+  char score[16];
+  std::snprintf(score, sizeof score, "%.3f", alike.score);
+  std::string how = alike.kept_percent < 100
+                        ? "a crop of the same picture (" + std::to_string(alike.kept_percent) + "% of its area"
+                        : std::string(alike.score >= 0.9995 ? "the same picture re-encoded (" : "a near-identical image (");
+  return how + (alike.kept_percent < 100 ? ", " : "") + "pHash distance " + std::to_string(distance) +
+         ", pixel correlation " + score + ")";
+}
+
 std::string where(const std::string& path, uint64_t line) {
   return line ? path + " line " + std::to_string(line) : path;
 }
@@ -105,12 +118,14 @@ std::string where(const std::string& path, uint64_t line) {
 struct Similar {
   size_t a, b;  // indexes into uses, a < b
   int distance;
+  check::Likeness likeness;  // score 1, kept 100 for the same bytes
 };
 
-// For each use, the earliest earlier use of the same picture (same bytes, or
-// pHash within `threshold`) for which `relevant` holds. Hashes are bucketed by
-// byte (two hashes within distance 7 share a byte exactly), so this is not
-// quadratic; a bucket is searched for at most kMaxCandidates entries.
+// For each use, the earliest earlier use of the same picture for which
+// `relevant` holds: the same bytes, or a pHash within `threshold` that the
+// pixels confirm (check::same_picture). Hashes are bucketed by byte (two
+// hashes within distance 7 share a byte exactly), so this is not quadratic;
+// a bucket is searched for at most kMaxCandidates entries.
 std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
                                    const std::unordered_map<std::string_view, const check::Facts*>& facts, int threshold,
                                    const std::function<bool(size_t, size_t)>& relevant,
@@ -127,8 +142,15 @@ std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
     auto consider = [&](size_t a) {
       if (best && best->a <= a) return;
       if (!relevant(a, b)) return;
-      int d = uses[a].media == uses[b].media ? 0 : hamming(facts.at(uses[a].media)->phash, fb.phash);
-      if (d <= threshold) best = Similar{a, b, d};
+      if (uses[a].media == uses[b].media) {
+        best = Similar{a, b, 0, {1.0, 100}};
+        return;
+      }
+      const check::Facts& fa = *facts.at(uses[a].media);
+      const int d = hamming(fa.phash, fb.phash);
+      if (d > threshold) return;
+      if (auto l = check::same_picture(fa.grid, fa.width, fa.height, fb.grid, fb.width, fb.height))
+        best = Similar{a, b, d, *l};
     };
     for (size_t a : by_media[uses[b].media]) consider(a);
     const bool hashed = fb.decodes && fb.phash != 0;
@@ -442,12 +464,10 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     const bool cross = split[x] + split[y] == 3;  // one training, one validation
     return cross || (uses[x].line != uses[y].line && uses[x].path == uses[y].path);
   };
-  for (const auto& [a, b, distance] : similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant, active)) {
+  for (const auto& [a, b, distance, alike] : similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant, active)) {
     const Use& first = uses[a];
     const Use& second = uses[b];
-    const std::string how = distance == 0 && first.media == second.media
-                                ? "the same image"
-                                : "a near-identical image (pHash distance " + std::to_string(distance) + ")";
+    const std::string how = first.media == second.media ? "the same image" : same_picture_words(distance, alike);
     const std::string fa = base_of(first.path), fb = base_of(second.path);
     if (first.path != second.path) {
       const Use& val = fa == policy.validation_file ? first : second;

@@ -13,6 +13,7 @@
 #include <vips/vips8>
 
 #include "check/faces.hpp"
+#include "check/likeness.hpp"
 #include "kura/error.hpp"
 
 namespace kura {
@@ -194,42 +195,6 @@ Grey grey_of(const VImage& image) {
     throw VError("grey: unexpected decoded size");
   }
   return grey;
-}
-
-uint64_t dct_hash(const std::vector<uint8_t>& grey) {  // 32x32, rows packed
-  constexpr int kN = 32, kK = 8;
-  // cosines[k][n] = cos(pi * (2n + 1) * k / 2N), frequencies 1..8 only.
-  static const auto cosines = [] {
-    std::array<std::array<double, kN>, kK> c{};
-    for (int k = 0; k < kK; ++k)
-      for (int n = 0; n < kN; ++n)
-        c[k][n] = std::cos(std::numbers::pi * (2 * n + 1) * (k + 1) / (2 * kN));
-    return c;
-  }();
-  std::array<std::array<double, kK>, kN> rows{};  // DCT along x of each row
-  for (int y = 0; y < kN; ++y)
-    for (int k = 0; k < kK; ++k) {
-      double sum = 0;
-      for (int x = 0; x < kN; ++x) sum += grey[y * kN + x] * cosines[k][x];
-      rows[y][k] = sum;
-    }
-  std::array<double, kK * kK> coefficients{};
-  for (int j = 0; j < kK; ++j)
-    for (int k = 0; k < kK; ++k) {
-      double sum = 0;
-      for (int y = 0; y < kN; ++y) sum += cosines[j][y] * rows[y][k];
-      coefficients[j * kK + k] = sum;
-    }
-  std::array<double, kK* kK> sorted = coefficients;
-  std::nth_element(sorted.begin(), sorted.begin() + 31, sorted.end());
-  double low = sorted[31];
-  double high = *std::min_element(sorted.begin() + 32, sorted.end());
-  double median = (low + high) / 2;
-  uint64_t hash = 0;
-  for (int i = 0; i < kK * kK; ++i) {
-    if (coefficients[i] > median) hash |= uint64_t{1} << i;
-  }
-  return hash;
 }
 
 // Box-filter weights from n samples to 32: output cell i averages the
@@ -423,7 +388,8 @@ void read_header(const VImage& image, ImageFacts& facts) {
 void finish(Grey grey, int frame_height, int shrink, const ImageOptions& options,
             ImageFacts& facts) {
   facts.decodes = true;
-  facts.phash = dct_hash(grid_32x32(grey, frame_height, facts.exif_orientation));
+  facts.grid = grid_32x32(grey, frame_height, facts.exif_orientation);
+  facts.phash = check::grid_hash(std::string_view(reinterpret_cast<const char*>(facts.grid.data()), facts.grid.size()));
   if (!options.detect_faces) return;
   if (frame_height != grey.height) {  // an animation: the first frame only
     grey.height = frame_height;
@@ -548,6 +514,7 @@ ImageFacts inspect_image(std::string_view bytes, const ImageOptions& options) {
   } catch (const VError& e) {
     facts.decodes = false;
     facts.phash = 0;
+    facts.grid.clear();
     facts.faces = -1;
     facts.face_boxes.clear();
     facts.face_scan_min_px = 0;

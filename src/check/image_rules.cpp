@@ -31,6 +31,7 @@ std::string encode_facts(const Facts& f) {
   put_varint(out, f.face_boxes.size());
   for (const auto& box : f.face_boxes)
     for (int v : box) put_varint(out, static_cast<uint32_t>(v));
+  put_string(out, f.grid);
   return out;
 }
 
@@ -63,6 +64,8 @@ Facts decode_facts(std::string_view bytes) {
   f.face_boxes.resize(boxes);
   for (auto& box : f.face_boxes)
     for (int& v : box) v = small();
+  f.grid = std::string(r.take(r.varint()));
+  if (!f.grid.empty() && f.grid.size() != 32 * 32) r.corrupt();
   if (!r.done()) r.corrupt();
   return f;
 }
@@ -176,6 +179,7 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   f.orientation = found.exif_orientation;
   f.error = found.decode_error;
   f.phash = found.phash;
+  f.grid.assign(found.grid.begin(), found.grid.end());
   f.faces = found.faces;
   f.face_boxes = found.face_boxes;
   try {

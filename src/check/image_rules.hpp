@@ -31,6 +31,7 @@ struct Facts {
   int orientation = 1;
   std::string error;
   uint64_t phash = 0;
+  std::string grid;  // ImageFacts::grid: 1,024 grey bytes, or empty
   int faces = -1;  // -1: not looked for
   std::vector<std::array<int, 4>> face_boxes;
 };
