@@ -167,36 +167,11 @@ uint64_t dct_hash(const Level* grey) {
   return hash;
 }
 
-// Windows of a grid (in cells) whose hashes crop_hashes() gives: 94% or 88%
-// of each side kept, at the start, the middle or the end of each side.
-std::vector<Window> crop_windows() {
-  std::vector<Window> out;
-  for (double keep : {0.94, 0.88})
-    for (int py = 0; py < 3; ++py)
-      for (int px = 0; px < 3; ++px) {
-        const double side = keep * kN, room = kN - side;
-        out.push_back({room * px / 2, room * py / 2, side, side});
-      }
-  return out;
-}
-
 }  // namespace
 
 uint64_t grid_hash(std::string_view grid) {
   if (grid.size() != size_t(kCells)) return 0;
   return dct_hash(reinterpret_cast<const uint8_t*>(grid.data()));
-}
-
-std::vector<uint64_t> crop_hashes(std::string_view grid) {
-  std::vector<uint64_t> out;
-  if (grid.size() != size_t(kCells)) return out;
-  static const std::vector<Window> windows = crop_windows();
-  const Plane p = plane_of(grid);
-  for (const Window& w : windows) {
-    const Plane c = crop(p, w.x, w.y, w.w, w.h);
-    out.push_back(dct_hash(c.data()));
-  }
-  return out;
 }
 
 Likeness likeness(std::string_view a, std::string_view b, bool crops) {

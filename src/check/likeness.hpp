@@ -13,14 +13,13 @@
 // two grids, so brightness and contrast changes do not lower it; it is taken
 // at the best of a small set of alignments in which one grid is a crop of the
 // other (each side keeps 80-100%), so a cropped copy scores like the
-// original. docs/checks.md ("How near-duplicates are found") gives the
-// measured figures behind the thresholds.
+// original. docs/checks.md (the dataset.leakage rule) gives the measured
+// figures behind the thresholds.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <vector>
 
 namespace kura::check {
 
@@ -41,12 +40,6 @@ struct Likeness {
 // The 64-bit DCT perceptual hash of a grid (the algorithm
 // ImageFacts::phash describes; inspect_image computes it here).
 [[nodiscard]] uint64_t grid_hash(std::string_view grid);
-
-// The hashes of 18 crops of a grid, each resampled to the full grid: 94% or
-// 88% of each side kept, at the start, middle or end of each side. A copy
-// cropped by a few percent hashes close to one of them, where its own hash
-// is often 15-30 bits away from the original's.
-[[nodiscard]] std::vector<uint64_t> crop_hashes(std::string_view grid);
 
 // How much detail a grid holds, 0..1: the entropy of its levels in 16 bins,
 // over the 4 bits 16 bins can hold. Measured on opencv-doc's images: photos
