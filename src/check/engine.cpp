@@ -123,22 +123,39 @@ struct Similar {
 
 // For each use, the earliest earlier use of the same picture for which
 // `relevant` holds: the same bytes, or a pHash within `threshold` that the
-// pixels confirm (check::same_picture). Hashes are bucketed by byte (two
-// hashes within distance 7 share a byte exactly), so this is not quadratic;
-// a bucket is searched for at most kMaxCandidates entries.
+// pixels confirm (check::same_picture). Where `crop_relevant` holds too, a
+// pair whose whole pictures hash apart is still a candidate when one's pHash
+// is within `threshold` of a crop hash of the other's (Facts::crops): a
+// training photo cropped by a few percent. Hashes are indexed by their four
+// 16-bit quarters: two hashes within distance 7 have a quarter that differs
+// in at most one bit, so a look-up of each quarter and its 16 one-bit
+// neighbours finds every candidate and this is not quadratic; a bucket is
+// searched for at most kMaxCandidates entries.
 std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
                                    const std::unordered_map<std::string_view, const check::Facts*>& facts, int threshold,
                                    const std::function<bool(size_t, size_t)>& relevant,
+                                   const std::function<bool(size_t, size_t)>& crop_relevant,
                                    const std::vector<char>& active) {
   constexpr size_t kMaxCandidates = 64;
   std::vector<Similar> out;
   std::unordered_map<std::string_view, std::vector<size_t>> by_media;  // views of uses[].media
-  std::unordered_map<uint64_t, std::vector<size_t>> buckets[8];
   const bool bucketed = threshold < 8;
+  // Quarter q with value v -> the uses whose hash has it (index q * 65536 + v).
+  using Buckets = std::vector<std::vector<uint32_t>>;
+  Buckets buckets, crop_buckets;  // of whole-picture hashes, of crop hashes
+  if (bucketed) buckets.resize(4 << 16), crop_buckets.resize(4 << 16);
+  auto slot = [](uint64_t hash, int q) { return size_t(q) << 16 | ((hash >> (16 * q)) & 0xffff); };
+  auto nearest_crop = [](const check::Facts& x, const check::Facts& y) {  // of y's crops to x's whole picture
+    int d = 64;
+    for (uint64_t h : y.crops) d = std::min(d, hamming(x.phash, h));
+    return d;
+  };
+  std::vector<size_t> tried;  // candidates of this use whose pixels were compared
   for (size_t b = 0; b < uses.size(); ++b) {
     if (!active[b]) continue;  // can pair with nothing (an image file outside the splits)
     const check::Facts& fb = *facts.at(uses[b].media);
     std::optional<Similar> best;
+    tried.clear();
     auto consider = [&](size_t a) {
       if (best && best->a <= a) return;
       if (!relevant(a, b)) return;
@@ -148,18 +165,29 @@ std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
       }
       const check::Facts& fa = *facts.at(uses[a].media);
       const int d = hamming(fa.phash, fb.phash);
-      if (d > threshold) return;
+      if (d > threshold && (!crop_relevant(a, b) ||
+                            std::min(nearest_crop(fa, fb), nearest_crop(fb, fa)) > threshold))
+        return;
+      if (std::find(tried.begin(), tried.end(), a) != tried.end()) return;
+      tried.push_back(a);
       if (auto l = check::same_picture(fa.grid, fa.width, fa.height, fb.grid, fb.width, fb.height))
         best = Similar{a, b, d, *l};
+    };
+    auto probe = [&](const Buckets& table, uint64_t hash) {
+      for (int q = 0; q < 4; ++q)
+        for (int flip = -1; flip < 16; ++flip) {
+          const uint64_t h = flip < 0 ? hash : hash ^ (uint64_t{1} << (16 * q + flip));
+          const auto& list = table[slot(h, q)];
+          for (size_t i = 0; i < list.size() && i < kMaxCandidates; ++i) consider(list[i]);
+        }
     };
     for (size_t a : by_media[uses[b].media]) consider(a);
     const bool hashed = fb.decodes && fb.phash != 0;
     if (hashed) {
       if (bucketed) {
-        for (int k = 0; k < 8; ++k) {
-          auto& list = buckets[k][(fb.phash >> (8 * k)) & 0xff];
-          for (size_t i = 0; i < list.size() && i < kMaxCandidates; ++i) consider(list[i]);
-        }
+        probe(buckets, fb.phash);
+        probe(crop_buckets, fb.phash);                 // this is a crop of an earlier picture
+        for (uint64_t h : fb.crops) probe(buckets, h);  // an earlier picture is a crop of this one
       } else {
         for (size_t a = 0; a < b; ++a)
           if (facts.at(uses[a].media)->decodes) consider(a);
@@ -167,8 +195,14 @@ std::vector<Similar> similar_pairs(const std::vector<Use>& uses,
     }
     if (best) out.push_back(*best);
     by_media[uses[b].media].push_back(b);
-    if (hashed && bucketed)
-      for (int k = 0; k < 8; ++k) buckets[k][(fb.phash >> (8 * k)) & 0xff].push_back(b);
+    if (hashed && bucketed) {
+      for (int q = 0; q < 4; ++q) buckets[slot(fb.phash, q)].push_back(uint32_t(b));
+      for (uint64_t h : fb.crops)
+        for (int q = 0; q < 4; ++q) {
+          auto& list = crop_buckets[slot(h, q)];
+          if (list.empty() || list.back() != b) list.push_back(uint32_t(b));
+        }
+    }
   }
   return out;
 }
@@ -464,7 +498,9 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     const bool cross = split[x] + split[y] == 3;  // one training, one validation
     return cross || (uses[x].line != uses[y].line && uses[x].path == uses[y].path);
   };
-  for (const auto& [a, b, distance, alike] : similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant, active)) {
+  auto cross = [&](size_t x, size_t y) { return split[x] + split[y] == 3; };  // crops: leakage only
+  for (const auto& [a, b, distance, alike] :
+       similar_pairs(uses, facts_of, policy.near_duplicate_distance, relevant, cross, active)) {
     const Use& first = uses[a];
     const Use& second = uses[b];
     const std::string how = first.media == second.media ? "the same image" : same_picture_words(distance, alike);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "check/likeness.hpp"
 #include "kura/image_facts.hpp"
 #include "kura/store.hpp"
 #include "objects/codec.hpp"
@@ -32,6 +33,8 @@ std::string encode_facts(const Facts& f) {
   for (const auto& box : f.face_boxes)
     for (int v : box) put_varint(out, static_cast<uint32_t>(v));
   put_string(out, f.grid);
+  put_varint(out, f.crops.size());
+  for (uint64_t h : f.crops) put_varint(out, h);
   return out;
 }
 
@@ -66,6 +69,10 @@ Facts decode_facts(std::string_view bytes) {
     for (int& v : box) v = small();
   f.grid = std::string(r.take(r.varint()));
   if (!f.grid.empty() && f.grid.size() != 32 * 32) r.corrupt();
+  const uint64_t crops = r.varint();
+  if (crops != 0 && crops != check::kCropHashes) r.corrupt();
+  f.crops.resize(crops);
+  for (uint64_t& h : f.crops) h = r.varint();
   if (!r.done()) r.corrupt();
   return f;
 }
@@ -180,6 +187,10 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   f.error = found.decode_error;
   f.phash = found.phash;
   f.grid.assign(found.grid.begin(), found.grid.end());
+  if (f.decodes && !f.grid.empty() && !check::low_detail(f.grid, f.width, f.height)) {
+    const auto crops = check::crop_hashes(f.grid);
+    f.crops.assign(crops.begin(), crops.end());
+  }
   f.faces = found.faces;
   f.face_boxes = found.face_boxes;
   try {

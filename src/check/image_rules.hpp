@@ -19,8 +19,9 @@ class Store;
 namespace kura::check {
 
 // Bump when what inspect_image finds, or the cached form of Facts, changes:
-// cached facts are keyed by it. 2: a binary encoding instead of msgpack.
-constexpr int kFactsVersion = 2;
+// cached facts are keyed by it. 2: a binary encoding instead of msgpack;
+// 3: the crop hashes.
+constexpr int kFactsVersion = 3;
 
 struct Facts {
   uint64_t bytes = 0;
@@ -32,6 +33,9 @@ struct Facts {
   std::string error;
   uint64_t phash = 0;
   std::string grid;  // ImageFacts::grid: 1,024 grey bytes, or empty
+  // check::crop_hashes(grid) when the image holds enough detail for a crop of
+  // it to be told from a look-alike (not check::low_detail), else empty.
+  std::vector<uint64_t> crops;
   int faces = -1;  // -1: not looked for
   std::vector<std::array<int, 4>> face_boxes;
 };

@@ -174,6 +174,25 @@ uint64_t grid_hash(std::string_view grid) {
   return dct_hash(reinterpret_cast<const uint8_t*>(grid.data()));
 }
 
+std::array<uint64_t, kCropHashes> crop_hashes(std::string_view grid) {
+  std::array<uint64_t, kCropHashes> out{};
+  if (grid.size() != size_t(kCells)) return out;
+  const Plane p = plane_of(grid);
+  size_t n = 0;
+  for (double keep : {0.94, 0.88}) {
+    const double side = keep * kN, slack = kN - side;
+    for (double fy : {0.0, 0.5, 1.0})
+      for (double fx : {0.0, 0.5, 1.0}) {
+        const Plane c = crop(p, fx * slack, fy * slack, side, side);
+        out[n++] = dct_hash(c.data());
+      }
+  }
+  const double side = 0.9 * kN, slack = kN - side;
+  out[n++] = dct_hash(crop(p, slack / 2, 0, side, kN).data());
+  out[n++] = dct_hash(crop(p, 0, slack / 2, kN, side).data());
+  return out;
+}
+
 Likeness likeness(std::string_view a, std::string_view b, bool crops) {
   if (a.size() != size_t(kCells) || b.size() != size_t(kCells)) return {};
   const Plane ra = plane_of(a), rb = plane_of(b);

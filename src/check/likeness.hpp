@@ -17,6 +17,7 @@
 // figures behind the thresholds.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -40,6 +41,14 @@ struct Likeness {
 // The 64-bit DCT perceptual hash of a grid (the algorithm
 // ImageFacts::phash describes; inspect_image computes it here).
 [[nodiscard]] uint64_t grid_hash(std::string_view grid);
+
+// The hashes (as grid_hash) of crops of a grid: each side kept at 94% or
+// 88%, at the start, middle or end of each axis, 18 in all, and each axis
+// alone kept at 90% (centred), 2 more. A copy of the picture cropped by a few
+// percent hashes near one of them though far from the whole picture's hash,
+// so near-duplicate search looks its pHash up among these as well.
+inline constexpr int kCropHashes = 20;
+[[nodiscard]] std::array<uint64_t, kCropHashes> crop_hashes(std::string_view grid);
 
 // How much detail a grid holds, 0..1: the entropy of its levels in 16 bins,
 // over the 4 bits 16 bins can hold. Measured on opencv-doc's images: photos
