@@ -187,7 +187,7 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   f.error = found.decode_error;
   f.phash = found.phash;
   f.grid.assign(found.grid.begin(), found.grid.end());
-  if (f.decodes && !f.grid.empty() && !check::low_detail(f.grid, f.width, f.height)) {
+  if (f.decodes && !f.grid.empty() && !check::small_image(f.width, f.height)) {
     const auto crops = check::crop_hashes(f.grid);
     f.crops.assign(crops.begin(), crops.end());
   }

@@ -33,8 +33,8 @@ struct Facts {
   std::string error;
   uint64_t phash = 0;
   std::string grid;  // ImageFacts::grid: 1,024 grey bytes, or empty
-  // check::crop_hashes(grid) when the image holds enough detail for a crop of
-  // it to be told from a look-alike (not check::low_detail), else empty.
+  // check::crop_hashes(grid) when the image is large enough for a crop of it
+  // to be told from a look-alike (not check::small_image), else empty.
   std::vector<uint64_t> crops;
   int faces = -1;  // -1: not looked for
   std::vector<std::array<int, 4>> face_boxes;

@@ -221,20 +221,19 @@ double detail(std::string_view grid) {
   return entropy / 4;  // of the 4 bits 16 levels can hold
 }
 
-bool low_detail(std::string_view grid, int width, int height) {
-  return std::min(width, height) < 48 || detail(grid) < 0.65;
-}
+bool small_image(int width, int height) { return std::min(width, height) < 48; }
 
 std::optional<Likeness> same_picture(std::string_view grid_a, int width_a, int height_a, std::string_view grid_b,
                                      int width_b, int height_b) {
   if (grid_a.size() != size_t(kCells) || grid_b.size() != size_t(kCells)) return std::nullopt;
-  if (low_detail(grid_a, width_a, height_a) || low_detail(grid_b, width_b, height_b)) {
+  if (small_image(width_a, height_a) || small_image(width_b, height_b)) {
     const Likeness l = likeness(grid_a, grid_b, false);
     if (l.score >= 0.995) return l;
     return std::nullopt;
   }
+  const bool plain = detail(grid_a) < 0.65 || detail(grid_b) < 0.65;
   const Likeness l = likeness(grid_a, grid_b, true);
-  if (l.score >= 0.93) return l;
+  if (l.score >= (plain ? 0.98 : 0.93)) return l;
   return std::nullopt;
 }
 

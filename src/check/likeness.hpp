@@ -56,15 +56,17 @@ inline constexpr int kCropHashes = 20;
 // 0.2-0.6, a flat colour 0.
 [[nodiscard]] double detail(std::string_view grid);
 
-// Whether an image holds too little for the grids to tell a copy from a
-// look-alike: under 0.65 of detail, or under 48 pixels on its shorter side
-// (the grid is then an enlargement).
-[[nodiscard]] bool low_detail(std::string_view grid, int width, int height);
+// Whether an image is so small (under 48 pixels on its shorter side) that
+// its grid is an enlargement: the grids then tell a copy from a look-alike
+// only uncropped and at a strict threshold.
+[[nodiscard]] bool small_image(int width, int height);
 
 // Whether two images are the same picture (the score that decides, or
-// nullopt): a detailed pair needs a score of at least 0.93, any crop
-// alignment allowed; a pair of which either is low-detail needs 0.995 with
-// no crop (distinct handwritten digits reach 0.993 uncropped).
+// nullopt). A pair of which either is small (a 20 px handwritten digit)
+// needs 0.995 with no crop: distinct digits of one class reach 0.993. A
+// pair of which either holds little detail (under 0.65: diagrams, text,
+// scans) needs 0.98, any crop alignment allowed; a detailed pair (photos)
+// needs 0.93. docs/checks.md gives the figures measured on Debian's images.
 [[nodiscard]] std::optional<Likeness> same_picture(std::string_view grid_a, int width_a, int height_a,
                                                    std::string_view grid_b, int width_b, int height_b);
 
