@@ -145,8 +145,8 @@ note 'validation must be unseen data: show a different picture in validation row
 validation_images[5]=aero3.jpg
 label_of[aero3.jpg]=scene
 cp "$samples/aero3.jpg" images/scene/
-note 'faces are only a warning (the service skips such images): keep the photo out of training'
-printf '{"rules": {"moderation.face": "exclude"}}\n' >.kura/checks.json
+note 'faces are only a warning (the service skips such images): keep the photo out of training, in the policy file committed with the data'
+printf '{"rules": {"moderation.face": "exclude"}}\n' >kura-checks.json
 write_jsonl train.jsonl "${train_images[@]}"
 write_jsonl validation.jsonl "${validation_images[@]}"
 run check
@@ -260,5 +260,42 @@ run export --verify "$exported/llava" || status=$?
 ok "verify named the changed file"
 echo "The export is in $exported/llava"
 
+# --- curation: leave one example out by hand (docs/checks.md, Exclusions) -------
+section "Leaving one example out by hand, in a tracked file"
+note 'row 3 of train.jsonl is not wanted for training: exclude it, with a reason'
+run exclude train.jsonl:3 --reason "too similar to row 2, keep one"
+run exclude --list
+run add kura-exclusions.jsonl
+run commit -m "exclude train.jsonl row 3"
+note 'the exclusion is a row of a tracked file: reviewable like any change'
+run diff HEAD~1 HEAD -- kura-exclusions.jsonl
+out=$("$kura" check --json --rev HEAD) || die "kura check of HEAD failed"
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["summary"]["excluded"] >= 1, r["summary"]' "$out" ||
+  die "the check of HEAD does not count the excluded row"
+ok "the exclusion is committed; check, train and export skip row 3"
+
+# --- merge: two people edit rows of one file (docs/merge.md) --------------------
+section "Working together: two branches edit different rows of train.jsonl, merged row by row"
+run switch -c ann
+note 'Ann relabels row 2'
+sed -i '2s/"content":"\([a-z]*\)"}]}$/"content":"\1 (checked by Ann)"}]}/' train.jsonl
+grep -q 'checked by Ann' train.jsonl || die "editing row 2 failed"
+run add train.jsonl
+run commit -m "Ann checks row 2"
+run switch main
+note 'meanwhile Bob relabels row 4 on main'
+sed -i '4s/"content":"\([a-z]*\)"}]}$/"content":"\1 (checked by Bob)"}]}/' train.jsonl
+grep -q 'checked by Bob' train.jsonl || die "editing row 4 failed"
+run add train.jsonl
+run commit -m "Bob checks row 4"
+note 'git would see two edits of one file; kura merges the rows'
+run merge ann -m "Merge Ann's checks"
+sed -n 2p train.jsonl | grep -q 'checked by Ann' && sed -n 4p train.jsonl | grep -q 'checked by Bob' ||
+  die "the merged train.jsonl does not hold both edits"
+run log --oneline -n 4
+run fsck
+ok "both edits are in the merged train.jsonl"
+
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"
+echo "Look at it in a web browser: $kura -C $work serve --open"
