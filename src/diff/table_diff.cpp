@@ -77,27 +77,10 @@ std::vector<std::string> fingerprint(const Store& store, const ObjectId& id) {
   if (view.json) {
     leaves(view.value, "", out);
   } else {
-    size_t i = 0;
-    while (i < view.text.size()) {
-      size_t j = view.text.find_first_of(" \t,:{}[]\"", i);
-      if (j == std::string::npos) j = view.text.size();
-      if (j > i) out.push_back(view.text.substr(i, j - i));
-      i = j + 1;
-    }
+    difflib::append_words(view.text, out);
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-double similarity(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  if (a.empty() && b.empty()) return 1;
-  size_t common = 0;
-  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    if (a[i] == b[j]) ++common, ++i, ++j;
-    else if (a[i] < b[j]) ++i;
-    else ++j;
-  }
-  return 2.0 * common / double(a.size() + b.size());
 }
 
 // The order-keeping pairing of removed and added rows with the largest total

@@ -36,26 +36,9 @@ std::optional<std::string> key_of(const std::string& body, const std::string& ke
 
 std::vector<std::string> tokens(const std::string& body) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i < body.size()) {
-    size_t j = body.find_first_of(" \t,:{}[]\"", i);
-    if (j == std::string::npos) j = body.size();
-    if (j > i) out.push_back(body.substr(i, j - i));
-    i = j + 1;
-  }
+  difflib::append_words(body, out);
   std::sort(out.begin(), out.end());
   return out;
-}
-
-double similarity(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  if (a.empty() && b.empty()) return 1;
-  size_t common = 0;
-  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    if (a[i] == b[j]) ++common, ++i, ++j;
-    else if (a[i] < b[j]) ++i;
-    else ++j;
-  }
-  return 2.0 * common / double(a.size() + b.size());
 }
 
 constexpr size_t kMaxSimilarityPairs = 4096;  // as diff: larger uneven stretches pair in order
@@ -89,7 +72,7 @@ std::vector<Match> pair_stretch(const std::vector<std::string>& rs, const std::v
   const size_t n = rs.size(), m = as.size();
   std::vector<std::vector<double>> sim(n, std::vector<double>(m)), best(n + 1, std::vector<double>(m + 1, 0));
   for (size_t i = 0; i < n; ++i)
-    for (size_t j = 0; j < m; ++j) sim[i][j] = similarity(fr[i], fa[j]);
+    for (size_t j = 0; j < m; ++j) sim[i][j] = difflib::similarity(fr[i], fa[j]);
   for (size_t i = 1; i <= n; ++i)
     for (size_t j = 1; j <= m; ++j) {
       best[i][j] = std::max(best[i - 1][j], best[i][j - 1]);

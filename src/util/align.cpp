@@ -117,4 +117,25 @@ std::vector<Match> align(const std::vector<uint32_t>& a, const std::vector<uint3
   return std::move(aligner.out);
 }
 
+void append_words(std::string_view text, std::vector<std::string>& out) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find_first_of(" \t,:{}[]\"", i);
+    if (j == std::string_view::npos) j = text.size();
+    if (j > i) out.emplace_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+}
+
+double similarity(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.empty() && b.empty()) return 1;
+  size_t common = 0;
+  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i] == b[j]) ++common, ++i, ++j;
+    else if (a[i] < b[j]) ++i;
+    else ++j;
+  }
+  return 2.0 * common / double(a.size() + b.size());
+}
+
 }  // namespace kura::difflib

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +23,14 @@ struct Match {
 std::vector<Match> align(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b);
 
 inline constexpr int kMaxEdits = 1000;
+
+// Appends the words of `text` to `out`: the runs between spaces, tabs and
+// JSON punctuation (,:{}[]"). Sorted, they are a bag for similarity().
+void append_words(std::string_view text, std::vector<std::string>& out);
+
+// How alike two sorted bags of strings are: 2 x the strings they share over
+// their total size (Dice's coefficient), 1 for two empty bags.
+double similarity(const std::vector<std::string>& a, const std::vector<std::string>& b);
 
 // Dense symbols for values compared by equality (row ids, words).
 template <class T, class Hash = std::hash<T>>

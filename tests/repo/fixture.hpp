@@ -53,4 +53,17 @@ inline std::string vision_example(const std::string& jpeg, const std::string& la
          base64(jpeg) + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
 }
 
+// A keyed vision row: {"id": ID, "messages": [user: the image inline, assistant: LABEL]}.
+inline std::string keyed_example(const std::string& id, const std::string& label, const std::string& image = "fish.jpg") {
+  return R"({"id":")" + id + R"(","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,)" +
+         base64(data_file(image)) + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
+}
+
+// The rows joined, each followed by `end`.
+inline std::string join_rows(const std::vector<std::string>& rows, const char* end = "\n") {
+  std::string out;
+  for (const auto& r : rows) out += r + end;
+  return out;
+}
+
 }  // namespace kura::test

@@ -12,15 +12,10 @@ using namespace kura::test;
 namespace {
 
 std::string row(const std::string& id, const std::string& label, const std::string& image = "fish.jpg") {
-  return R"({"id":")" + id + R"(","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,)" +
-         base64(data_file(image)) + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
+  return keyed_example(id, label, image);
 }
 
-std::string lines(const std::vector<std::string>& rows, const char* end = "\n") {
-  std::string out;
-  for (const auto& r : rows) out += r + end;
-  return out;
-}
+std::string lines(const std::vector<std::string>& rows, const char* end = "\n") { return join_rows(rows, end); }
 
 const std::vector<std::string> kBase = {row("a", "cat"), row("b", "dog"), row("c", "fish"), row("d", "bird")};
 
