@@ -70,14 +70,14 @@ Facts decode_facts(std::string_view bytes) {
   return f;
 }
 
+}  // namespace
+
 std::string normalise_subtype(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (s == "jpg" || s == "pjpeg") return "jpeg";
   if (s == "x-png") return "png";
   return s;
 }
-
-}  // namespace
 
 std::string facts_key(const ObjectId& id, const Policy& policy) {
   const bool faces = policy.action("moderation.face") != RuleAction::kOff;
@@ -144,6 +144,39 @@ std::optional<ImageInfo> cached_image_info(const Store& store, const ObjectId& i
 
 namespace kura::check {
 
+bool image_extension(const std::string& path) {
+  static const char* exts[] = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"};
+  std::string lower = path;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : exts) {
+    std::string_view ext(e);
+    if (lower.size() > ext.size() && lower.compare(lower.size() - ext.size(), ext.size(), ext) == 0) return true;
+  }
+  return false;
+}
+
+Facts facts_from(const ImageFacts& found, uint64_t bytes) {
+  Facts f;
+  f.bytes = bytes;
+  f.format = found.format == ImageFormat::kUnknown ? "unknown" : found.format_name;
+  f.width = found.width;
+  f.height = found.height;
+  f.bands = found.bands;
+  f.bits = found.bits_per_sample;
+  f.interpretation = found.interpretation;
+  f.palette = found.palette;
+  f.has_alpha = found.has_alpha;
+  f.decodes = found.decodes;
+  f.too_many_pixels = found.too_many_pixels;
+  f.orientation = found.exif_orientation;
+  f.error = found.decode_error;
+  f.phash = found.phash;
+  f.grid.assign(found.grid.begin(), found.grid.end());
+  f.faces = found.faces;
+  f.face_boxes = found.face_boxes;
+  return f;
+}
+
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
   return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)),
                   [&] { return store.read_object(id); }, hit);
@@ -163,25 +196,7 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   options.max_pixels = policy.max_pixels;
   options.detect_faces = faces;
   options.min_face_px = policy.min_face_px;
-  ImageFacts found = inspect_image(bytes, options);
-  Facts f;
-  f.bytes = bytes.size();
-  f.format = found.format == ImageFormat::kUnknown ? "unknown" : found.format_name;
-  f.width = found.width;
-  f.height = found.height;
-  f.bands = found.bands;
-  f.bits = found.bits_per_sample;
-  f.interpretation = found.interpretation;
-  f.palette = found.palette;
-  f.has_alpha = found.has_alpha;
-  f.decodes = found.decodes;
-  f.too_many_pixels = found.too_many_pixels;
-  f.orientation = found.exif_orientation;
-  f.error = found.decode_error;
-  f.phash = found.phash;
-  f.grid.assign(found.grid.begin(), found.grid.end());
-  f.faces = found.faces;
-  f.face_boxes = found.face_boxes;
+  const Facts f = facts_from(inspect_image(bytes, options), bytes.size());
   try {
     results.put(Table::kChecks, key, encode_facts(f));
   } catch (const Error&) {

@@ -1,0 +1,509 @@
+// fix_images (fix.hpp): what kura check reports on images, repaired and
+// written back into the working folder.
+#include "kura/fix.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "check/fix_rows.hpp"
+#include "check/image_rules.hpp"
+#include "check/row_check.hpp"
+#include "kura/error.hpp"
+#include "kura/object_id.hpp"
+#include "repo/repo_impl.hpp"
+#include "repo/worktree.hpp"
+#include "util/base64.hpp"
+#include "util/fs.hpp"
+
+namespace kura {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using check::Facts;
+using check::StringSpot;
+using ojson = nlohmann::ordered_json;
+
+// The rules whose fix kura fix applies to an image's bytes.
+const std::set<std::string> kImageRules = {"image.bad_color_mode", "image.exif_rotated", "image.unsupported_format",
+                                           "image.too_large"};
+
+std::string format_label(const std::string& format) {
+  if (format == "webp") return "WebP";
+  std::string out = format;
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The colour-mode word of image_findings' message; none for a GIF, whose
+// palette goes with its format.
+std::string mode_label(const Facts& f) {
+  if (f.format == "gif") return "";
+  if (f.interpretation == "cmyk") return "CMYK";
+  if (f.palette) return "palette";
+  if (f.bits > 8) return std::to_string(f.bits) + "-bit";
+  if (f.bands == 1 || f.bands == 2 || f.interpretation == "b-w" || f.interpretation == "grey16") return "grayscale";
+  return "";
+}
+
+std::string megabytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
+  return text;
+}
+
+// What kura fix does to one image's bytes, decided (and done) once per
+// distinct image.
+struct Outcome {
+  std::vector<std::string> rules;  // the image rules it fixes; empty: nothing to do
+  std::string skipped;             // why it is left as it is, when it is
+  RepairedImage repaired;
+  std::string original_format;     // "gif", "jpeg", ...
+  std::string format;              // of the image kura fix leaves
+  std::string what;
+};
+
+ImageOptions inspect_options(const Policy& policy) {
+  ImageOptions o;
+  o.max_pixels = policy.max_pixels;
+  return o;
+}
+
+Outcome decide(std::string_view bytes, const Policy& policy) {
+  Outcome out;
+  const ImageFacts found = inspect_image(bytes, inspect_options(policy));
+  const Facts f = check::facts_from(found, bytes.size());
+  out.format = out.original_format = f.format;
+  for (const auto& [rule, message] : check::image_findings(f, "", policy)) {
+    if (policy.action(rule) == RuleAction::kOff) continue;
+    if (rule == "image.corrupt" || (rule == "image.too_large" && f.too_many_pixels)) {
+      out.skipped = rule + ": " + message + "; kura fix cannot repair it";
+      out.rules.clear();
+      return out;
+    }
+    if (kImageRules.count(rule)) out.rules.push_back(rule);
+  }
+  if (out.rules.empty()) return out;
+  auto has = [&](const char* rule) { return std::find(out.rules.begin(), out.rules.end(), rule) != out.rules.end(); };
+  ImageRepair r;
+  r.srgb = has("image.bad_color_mode");
+  r.upright = has("image.exif_rotated");
+  r.to_png = has("image.unsupported_format");
+  if (policy.action("image.too_large") != RuleAction::kOff) r.max_bytes = policy.max_image_bytes;
+  r.max_pixels = policy.max_pixels;
+  out.repaired = repair_image(bytes, r);
+  if (!out.repaired.error.empty()) {
+    out.skipped = "cannot repair it: " + out.repaired.error;
+    out.rules.clear();
+    return out;
+  }
+  // The result must pass the rules it was repaired for.
+  const Facts g = check::facts_from(inspect_image(out.repaired.bytes, inspect_options(policy)), out.repaired.bytes.size());
+  for (const auto& [rule, message] : check::image_findings(g, "", policy))
+    if (policy.action(rule) != RuleAction::kOff && (kImageRules.count(rule) || rule == "image.corrupt")) {
+      out.skipped = "the repaired image would still have " + rule + " (" + message + "); left as it is";
+      out.rules.clear();
+      return out;
+    }
+  out.format = g.format;
+
+  std::vector<std::string> parts;
+  const std::string mode = mode_label(f);
+  const std::string before = (mode.empty() ? "" : mode + " ") + format_label(f.format);
+  const std::string after = (r.srgb && !mode.empty() ? "sRGB " : "") + format_label(g.format);
+  if (before != after) parts.push_back(before + " -> " + after);
+  if (r.to_png && found.pages > 1) parts.push_back("first frame of " + std::to_string(found.pages));
+  if (r.upright) parts.push_back("rotated upright (EXIF orientation " + std::to_string(f.orientation) + ")");
+  if (has("image.too_large"))
+    parts.push_back(megabytes(f.bytes) + " -> " + megabytes(g.bytes) +
+                    (out.repaired.size_step.empty() ? "" : " (" + out.repaired.size_step + ")"));
+  parts.push_back(std::to_string(g.width) + "x" + std::to_string(g.height));
+  for (size_t i = 0; i < parts.size(); ++i) out.what += (i ? ", " : "") + parts[i];
+  return out;
+}
+
+// The name of an image file whose format became `format`: kept when its
+// extension already says so, else with the extension replaced (or added).
+std::string name_for(const std::string& path, const std::string& format) {
+  const size_t slash = path.rfind('/');
+  const size_t dot = path.rfind('.');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  std::string ext = has_ext ? path.substr(dot + 1) : "";
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (check::normalise_subtype(ext) == format || (format == "jpeg" && ext == "jpe")) return path;
+  const std::string wanted = format == "jpeg" ? "jpg" : format;
+  return (has_ext ? path.substr(0, dot) : path) + "." + wanted;
+}
+
+std::string dir_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+std::string base_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// A JSONL file of the folder: its text, read when first needed, and its lines.
+struct JsonlFile {
+  std::string path;
+  mode_t mode = 0644;
+  bool selected = false;  // under the paths given: its inline images are fixed
+  bool loaded = false;
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> lines;  // [begin, end) without the line break
+  std::vector<std::pair<StringSpot, std::string>> edits;  // absolute offsets -> new string literal
+};
+
+void load(const fs::path& root, JsonlFile& t) {
+  if (t.loaded) return;
+  t.text = std::string(MappedFile(root / t.path).bytes());
+  for (size_t begin = 0; begin < t.text.size();) {
+    size_t nl = t.text.find('\n', begin);
+    const size_t next = nl == std::string::npos ? t.text.size() : nl + 1;
+    size_t end = nl == std::string::npos ? t.text.size() : nl;
+    if (nl != std::string::npos && end > begin && t.text[end - 1] == '\r') --end;
+    t.lines.emplace_back(begin, end);
+    begin = next;
+  }
+  t.loaded = true;
+}
+
+// The image URL strings of a chat row, as the row checks find them.
+struct UrlUse {
+  int message_index, content_index;
+  std::string pointer;
+};
+
+std::vector<UrlUse> image_urls(const ojson& row) {
+  std::vector<UrlUse> out;
+  if (!row.is_object() || !row.contains("messages") || !row["messages"].is_array()) return out;
+  const ojson& messages = row["messages"];
+  for (size_t m = 0; m < messages.size(); ++m) {
+    const ojson& msg = messages[m];
+    if (!msg.is_object() || !msg.contains("content") || !msg["content"].is_array()) continue;
+    const ojson& content = msg["content"];
+    for (size_t c = 0; c < content.size(); ++c) {
+      const ojson& part = content[c];
+      if (!part.is_object() || part.value("type", ojson()) != "image_url" || !part.contains("image_url")) continue;
+      const ojson& iu = part["image_url"];
+      const std::string base = "/messages/" + std::to_string(m) + "/content/" + std::to_string(c) + "/image_url";
+      if (iu.is_object() && iu.contains("url") && iu["url"].is_string())
+        out.push_back({int(m), int(c), base + "/url"});
+      else if (iu.is_string())
+        out.push_back({int(m), int(c), base});
+    }
+  }
+  return out;
+}
+
+const std::string& string_at(const ojson& j, const std::string& pointer) {
+  return j.at(ojson::json_pointer(pointer)).get_ref<const std::string&>();
+}
+
+bool is_data_url(const std::string& u) { return u.rfind("data:", 0) == 0; }
+bool is_remote(const std::string& u) { return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0; }
+
+// A renamed image file: where it goes, and what it was fixed for.
+struct Rename {
+  std::string to;
+  std::vector<std::string> rules;
+};
+
+struct Fixer {
+  const fs::path& root;
+  const Policy& policy;
+  FixReport& report;
+  std::unordered_map<ObjectId, Outcome, ObjectIdHash> outcomes;
+
+  const Outcome& outcome_of(std::string_view bytes) {
+    const ObjectId id = sha256(bytes);
+    auto it = outcomes.find(id);
+    if (it == outcomes.end()) it = outcomes.emplace(id, decide(bytes, policy)).first;
+    return it->second;
+  }
+
+  void skip(const std::string& path, uint64_t line, int m, int c, const std::string& reason) {
+    report.skipped.push_back({path, line, m, c, reason});
+  }
+
+  // The inline images of line `n` of `t` (its text `text`).
+  void fix_inline(JsonlFile& t, uint64_t n, size_t offset, const check::LocatedLine& row) {
+    for (const UrlUse& use : image_urls(row.json)) {
+      const std::string& url = string_at(row.json, use.pointer);
+      if (!is_data_url(url)) continue;
+      const size_t semi = url.find(";base64,");
+      if (url.rfind("data:image/", 0) != 0 || semi == std::string::npos) continue;  // image.bad_base64: not ours
+      const std::string declared = url.substr(11, semi - 11);
+      const auto bytes = check::lenient_base64(std::string_view(url).substr(semi + 8));
+      if (!bytes) continue;
+      const Outcome& o = outcome_of(*bytes);
+      if (!o.skipped.empty()) {
+        skip(t.path, n, use.message_index, use.content_index, o.skipped);
+        continue;
+      }
+      FixChange change{t.path, "", n, use.message_index, use.content_index, o.rules, o.what, bytes->size(), 0};
+      // The data URL names the format of the image it ends up holding.
+      std::string type = declared;
+      if (check::normalise_subtype(declared) != o.format) {
+        const bool wrong_before = check::normalise_subtype(declared) != o.original_format;
+        if (o.rules.empty() && policy.action("image.mime_mismatch") == RuleAction::kOff) continue;
+        type = o.format;
+        const std::string said = "data URL type image/" + declared + " -> image/" + type;
+        change.what = o.rules.empty() ? said : o.what + ", " + said;
+        if (wrong_before) change.rules.push_back("image.mime_mismatch");
+      }
+      if (o.rules.empty() && type == declared) continue;
+      std::string fixed = "data:image/" + type + ";base64,";
+      if (o.rules.empty()) {
+        fixed.append(url, semi + 8);  // the same image: its payload as written
+        change.bytes_after = bytes->size();
+      } else {
+        base64_append(o.repaired.bytes, fixed);
+        change.bytes_after = o.repaired.bytes.size();
+      }
+      const StringSpot spot = row.strings.at(use.pointer);
+      t.edits.push_back({{offset + spot.begin, offset + spot.end}, check::json_string(fixed)});
+      report.changes.push_back(std::move(change));
+    }
+  }
+
+  // Path references of line `n` of `t` to renamed images.
+  void rewrite_paths(JsonlFile& t, uint64_t n, size_t offset, const check::LocatedLine& row,
+                     const std::map<std::string, Rename>& renames) {
+    auto edit = [&](const std::string& pointer, const std::string& from, const std::string& to, int m, int c,
+                    const Rename& r) {
+      const StringSpot spot = row.strings.at(pointer);
+      t.edits.push_back({{offset + spot.begin, offset + spot.end}, check::json_string(to)});
+      report.changes.push_back({t.path, "", n, m, c, r.rules, "image path '" + from + "' -> '" + to + "'", 0, 0});
+    };
+    if (t.path == kExclusionsFile) {
+      if (row.json.is_object() && row.json.contains("path") && row.json["path"].is_string()) {
+        auto it = renames.find(row.json["path"].get<std::string>());
+        if (it != renames.end()) edit("/path", it->first, it->second.to, -1, -1, it->second);
+      }
+      return;
+    }
+    for (const UrlUse& use : image_urls(row.json)) {
+      const std::string& ref = string_at(row.json, use.pointer);
+      if (is_data_url(ref) || is_remote(ref)) continue;
+      const auto target = check::resolve_path(dir_of(t.path), ref);
+      if (!target) continue;
+      auto it = renames.find(*target);
+      if (it == renames.end()) continue;
+      const std::string old_base = base_of(it->first), new_base = base_of(it->second.to);
+      if (ref.size() < old_base.size() || ref.compare(ref.size() - old_base.size(), old_base.size(), old_base) != 0) {
+        skip(t.path, n, use.message_index, use.content_index,
+             "the image path '" + ref + "' names " + it->first + ", renamed to " + it->second.to +
+                 ", but does not end in its name; rewrite it by hand");
+        continue;
+      }
+      edit(use.pointer, ref, ref.substr(0, ref.size() - old_base.size()) + new_base, use.message_index,
+           use.content_index, it->second);
+    }
+  }
+};
+
+std::string apply_edits(const JsonlFile& t) {
+  std::vector<std::pair<StringSpot, std::string>> edits = t.edits;
+  std::sort(edits.begin(), edits.end(), [](const auto& a, const auto& b) { return a.first.begin < b.first.begin; });
+  std::string out;
+  out.reserve(t.text.size());
+  size_t at = 0;
+  for (const auto& [spot, text] : edits) {
+    assert(spot.begin >= at);
+    out.append(t.text, at, spot.begin - at);
+    out += text;
+    at = spot.end;
+  }
+  out.append(t.text, at, std::string::npos);
+  return out;
+}
+
+}  // namespace
+
+std::string FixChange::where() const {
+  std::string out = path;
+  if (line) out += ":" + std::to_string(line);
+  if (message_index >= 0) out += " message " + std::to_string(message_index);
+  if (content_index >= 0) out += " part " + std::to_string(content_index);
+  return out;
+}
+
+nlohmann::json FixReport::to_json() const {
+  nlohmann::json changes_json = nlohmann::json::array(), skipped_json = nlohmann::json::array();
+  auto place = [](nlohmann::json& j, uint64_t line, int m, int c) {
+    if (line) j["line"] = line;
+    if (m >= 0) j["message_index"] = m;
+    if (c >= 0) j["content_index"] = c;
+  };
+  for (const FixChange& c : changes) {
+    nlohmann::json j = {{"path", c.path}};
+    if (!c.new_path.empty()) j["new_path"] = c.new_path;
+    place(j, c.line, c.message_index, c.content_index);
+    j["rules"] = c.rules;
+    j["what"] = c.what;
+    if (c.bytes_before) j["bytes_before"] = c.bytes_before;
+    if (c.bytes_after) j["bytes_after"] = c.bytes_after;
+    changes_json.push_back(j);
+  }
+  for (const FixSkipped& s : skipped) {
+    nlohmann::json j = {{"path", s.path}};
+    place(j, s.line, s.message_index, s.content_index);
+    j["reason"] = s.reason;
+    skipped_json.push_back(j);
+  }
+  return {{"dry_run", dry_run}, {"changes", changes_json}, {"skipped", skipped_json},
+          {"written", written}, {"removed", removed}};
+}
+
+FixReport fix_images(const fs::path& root, const fs::path& cwd, const std::vector<std::string>& paths,
+                     const FixOptions& options) {
+  const Policy& policy = options.policy;
+  FixReport report;
+  report.dry_run = options.dry_run;
+  std::vector<std::string> specs;
+  for (const auto& given : paths) {
+    const std::string spec = relative_to_root(root, cwd, given);
+    struct stat st;
+    if (::lstat((spec.empty() ? root : root / spec).c_str(), &st) != 0)
+      fail(ErrorCode::kNotFound, "'" + given + "' does not exist");
+    specs.push_back(spec);
+  }
+  if (std::find(specs.begin(), specs.end(), "") != specs.end()) specs.clear();  // the whole folder
+
+  std::vector<WorkFile> all;
+  scan_worktree(root, "", IgnoreRules::load(root), all, nullptr);
+  std::map<std::string, mode_t> regular;  // every regular file, with its permission bits
+  std::vector<JsonlFile> tables;
+  std::set<std::string> images;  // image files to look at
+  for (const WorkFile& w : all) {
+    if (!S_ISREG(w.st.st_mode)) continue;  // links are not followed, as by the checks
+    regular.emplace(w.path, w.st.st_mode & 07777);
+    const bool selected = path_under_any(w.path, specs);
+    if (is_table_path(w.path)) {
+      JsonlFile t;
+      t.path = w.path;
+      t.mode = w.st.st_mode & 07777;
+      t.selected = selected && w.path != kExclusionsFile;
+      tables.push_back(std::move(t));
+    } else if (selected && check::image_extension(w.path)) {
+      images.insert(w.path);
+    }
+  }
+
+  Fixer fixer{root, policy, report, {}};
+  // Inline images of the selected tables, and the files their rows name.
+  for (JsonlFile& t : tables) {
+    if (!t.selected) continue;
+    load(root, t);
+    for (size_t i = 0; i < t.lines.size(); ++i) {
+      const auto [begin, end] = t.lines[i];
+      const std::string_view line(t.text.data() + begin, end - begin);
+      if (line.find("image_url") == std::string_view::npos) continue;
+      std::string why;
+      auto row = check::locate_strings(line, &why);
+      if (!row) {
+        if (line.find("data:image/") != std::string_view::npos)
+          fixer.skip(t.path, i + 1, -1, -1, "the line is not changed: " + why);
+        continue;
+      }
+      fixer.fix_inline(t, i + 1, begin, *row);
+      for (const UrlUse& use : image_urls(row->json)) {
+        const std::string& ref = string_at(row->json, use.pointer);
+        if (is_data_url(ref) || is_remote(ref)) continue;
+        if (auto target = check::resolve_path(dir_of(t.path), ref); target && regular.count(*target))
+          images.insert(*target);
+      }
+    }
+  }
+
+  // Image files: repaired in place, or under a new name for a new format.
+  std::map<std::string, Rename> renames;       // old path -> new
+  std::map<std::string, std::string> taken_by;  // new path -> old path
+  struct Written {
+    std::string path;
+    const std::string* bytes;
+    mode_t mode;
+  };
+  std::vector<Written> image_writes;
+  for (const std::string& path : images) {
+    const MappedFile file(root / path);
+    const Outcome& o = fixer.outcome_of(file.bytes());
+    if (!o.skipped.empty()) {
+      fixer.skip(path, 0, -1, -1, o.skipped);
+      continue;
+    }
+    if (o.rules.empty()) continue;
+    const std::string target = o.format == o.original_format ? path : name_for(path, o.format);
+    if (target != path) {
+      struct stat st;
+      if (::lstat((root / target).c_str(), &st) == 0)
+        fail(ErrorCode::kConflict, "cannot rename " + path + " to " + target + " (its new format, " +
+                                       format_label(o.format) + "): " + target +
+                                       " already exists; move one of them and run kura fix again (nothing was changed)");
+      if (auto [it, fresh] = taken_by.emplace(target, path); !fresh)
+        fail(ErrorCode::kConflict, "both " + it->second + " and " + path + " would become " + target +
+                                       "; rename one of them and run kura fix again (nothing was changed)");
+      renames[path] = {target, o.rules};
+    }
+    report.changes.push_back({path, target == path ? "" : target, 0, -1, -1, o.rules, o.what, file.bytes().size(),
+                              o.repaired.bytes.size()});
+    image_writes.push_back({target, &o.repaired.bytes, regular[path]});
+  }
+
+  // Rows that name a renamed file, in every JSONL file of the folder.
+  if (!renames.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [from, r] : renames) names.push_back(base_of(from));
+    for (JsonlFile& t : tables) {
+      load(root, t);
+      for (size_t i = 0; i < t.lines.size(); ++i) {
+        const auto [begin, end] = t.lines[i];
+        const std::string_view line(t.text.data() + begin, end - begin);
+        if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return line.find(n) != line.npos; }))
+          continue;
+        std::string why;
+        auto row = check::locate_strings(line, &why);
+        if (!row) {
+          fixer.skip(t.path, i + 1, -1, -1, "the line may name a renamed image, but is not changed: " + why);
+          continue;
+        }
+        fixer.rewrite_paths(t, i + 1, begin, *row, renames);
+      }
+    }
+  }
+
+  auto order = [](const auto& a, const auto& b) {
+    return std::tie(a.path, a.line, a.message_index, a.content_index) <
+           std::tie(b.path, b.line, b.message_index, b.content_index);
+  };
+  std::stable_sort(report.changes.begin(), report.changes.end(), order);
+  std::stable_sort(report.skipped.begin(), report.skipped.end(), order);
+  for (const Written& w : image_writes) report.written.push_back(w.path);
+  for (const JsonlFile& t : tables)
+    if (!t.edits.empty()) report.written.push_back(t.path);
+  std::sort(report.written.begin(), report.written.end());
+  for (const auto& [from, r] : renames) report.removed.push_back(from);
+  if (options.dry_run) return report;
+
+  // New image files first, then the rows that name them, then the old
+  // files: a crash at any point leaves every row naming a file that exists.
+  for (const Written& w : image_writes) write_file_atomic(root / w.path, *w.bytes, w.mode);
+  for (const JsonlFile& t : tables)
+    if (!t.edits.empty()) write_file_atomic(root / t.path, apply_edits(t), t.mode);
+  for (const auto& [from, r] : renames) {
+    if (::unlink((root / from).c_str()) != 0) fail_errno("cannot remove the renamed image", (root / from).string());
+    sync_dir((root / from).parent_path());
+  }
+  return report;
+}
+
+}  // namespace kura
