@@ -83,8 +83,13 @@ Outcome decide(std::string_view bytes, const Policy& policy) {
   const ImageFacts found = inspect_image(bytes, inspect_options(policy));
   const Facts f = check::facts_from(found, bytes.size());
   out.format = out.original_format = f.format;
+  // A BMP does not decode in the checks only because its one loader
+  // (ImageMagick's) is untrusted; repair_image may use it, and a BMP that
+  // is really damaged fails there.
+  const bool untrusted_only = found.format == ImageFormat::kBmp && !found.decodes && found.width == 0;
   for (const auto& [rule, message] : check::image_findings(f, "", policy)) {
     if (policy.action(rule) == RuleAction::kOff) continue;
+    if (rule == "image.corrupt" && untrusted_only) continue;
     if (rule == "image.corrupt" || (rule == "image.too_large" && f.too_many_pixels)) {
       out.skipped = rule + ": " + message + "; kura fix cannot repair it";
       out.rules.clear();
@@ -234,7 +239,7 @@ struct Fixer {
     report.skipped.push_back({path, line, m, c, reason});
   }
 
-  // The inline images of line `n` of `t` (its text `text`).
+  // The inline images of line `n` of `t`, which starts at `offset` in its text.
   void fix_inline(JsonlFile& t, uint64_t n, size_t offset, const check::LocatedLine& row) {
     for (const UrlUse& use : image_urls(row.json)) {
       const std::string& url = string_at(row.json, use.pointer);

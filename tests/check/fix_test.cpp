@@ -275,3 +275,30 @@ TEST_CASE("fix leaves a truncated image alone and says why", "[fix]") {
   CHECK_THAT(r.skipped[0].reason, Catch::StartsWith("image.corrupt: ") && Catch::Contains("cannot repair"));
   CHECK(f.read("cut.jpg") == jpeg.substr(0, jpeg.size() / 2));
 }
+
+TEST_CASE("fix converts a BMP to PNG and untrusted loaders stay blocked for the checks", "[fix]") {
+  RepoFixture f;
+  const std::string bmp = read_file(data_path("../check/data/colormap.bmp"));
+  f.write("scan.bmp", bmp);
+  const FixReport r = fix(f);
+  const FixChange* c = change_at(r, "scan.bmp");
+  REQUIRE(c);
+  CHECK(c->new_path == "scan.png");
+  CHECK_THAT(c->what, Catch::StartsWith("BMP -> PNG, "));
+  const ImageFacts png = inspect_image(f.read("scan.png"));
+  CHECK(png.format == ImageFormat::kPng);
+  CHECK(png.decodes);
+  CHECK_FALSE(fs::exists(f / "scan.bmp"));
+  CHECK_FALSE(inspect_image(bmp).decodes);  // ImageMagick was allowed for the repair only
+}
+
+TEST_CASE("fix of one path leaves the images outside it alone", "[fix]") {
+  RepoFixture f;
+  f.write("a/ink.jpg", cmyk_jpeg());
+  f.write("b/ink.jpg", cmyk_jpeg());
+  const std::string untouched = f.read("b/ink.jpg");
+  const FixReport r = fix(f, false, {"a"});
+  REQUIRE(r.changes.size() == 1);
+  CHECK(r.changes[0].path == "a/ink.jpg");
+  CHECK(f.read("b/ink.jpg") == untouched);
+}

@@ -48,7 +48,7 @@ inline std::string red_gif() { return encode(solid(32, 24, {200, 30, 30}), ".gif
 inline std::string noise_png(int side) {
   kura::init_image_library();
   auto band = [&] { return VImage::gaussnoise(side, side, VImage::option()->set("sigma", 80.0)); };
-  return encode(band().bandjoin({band(), band()}).cast(VIPS_FORMAT_UCHAR).copy(
+  return encode(band().bandjoin(band()).bandjoin(band()).cast(VIPS_FORMAT_UCHAR).copy(
                     VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB)),
                 ".png");
 }
@@ -63,6 +63,10 @@ inline std::string rotated_jpeg() {
   return encode(image, ".jpg");
 }
 
-inline VImage decode(const std::string& bytes) { return VImage::new_from_buffer(bytes.data(), bytes.size(), ""); }
+// The pixels of `bytes`, decoded now (libvips reads a buffer lazily, and
+// the caller's bytes may be a temporary).
+inline VImage decode(const std::string& bytes) {
+  return VImage::new_from_buffer(bytes.data(), bytes.size(), "").copy_memory();
+}
 
 }  // namespace kura::test
