@@ -17,7 +17,8 @@
 // (photo.gif -> photo.png), every JSONL row of the data set that names it by
 // path is rewritten, and the old file is removed. Inline images are
 // re-encoded inside their data URL; every other byte of the JSONL file stays
-// as it was. Every write is crash-safe (temporary, fsync, rename), in an
+// as it was. Entries of kura-exclusions.jsonl follow: a renamed image's
+// path, and the row of a line that changed, are rewritten. Every write is crash-safe (temporary, fsync, rename), in an
 // order that leaves a usable data set after a crash at any point: new image
 // files first, then the JSONL files, then the removal of renamed files.
 // Nothing is staged: the user reviews and commits.

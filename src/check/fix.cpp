@@ -18,6 +18,7 @@
 #include "check/row_check.hpp"
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
+#include "kura/objects.hpp"
 #include "repo/repo_impl.hpp"
 #include "repo/worktree.hpp"
 #include "util/base64.hpp"
@@ -316,20 +317,69 @@ struct Fixer {
   }
 };
 
-std::string apply_edits(const JsonlFile& t) {
-  std::vector<std::pair<StringSpot, std::string>> edits = t.edits;
-  std::sort(edits.begin(), edits.end(), [](const auto& a, const auto& b) { return a.first.begin < b.first.begin; });
+void sort_edits(JsonlFile& t) {
+  std::sort(t.edits.begin(), t.edits.end(), [](const auto& a, const auto& b) { return a.first.begin < b.first.begin; });
+}
+
+// The text of `t` from `from` to `to` with its edits there applied (edits sorted).
+std::string apply_edits(const JsonlFile& t, size_t from, size_t to) {
+  auto it = std::lower_bound(t.edits.begin(), t.edits.end(), from,
+                             [](const auto& e, size_t at) { return e.first.begin < at; });
   std::string out;
-  out.reserve(t.text.size());
-  size_t at = 0;
-  for (const auto& [spot, text] : edits) {
-    assert(spot.begin >= at);
-    out.append(t.text, at, spot.begin - at);
-    out += text;
-    at = spot.end;
+  out.reserve(to - from);
+  size_t at = from;
+  for (; it != t.edits.end() && it->first.begin < to; ++it) {
+    assert(it->first.begin >= at && it->first.end <= to);
+    out.append(t.text, at, it->first.begin - at);
+    out += it->second;
+    at = it->first.end;
   }
-  out.append(t.text, at, std::string::npos);
+  out.append(t.text, at, to - at);
   return out;
+}
+
+// Hand exclusions follow their rows: an entry naming the row of a line that
+// kura fix changed names the line's new row (the id of the line as stored,
+// docs/checks.md "Exclusions"), so it does not turn stale.
+void follow_rows(const fs::path& root, std::vector<JsonlFile>& tables, Fixer& fixer) {
+  std::map<std::pair<std::string, std::string>, std::string> moved;  // (path, old row hex) -> new row hex
+  JsonlFile* exclusions = nullptr;
+  for (JsonlFile& t : tables) {
+    if (t.path == kExclusionsFile) {
+      exclusions = &t;
+      continue;
+    }
+    if (t.edits.empty()) continue;
+    sort_edits(t);
+    for (const auto& [begin, end] : t.lines) {
+      auto it = std::lower_bound(t.edits.begin(), t.edits.end(), begin,
+                                 [](const auto& e, size_t at) { return e.first.begin < at; });
+      if (it == t.edits.end() || it->first.begin >= end) continue;
+      std::vector<std::string> images_before, images_after;  // decoded by split_row; not needed
+      const std::string before(t.text, begin, end - begin), after = apply_edits(t, begin, end);
+      moved[{t.path, sha256(encode_row(split_row(before, &images_before))).hex()}] =
+          sha256(encode_row(split_row(after, &images_after))).hex();
+    }
+  }
+  if (!exclusions || moved.empty()) return;
+  load(root, *exclusions);
+  for (size_t i = 0; i < exclusions->lines.size(); ++i) {
+    const auto [begin, end] = exclusions->lines[i];
+    std::string why;
+    auto entry = check::locate_strings(std::string_view(exclusions->text).substr(begin, end - begin), &why);
+    if (!entry || !entry->json.is_object() || !entry->json.contains("path") || !entry->json.contains("row") ||
+        !entry->json["path"].is_string() || !entry->json["row"].is_string())
+      continue;
+    const std::string path = entry->json["path"].get<std::string>(), row = entry->json["row"].get<std::string>();
+    auto it = moved.find({path, row});
+    if (it == moved.end()) continue;
+    const StringSpot spot = entry->strings.at("/row");
+    exclusions->edits.push_back({{begin + spot.begin, begin + spot.end}, check::json_string(it->second)});
+    fixer.report.changes.push_back({kExclusionsFile, "", i + 1, -1, -1, {"curation.stale_exclusion"},
+                                    "the exclusion follows its row in " + path + ": row " + row.substr(0, 12) +
+                                        " -> " + it->second.substr(0, 12),
+                                    0, 0});
+  }
 }
 
 }  // namespace
@@ -486,6 +536,9 @@ FixReport fix_images(const fs::path& root, const fs::path& cwd, const std::vecto
     }
   }
 
+  follow_rows(root, tables, fixer);
+  for (JsonlFile& t : tables) sort_edits(t);
+
   auto order = [](const auto& a, const auto& b) {
     return std::tie(a.path, a.line, a.message_index, a.content_index) <
            std::tie(b.path, b.line, b.message_index, b.content_index);
@@ -503,7 +556,7 @@ FixReport fix_images(const fs::path& root, const fs::path& cwd, const std::vecto
   // files: a crash at any point leaves every row naming a file that exists.
   for (const Written& w : image_writes) write_file_atomic(root / w.path, *w.bytes, w.mode);
   for (const JsonlFile& t : tables)
-    if (!t.edits.empty()) write_file_atomic(root / t.path, apply_edits(t), t.mode);
+    if (!t.edits.empty()) write_file_atomic(root / t.path, apply_edits(t, 0, t.text.size()), t.mode);
   for (const auto& [from, r] : renames) {
     if (::unlink((root / from).c_str()) != 0) fail_errno("cannot remove the renamed image", (root / from).string());
     sync_dir((root / from).parent_path());

@@ -302,3 +302,25 @@ TEST_CASE("fix of one path leaves the images outside it alone", "[fix]") {
   CHECK(r.changes[0].path == "a/ink.jpg");
   CHECK(f.read("b/ink.jpg") == untouched);
 }
+
+TEST_CASE("a hand exclusion of a line whose inline image fix re-encodes follows the new row", "[fix]") {
+  RepoFixture f;
+  f.write("train.jsonl", text_rows(10) + image_row(data_url(cmyk_jpeg(), "jpeg"), "ink") + "\n");
+  const std::vector<ExclusionChange> excluded = exclude(f.dir.path(), {{"train.jsonl", 11}}, "a test");
+  REQUIRE(excluded.size() == 1);
+  const std::string old_row = excluded[0].entry.row;
+  REQUIRE(old_row.size() == 64);
+  const FixReport r = fix(f);
+  const FixChange* c = change_at(r, kExclusionsFile, 1);
+  REQUIRE(c);
+  CHECK(c->what == "the exclusion follows its row in train.jsonl: row " + old_row.substr(0, 12) + " -> " +
+                       list_exclusions(f.dir.path())[0].entry.row.substr(0, 12));
+  const auto listed = list_exclusions(f.dir.path());
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].entry.row != old_row);
+  CHECK(listed[0].lines_now == std::vector<uint64_t>{11});
+  const auto at = rules_at(f, "train.jsonl", 11);
+  CHECK(at.count("curation.excluded") == 1);
+  CHECK(at.count("image.bad_color_mode") == 0);
+  CHECK(rules_at(f, kExclusionsFile, 1).empty());  // not stale
+}
