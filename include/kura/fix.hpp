@@ -9,8 +9,8 @@
 //   image.exif_rotated       the rotation applied to the pixels, the tag dropped
 //   image.unsupported_format GIF (first frame), BMP, TIFF, HEIF, ... -> PNG
 //   image.too_large          JPEG and WebP re-encoded at lower quality, PNG
-//                            at its best compression, then scaled down until
-//                            under Policy::max_image_bytes
+//                            at its best compression (when nearly under),
+//                            then scaled down until under max_image_bytes
 //   image.mime_mismatch      (inline images) the data URL names the real type
 //
 // Image files are rewritten in place; one that changes format changes name

@@ -130,7 +130,9 @@ RepairedImage repair(std::string_view bytes, const ImageRepair& r) {
       out.size_step = "re-encoded at Q " + std::to_string(q);
       if (out.bytes.size() <= limit) break;
     }
-    if (!lossy) {
+    // PNG's best compression saves a few percent at a high price in time
+    // (a 9 MP photo: seconds): tried only when that may be enough.
+    if (!lossy && out.bytes.size() <= limit + limit / 8) {
       out.bytes = encode(image, out.format, kQuality, true);
       out.size_step = "recompressed";
     }
