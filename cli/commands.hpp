@@ -17,6 +17,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action);  // log sho
 void add_maint_commands(CLI::App& app, Global& g, Action& action);    // fsck gc
 void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, hook install
 void add_exclude_commands(CLI::App& app, Global& g, Action& action);  // exclude include
+void add_fix_commands(CLI::App& app, Global& g, Action& action);      // fix
 void add_diff_commands(CLI::App& app, Global& g, Action& action);     // diff
 void add_remote_commands(CLI::App& app, Global& g, Action& action);   // remote push fetch pull clone
 void add_merge_commands(CLI::App& app, Global& g, Action& action);    // merge

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   cli::add_maint_commands(app, g, action);
   cli::add_check_commands(app, g, action);
   cli::add_exclude_commands(app, g, action);
+  cli::add_fix_commands(app, g, action);
   cli::add_diff_commands(app, g, action);
   cli::add_remote_commands(app, g, action);
   cli::add_merge_commands(app, g, action);

@@ -164,6 +164,37 @@ struct Thumbnail {
 // why); throws kura::Error for max_side outside 1..4096.
 [[nodiscard]] Thumbnail make_thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels);
 
+// What one image needs (kura fix, fix.hpp): the fixes of the rules that
+// fire on it.
+struct ImageRepair {
+  bool srgb = false;        // to 8-bit sRGB, alpha kept (image.bad_color_mode)
+  bool upright = false;     // apply the EXIF orientation, drop the tag (image.exif_rotated)
+  bool to_png = false;      // the first frame, as PNG (image.unsupported_format)
+  uint64_t max_bytes = 0;   // the result must be at most this many bytes; 0: no limit
+  uint64_t max_pixels = 100'000'000;  // refuse to decode more (a decompression bomb)
+};
+
+// The repaired image, or why there is none.
+struct RepairedImage {
+  std::string bytes;  // the new file's bytes; empty when error is set
+  ImageFormat format = ImageFormat::kUnknown;
+  int width = 0, height = 0;  // of the result, as displayed
+  // How the size limit was met: "" (it was not over), "re-encoded at Q 80",
+  // or "scaled down from 4000x3000 (Q 85)".
+  std::string size_step;
+  std::string error;  // why it could not be repaired, one line
+};
+
+// Repairs `bytes` (a whole image file) as `repair` asks, in the image module
+// (libvips). The format is kept (JPEG stays JPEG, PNG stays PNG, WebP stays
+// WebP) unless `to_png`; any other input becomes PNG. A BMP, which only
+// ImageMagick reads, is decoded by libvips' ImageMagick loader, allowed for
+// that one load only (untrusted loaders stay blocked for everything else).
+// Thread-safe (repairs run one at a time in a process). Never throws for
+// bad image bytes (the error says why); throws kura::Error when the image
+// module cannot be loaded.
+[[nodiscard]] RepairedImage repair_image(std::string_view bytes, const ImageRepair& repair);
+
 // Work done since the process started, for tests that assert a cache hit did
 // no work and for benchmarks. Monotonic; safe to read from any thread.
 struct ImageCounters {

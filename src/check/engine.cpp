@@ -27,6 +27,7 @@ namespace kura {
 
 namespace {
 
+using check::image_extension;
 using check::ImageUse;
 using check::RowResult;
 
@@ -87,17 +88,6 @@ std::string dir_of(const std::string& path) {
 std::string base_of(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-bool image_extension(const std::string& path) {
-  static const char* exts[] = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"};
-  std::string lower = path;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* e : exts) {
-    std::string_view ext(e);
-    if (lower.size() > ext.size() && lower.compare(lower.size() - ext.size(), ext.size(), ext) == 0) return true;
-  }
-  return false;
 }
 
 // How a confirmed near-duplicate is alike, for its message.

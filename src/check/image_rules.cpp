@@ -77,14 +77,14 @@ Facts decode_facts(std::string_view bytes) {
   return f;
 }
 
+}  // namespace
+
 std::string normalise_subtype(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (s == "jpg" || s == "pjpeg") return "jpeg";
   if (s == "x-png") return "png";
   return s;
 }
-
-}  // namespace
 
 std::string facts_key(const ObjectId& id, const Policy& policy) {
   const bool faces = policy.action("moderation.face") != RuleAction::kOff;
@@ -151,28 +151,20 @@ std::optional<ImageInfo> cached_image_info(const Store& store, const ObjectId& i
 
 namespace kura::check {
 
-Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
-  return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)),
-                  [&] { return store.read_object(id); }, hit);
+bool image_extension(const std::string& path) {
+  static const char* exts[] = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"};
+  std::string lower = path;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : exts) {
+    std::string_view ext(e);
+    if (lower.size() > ext.size() && lower.compare(lower.size() - ext.size(), ext.size(), ext) == 0) return true;
+  }
+  return false;
 }
 
-Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
-               const std::function<std::string()>& read, bool* hit) {
-  if (auto facts = decode_cached(cached)) {
-    *hit = true;
-    return *facts;
-  }
-  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
-  const std::string key = facts_key(id, policy);
-  *hit = false;
-  const std::string bytes = read();
-  ImageOptions options;
-  options.max_pixels = policy.max_pixels;
-  options.detect_faces = faces;
-  options.min_face_px = policy.min_face_px;
-  ImageFacts found = inspect_image(bytes, options);
+Facts facts_from(const ImageFacts& found, uint64_t bytes) {
   Facts f;
-  f.bytes = bytes.size();
+  f.bytes = bytes;
   f.format = found.format == ImageFormat::kUnknown ? "unknown" : found.format_name;
   f.width = found.width;
   f.height = found.height;
@@ -193,6 +185,29 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   }
   f.faces = found.faces;
   f.face_boxes = found.face_boxes;
+  return f;
+}
+
+Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit) {
+  return facts_of(store, id, policy, store.get(Table::kChecks, facts_key(id, policy)),
+                  [&] { return store.read_object(id); }, hit);
+}
+
+Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const std::optional<std::string>& cached,
+               const std::function<std::string()>& read, bool* hit) {
+  if (auto facts = decode_cached(cached)) {
+    *hit = true;
+    return *facts;
+  }
+  const bool faces = policy.action("moderation.face") != RuleAction::kOff;
+  const std::string key = facts_key(id, policy);
+  *hit = false;
+  const std::string bytes = read();
+  ImageOptions options;
+  options.max_pixels = policy.max_pixels;
+  options.detect_faces = faces;
+  options.min_face_px = policy.min_face_px;
+  const Facts f = facts_from(inspect_image(bytes, options), bytes.size());
   try {
     results.put(Table::kChecks, key, encode_facts(f));
   } catch (const Error&) {

@@ -14,6 +14,7 @@
 
 namespace kura {
 class Store;
+struct ImageFacts;
 }
 
 namespace kura::check {
@@ -40,6 +41,12 @@ struct Facts {
   std::vector<std::array<int, 4>> face_boxes;
 };
 
+// The facts in the cached form, of an image of `bytes` bytes.
+Facts facts_from(const ImageFacts& found, uint64_t bytes);
+// Whether `path` names an image by its extension (.jpg .png .gif ... any
+// case): the files of a folder that the checks inspect as images.
+bool image_extension(const std::string& path);
+
 // The facts of image `id`, from the cache or by inspecting its bytes;
 // `hit` tells which. Never throws for bad image bytes.
 Facts facts_of(Store& store, const ObjectId& id, const Policy& policy, bool* hit);
@@ -53,6 +60,10 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
 // The facts of image `id` when the cache holds them for `policy`; never
 // inspects the image (kura diff looks here before it decodes anything).
 std::optional<Facts> cached_facts(const Store& store, const ObjectId& id, const Policy& policy);
+
+// A data URI's subtype as the format it names: "jpg" and "pjpeg" are
+// "jpeg", "x-png" is "png"; lower case.
+std::string normalise_subtype(std::string subtype);
 
 // (rule, message) pairs for one use of an image; `declared` is the data URI's
 // subtype ("" for files and paths).

@@ -1,7 +1,7 @@
 // The kura library's side of the image module (see media_api.hpp): finds
 // libkura-media.so, loads it on the first image to decode, and forwards
-// inspect_image(), init_image_library(), make_thumbnail() and image_counters()
-// to it.
+// inspect_image(), init_image_library(), make_thumbnail(), repair_image()
+// and image_counters() to it.
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -119,6 +119,13 @@ Thumbnail make_thumbnail(std::string_view bytes, int max_side, uint64_t max_pixe
   Thumbnail thumb = api().thumbnail(bytes, max_side, max_pixels, &error);
   rethrow(error);
   return thumb;
+}
+
+RepairedImage repair_image(std::string_view bytes, const ImageRepair& repair) {
+  MediaError error;
+  RepairedImage repaired = api().repair(bytes, repair, &error);
+  rethrow(error);
+  return repaired;
 }
 
 ImageCounters image_counters() {

@@ -47,7 +47,20 @@ Thumbnail thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels, M
   return {};
 }
 
-const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters, thumbnail};
+RepairedImage repair(std::string_view bytes, const ImageRepair& what, MediaError* error) {
+  try {
+    return repair_image(bytes, what);
+  } catch (const Error& e) {
+    carry(error, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    carry(error, ErrorCode::kIo, "out of memory while repairing an image");
+  } catch (const std::exception& e) {
+    carry(error, ErrorCode::kIo, std::string("image repair failed: ") + e.what());
+  }
+  return {};
+}
+
+const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters, thumbnail, repair};
 
 }  // namespace
 }  // namespace kura
