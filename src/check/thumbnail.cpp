@@ -5,6 +5,7 @@
 #include <memory>
 #include <vips/vips8>
 
+#include "check/vips_util.hpp"
 #include "kura/error.hpp"
 #include "kura/image_facts.hpp"
 
@@ -15,19 +16,8 @@ using vips::VImage;
 
 namespace {
 
-// The first line of a libvips message, without its "loader: " prefix.
-std::string first_line(std::string_view text) {
-  std::string_view line = text.substr(0, text.find('\n'));
-  if (size_t colon = line.find(": "); colon != std::string_view::npos &&
-                                      line.substr(0, colon).find(' ') == std::string_view::npos)
-    line.remove_prefix(colon + 2);
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
-  return line.empty() ? std::string("libvips reported an error without a message") : std::string(line);
-}
-
-struct BlobUnref {
-  void operator()(VipsBlob* blob) const { vips_area_unref(reinterpret_cast<VipsArea*>(blob)); }
-};
+using media::BlobUnref;
+using media::first_line;
 
 // Colour spaces a browser shows as they are; the others (CMYK, 16-bit) are
 // converted, as a viewer would.
