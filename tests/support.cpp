@@ -52,6 +52,7 @@ fs::path data_path(const std::string& name) { return fs::path(KURA_TEST_DATA) / 
 std::string data_file(const std::string& name) { return read_file(data_path(name)); }
 std::string base64(const std::string& bytes) { return base64_encode(bytes); }
 std::string kura_binary() { return KURA_BIN; }
+std::string source_dir() { return KURA_SOURCE_DIR; }
 
 namespace {
 

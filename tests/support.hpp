@@ -51,6 +51,8 @@ RunResult run(const fs::path& cwd, const std::vector<std::string>& argv,
 // Starts kura without waiting; returns the pid.
 int spawn_kura(const fs::path& cwd, const std::vector<std::string>& args);
 std::string kura_binary();
+// The source tree (for scripts the tests run, such as tests/export/*.py).
+std::string source_dir();
 
 // Files under `root` (its .kura/ included) named like kura's temporaries
 // (".kura-tmp-*"): a checkout must never leave one behind.

@@ -12,7 +12,7 @@ using namespace kura::test;
 
 namespace {
 
-std::string check_image(const std::string& name) { return read_file(fs::path(KURA_TEST_DATA) / "../check/data" / name); }
+std::string check_image(const std::string& name) { return read_file(data_path("") / "../check/data" / name); }
 
 std::string row(const std::string& image_bytes, const std::string& label) {
   return R"({"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,)" +

@@ -21,7 +21,7 @@ using namespace kura::test;
 
 namespace {
 
-std::string check_image(const std::string& name) { return read_file(fs::path(KURA_TEST_DATA) / "../check/data" / name); }
+std::string check_image(const std::string& name) { return read_file(data_path("") / "../check/data" / name); }
 
 // Serves fixed bodies by path: "/x" -> {content type, body}. "/hang" never
 // answers (for the timeout); anything else is a 404.

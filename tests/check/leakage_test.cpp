@@ -19,7 +19,7 @@ namespace {
 
 const char* kDigits = "/usr/share/doc/opencv-doc/examples/data/digits.png";
 
-std::string check_image(const std::string& name) { return read_file(fs::path(KURA_TEST_DATA) / "../check/data" / name); }
+std::string check_image(const std::string& name) { return read_file(data_path("") / "../check/data" / name); }
 
 // Owns one VipsImage reference.
 struct Image {

@@ -16,7 +16,7 @@ using nlohmann::json;
 namespace {
 
 std::string photo(const std::string& name) {
-  if (name.rfind("check/", 0) == 0) return read_file(fs::path(KURA_TEST_DATA) / ".." / name.substr(0, 5) / "data" / name.substr(6));
+  if (name.rfind("check/", 0) == 0) return read_file(data_path("") / ".." / name.substr(0, 5) / "data" / name.substr(6));
   return data_file(name);
 }
 

@@ -70,7 +70,7 @@ struct Dataset {
 };
 
 RunResult read_back(const std::string& format, const fs::path& out) {
-  return run(out, {"python3", std::string(KURA_SOURCE_DIR) + "/tests/export/read_export.py", format, out.string()});
+  return run(out, {"python3", source_dir() + "/tests/export/read_export.py", format, out.string()});
 }
 
 // A tmpfs mounted for one test (the tests run as root here; a chmod'ed

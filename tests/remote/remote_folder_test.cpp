@@ -276,7 +276,7 @@ TEST_CASE("pull checks the files of a merge commit and stops on an error unless 
   DivergedCopy m;
   auto& [s, p, d, copy, ours] = m;
   // The other side committed a CMYK JPEG without the checks and pushed it.
-  p.src.write("cmyk.jpg", read_file(fs::path(KURA_TEST_DATA) / "../check/data/cmyk.jpg"));
+  p.src.write("cmyk.jpg", read_file(data_path("") / "../check/data/cmyk.jpg"));
   p.src.add_all();
   p.src.commit("theirs");
   push(*p.src.repo, "origin", "", {});

@@ -25,7 +25,7 @@ std::string example(int i, const std::string& image, const std::string& mime, co
          R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
 }
 
-std::string grey_png() { return read_file(fs::path(KURA_TEST_DATA) / ".." / "check" / "data" / "grey.png"); }
+std::string grey_png() { return read_file(data_path("") / ".." / "check" / "data" / "grey.png"); }
 
 // A repository with one checked commit of train.jsonl (12 examples; lines 4
 // and 9 hold the grey PNG), then a served view of it.
