@@ -179,7 +179,7 @@ TEST_CASE("a clean ShareGPT jsonl file passes the sharegpt profile", "[check][fo
                 {"human", "Sure?"}, {"gpt", "Yes."}}),
       {{"messages", json::array({{{"role", "user"}, {"content", "<image>Name it."}},
                                  {{"role", "assistant"}, {"content", "A building."}}})},
-       {"images", json::array({"images/b.jpg"})}},
+       {"images", json::array({"images/d.png"})}},
   };
   f.write("train.jsonl", jsonl(rows));
   CheckReport r = check(f, "sharegpt");
@@ -220,7 +220,7 @@ TEST_CASE("planted problems in a ShareGPT file are found at their line and turn"
   };
   REQUIRE(where_all(r) == want);
   REQUIRE(message_of(r, "image.bad_color_mode", 2).rfind("\"images\"[0]: ", 0) == 0);
-  REQUIRE(message_of(r, "image.bad_color_mode", 2).find("cmyk") != std::string::npos);
+  REQUIRE(message_of(r, "image.bad_color_mode", 2).find("CMYK") != std::string::npos);
   REQUIRE(message_of(r, "image.missing_file", 3) ==
           "\"images\"[1]: image path 'images/gone.jpg' names no file in the data set (looked for 'images/gone.jpg')");
   REQUIRE(message_of(r, "sharegpt.image_token_mismatch", 4) == "0 <image> tokens in \"conversations\" but 1 image in \"images\"");
@@ -300,17 +300,19 @@ TEST_CASE("the generic profile checks the integrity of images that LLaVA and Sha
   write_images(f.dir.path());
   write_bad_images(f.dir.path());
   f.write("images/cut.jpg", source_image("truncated.jpg"));
+  f.write("images/cut.png", source_image("truncated.png"));
   std::vector<json> rows = {
       llava("images/grey.png", "<image>\nWhat?", "Grey."),        // 1: grey is fine in generic
       llava("images/cut.jpg", "<image>\nWhat?", "Cut."),          // 2: truncated
       llava("images/gone.png", "no token", "Gone."),              // 3: missing (the token mismatch is not generic)
-      sharegpt(json::array({"images/cut.jpg"}), {{"gpt", "<image>"}}),  // 4: truncated; the order is not generic
+      sharegpt(json::array({"images/cut.png"}), {{"gpt", "<image>"}}),  // 4: truncated; the order is not generic
   };
   f.write("mixed.jsonl", jsonl(rows));
   CheckReport r = check(f, "generic");
   INFO(report_text(r));
   const std::set<Where> want = {
       {"image.corrupt", "images/cut.jpg", 0, -1, -1},
+      {"image.corrupt", "images/cut.png", 0, -1, -1},
       {"image.corrupt", "mixed.jsonl", 2, -1, 0},
       {"image.missing_file", "mixed.jsonl", 3, -1, 0},
       {"image.corrupt", "mixed.jsonl", 4, -1, 0},
