@@ -34,6 +34,7 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     auto no_faces = std::make_shared<bool>(false);
     auto profile = std::make_shared<std::string>();
     auto policy_file = std::make_shared<std::string>();
+    auto image_root = std::make_shared<std::string>();
     auto fetch = std::make_shared<bool>(false);
     auto fetch_timeout = std::make_shared<int>(30);
     auto all = std::make_shared<bool>(false);
@@ -42,7 +43,9 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--policy", *policy_file, "A policy file to use instead of .kura/checks.json");
     cmd->add_flag("--staged", *staged, "Check the index (what the next commit holds)");
     cmd->add_option("--rev", *rev, "Check a commit");
-    cmd->add_option("--profile", *profile, "openai (default) or generic");
+    cmd->add_option("--profile", *profile, "openai (default), llava, sharegpt, axolotl or generic");
+    CLI::Option* image_root_opt = cmd->add_option(
+        "--image-root", *image_root, "Resolve relative image paths against DIR (relative to the top of the data set)");
     cmd->add_flag("--no-faces", *no_faces, "Skip face detection");
     cmd->add_flag("--json", *json, "Print the report as JSON (every finding)");
     cmd->add_flag("--all", *all, "Print every finding (default: the first 20 of each rule, then how many more)");
@@ -50,9 +53,10 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--fetch", *fetch, "Download images given by http(s) URL and check them too");
     cmd->add_option("--fetch-timeout", *fetch_timeout, "Seconds allowed per download (default 30)")
         ->check(CLI::Range(1, 3600));
-    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout, all,
-                   per_rule] {
-      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file, fetch, fetch_timeout, all, per_rule] {
+    cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file, image_root, image_root_opt,
+                   fetch, fetch_timeout, all, per_rule] {
+      action = [&g, paths, staged, rev, json, no_faces, profile, policy_file, image_root, image_root_opt, fetch,
+                fetch_timeout, all, per_rule] {
         std::vector<std::string> wanted = *paths;
         wanted.insert(wanted.end(), g.paths.begin(), g.paths.end());
         CheckReport report;
@@ -79,9 +83,16 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
         }
         note_policy(options.policy, g.quiet);
         if (!profile->empty()) {
-          if (*profile != "openai" && *profile != "generic")
-            fail(ErrorCode::kInvalidInput, "--profile must be openai or generic");
+          if (*profile != "openai" && *profile != "generic" && *profile != "llava" && *profile != "sharegpt" &&
+              *profile != "axolotl")
+            fail(ErrorCode::kInvalidInput, "--profile must be openai, llava, sharegpt, axolotl or generic");
           options.policy.profile = *profile;
+        }
+        if (image_root_opt->count()) {
+          options.policy.image_root = normal_image_root(*image_root);
+          if (!options.policy.image_root)
+            fail(ErrorCode::kInvalidInput,
+                 "--image-root '" + *image_root + "' must be a folder inside the data set, relative to its top");
         }
         if (*no_faces) options.policy.detect_faces = false;
         if (!repo) {

@@ -12,9 +12,13 @@
 // skip it. The policy is the tracked file kura-checks.json at the top of the
 // data set (committed like any file, so a clone checks as its origin does),
 // with the untracked .kura/checks.json over it as a local override. Profiles:
-// "openai" (the OpenAI / Azure vision fine-tuning limits, the default) and
-// "generic" (format and integrity only). Examples are also excluded by hand,
-// in the tracked file kura-exclusions.jsonl (`kura exclude`).
+// "openai" (the OpenAI / Azure vision fine-tuning format and limits, the
+// default); "llava", "sharegpt" (LLaMA-Factory) and "axolotl" (each
+// trainer's own row format, then the same image rules; for these a .json
+// file holding an array of examples is a table too); and "generic" (format
+// and integrity only, including the images of rows it recognises in any of
+// those formats). Examples are also excluded by hand, in the tracked file
+// kura-exclusions.jsonl (`kura exclude`).
 //
 // Work is cached in the store by object id: image facts by (image, facts
 // version), row results by (row, rules version, policy hash), so re-checking an
@@ -177,6 +181,10 @@ struct Policy {
   int min_face_px = 40;
   int near_duplicate_distance = 6;          // pHash Hamming distance for "the same picture"
   std::string train_file = "train.jsonl", validation_file = "validation.jsonl";
+  // The folder (relative to the top of the data set, '/'-separated, "" for
+  // the top itself) that relative image paths in rows resolve against;
+  // nullopt: the folder of the file the row is in. Part of hash().
+  std::optional<std::string> image_root;
 
   // The files this policy was read from, in the order applied (for the
   // note that a local override is in force). Not part of hash() or to_json().
@@ -195,6 +203,10 @@ struct Policy {
   // The severity of `rule` under this policy: its default, overridden.
   RuleAction action(const std::string& rule) const;
 };
+
+// `dir` (an image_root) as a normalised data-set path ("" for the top), or
+// nullopt when it is absolute or leads out of the data set.
+std::optional<std::string> normal_image_root(const std::string& dir);
 
 // The tracked files that steer the checks, at the top of the data set.
 inline constexpr const char* kPolicyFile = "kura-checks.json";

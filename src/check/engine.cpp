@@ -38,6 +38,7 @@ struct Use {
   std::string media;  // hex
   std::string declared, detail;
   bool remote = false;  // downloaded with --fetch: `declared` is the Content-Type's
+  std::string field{};  // where the row names it, for messages ("images[0]"); may be empty
 };
 
 // An image downloaded by --fetch: its object, or why there is none.
@@ -88,6 +89,40 @@ std::string dir_of(const std::string& path) {
 std::string base_of(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool json_extension(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string ext = path.substr(path.size() - 5);
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".json";
+}
+
+// "field: " before a message about an image the row names in `field`.
+std::string field_prefix(const std::string& field) { return field.empty() ? "" : field + ": "; }
+
+// The examples of a .json file holding an array of them (one compact JSON
+// text each), for the profiles whose trainers read such files; nullopt when
+// the file is JSON but not an array (a config such as dataset_info.json).
+// Sets `error` when it is not JSON at all.
+std::optional<std::vector<std::string>> json_array_elements(const std::string& bytes, std::string& error) {
+  nlohmann::ordered_json doc;
+  try {
+    doc = nlohmann::ordered_json::parse(bytes);
+  } catch (const nlohmann::json::exception& e) {
+    const std::string what = e.what();
+    const size_t colon = what.find("] ");
+    error = "not valid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2));
+    return std::nullopt;
+  }
+  if (!doc.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(doc.size());
+  for (auto& element : doc) {
+    out.push_back(element.dump());
+    element = nullptr;  // free as we go: the file may be large
+  }
+  return out;
 }
 
 // How a confirmed near-duplicate is alike, for its message.
@@ -261,11 +296,27 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
   std::unordered_set<std::string> context_paths;
   for (const auto& f : options.context) context_paths.insert(f.path);
 
+  // LLaVA, LLaMA-Factory and Axolotl also read a .json file holding an
+  // array of examples: for their profiles such a file is a table.
+  const bool json_tables = policy.profile == "llava" || policy.profile == "sharegpt" || policy.profile == "axolotl";
   auto check_file = [&](const FileEntry& file, bool context) {
     if (file.path == kExclusionsFile) return;  // kura's own file, not data
     if (!context) ++report.summary.files;
     const auto excl = context ? exclusions_of.end() : exclusions_of.find(file.path);
-    if (file.pointer.kind == FileKind::kMedia) {
+    std::optional<std::vector<std::string>> elements;  // the examples of a .json table
+    if (json_tables && file.pointer.kind == FileKind::kMedia && json_extension(file.path) && file.path != kPolicyFile) {
+      std::optional<std::string> bytes;
+      if (options.read_image) bytes = options.read_image(file.pointer.object);
+      if (!bytes) bytes = store.read_object(file.pointer.object);
+      std::string error;
+      elements = json_array_elements(*bytes, error);
+      if (!error.empty()) {
+        add("jsonl.invalid_json", file.path, 0, -1, -1, "", error);
+        return;
+      }
+      if (!elements) return;  // JSON, but not a list of examples
+    }
+    if (file.pointer.kind == FileKind::kMedia && !elements) {
       if (excl != exclusions_of.end())
         for (const Exclusion* e : excl->second) {
           if (e->line) bad_exclusion(*e, file.path + " is a file, not a JSONL table: exclude it without a line");
@@ -274,8 +325,12 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
       if (image_extension(file.path)) uses.push_back({file.path, 0, -1, -1, file.pointer.object.hex(), "", ""});
       return;
     }
-    if (file.pointer.kind != FileKind::kTable) return;
-    const std::vector<RowRef> refs = read_manifest(store, file.pointer.object);
+    if (file.pointer.kind != FileKind::kTable && !elements) return;
+    std::vector<RowRef> refs;
+    if (elements)  // rows named by the SHA-256 of their JSON, as a table's rows are
+      for (const std::string& e : *elements) refs.push_back({sha256(e), LineEnd::kLf});
+    else
+      refs = read_manifest(store, file.pointer.object);
     std::unordered_map<std::string, std::vector<const Exclusion*>> by_row;
     std::unordered_map<uint64_t, std::vector<const Exclusion*>> by_line;
     if (excl != exclusions_of.end())
@@ -293,7 +348,10 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
         if (auto it = by_row.find(refs[i].row.hex()); it != by_row.end())
           for (const Exclusion* e : it->second) exclude_here(*e, file.path, i + 1);
       }
-    const std::string dir = dir_of(file.path);
+    // Relative image paths resolve against the policy's image root, or the file's folder.
+    const std::string dir = policy.image_root ? *policy.image_root : dir_of(file.path);
+    const std::string root_note =
+        policy.image_root ? ", under the image root '" + (policy.image_root->empty() ? "." : *policy.image_root) + "'" : "";
     std::unordered_map<ObjectId, uint64_t, ObjectIdHash> first_line;
     uint64_t examples = 0, image_examples = 0;
     // Rows go in blocks: a block's results are merged into the report and
@@ -316,7 +374,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
             // A damaged cache entry is a miss.
           }
         }
-        Row row = decode_row(store.read_object(refs[i].row), refs[i].row);
+        Row row = elements ? Row{(*elements)[i], {}} : decode_row(store.read_object(refs[i].row), refs[i].row);
         results[j] = check::check_row(store, row, policy);
         ++rows_parsed;
         auto packed = nlohmann::json::to_msgpack(results[j].to_json());
@@ -343,16 +401,18 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
         RowTokens tokens{file.path, line, r.text_tokens, {}};
         for (const ImageUse& u : r.images) {
           Use use{file.path, line, u.message_index, u.content_index, u.media, u.declared, u.detail};
+          use.field = u.field;
+          const std::string at = field_prefix(u.field);
           if (u.kind == ImageUse::kRemote) {
             auto it = fetched.find(u.ref);
             if (it == fetched.end()) {
               add("image.remote_url", file.path, line, u.message_index, u.content_index, "",
-                  "image at " + u.ref + " is not checked offline");
+                  at + "image at " + u.ref + " is not checked offline");
               continue;
             }
             if (!it->second.error.empty()) {
               add("image.fetch_failed", file.path, line, u.message_index, u.content_index, "",
-                  "cannot download " + u.ref + ": " + it->second.error);
+                  at + "cannot download " + u.ref + ": " + it->second.error);
               continue;
             }
             use.media = it->second.media;
@@ -363,7 +423,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
             auto target = check::resolve_path(dir, u.ref);
             if (!target) {
               add("image.path_outside", file.path, line, u.message_index, u.content_index, "",
-                  "image path '" + u.ref + "' leaves the data set folder; it was not read");
+                  at + "image path '" + u.ref + "' leaves the data set folder" + root_note + "; it was not read");
               continue;
             }
             auto it = by_path.find(*target);
@@ -375,7 +435,8 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
             }
             if (it == by_path.end() || it->second->pointer.kind != FileKind::kMedia) {
               add("image.missing_file", file.path, line, u.message_index, u.content_index, "",
-                  "image path '" + u.ref + "' names no file in the data set (looked for '" + *target + "')");
+                  at + "image path '" + u.ref + "' names no file in the data set (looked for '" + *target + "'" +
+                      root_note + ")");
               continue;
             }
             use.media = it->second->pointer.object.hex();
@@ -465,7 +526,7 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
     for (auto& [rule, message] : check::image_findings(*facts_of[u.media], u.declared, policy)) {
       if (u.remote && rule == "image.mime_mismatch")
         message.replace(0, std::string("the data URI says").size(), "the server's Content-Type says");
-      add(rule, u.path, u.line, u.message_index, u.content_index, u.media, message);
+      add(rule, u.path, u.line, u.message_index, u.content_index, u.media, field_prefix(u.field) + message);
     }
   }
   for (const auto& row : token_rows) {

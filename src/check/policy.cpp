@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "check/row_check.hpp"
 #include "check/rules.hpp"
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
@@ -22,6 +23,11 @@ const char* action_name(RuleAction a) {
 }
 
 }  // namespace
+
+std::optional<std::string> normal_image_root(const std::string& dir) {
+  if (dir.empty()) return std::string();
+  return check::resolve_path("", dir);
+}
 
 Policy Policy::load(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -48,7 +54,7 @@ Policy Policy::parse(std::string_view text, const std::string& name, Policy base
     try {
       if (key == "profile") {
         p.profile = value.get<std::string>();
-        if (p.profile != "openai" && p.profile != "generic") bad(key, "must be \"openai\" or \"generic\"");
+        if (!check::is_profile(p.profile)) bad(key, "must be \"openai\", \"generic\", \"llava\", \"sharegpt\" or \"axolotl\"");
       } else if (key == "rules") {
         if (!value.is_object()) bad(key, "must map rule ids to error|warn|off|exclude");
         for (auto& [rule, action] : value.items()) {
@@ -77,6 +83,11 @@ Policy Policy::parse(std::string_view text, const std::string& name, Policy base
       else if (key == "near_duplicate_distance") p.near_duplicate_distance = value.get<int>();
       else if (key == "train_file") p.train_file = value.get<std::string>();
       else if (key == "validation_file") p.validation_file = value.get<std::string>();
+      else if (key == "image_root") {
+        if (value.is_null()) p.image_root.reset();
+        else if (auto root = normal_image_root(value.get<std::string>())) p.image_root = *root;
+        else bad(key, "must be a folder inside the data set, relative to its top (no leading '/', no '..' out of it)");
+      }
       else bad(key, "is not a setting (see docs/checks.md)");
     } catch (const nlohmann::json::exception& e) {
       bad(key, std::string("has the wrong type (") + e.what() + ")");
@@ -102,7 +113,8 @@ nlohmann::json Policy::to_json() const {
           {"min_face_px", min_face_px},
           {"near_duplicate_distance", near_duplicate_distance},
           {"train_file", train_file},
-          {"validation_file", validation_file}};
+          {"validation_file", validation_file},
+          {"image_root", image_root ? nlohmann::json(*image_root) : nlohmann::json()}};
 }
 
 std::string Policy::hash() const {
@@ -115,7 +127,7 @@ RuleAction Policy::action(const std::string& rule) const {
   if (rule == "image.too_small" && min_image_side <= 0) return RuleAction::kOff;
   if (rule == "moderation.face" && !detect_faces) return RuleAction::kOff;
   const check::Rule* r = check::find_rule(rule);
-  if (profile == "generic" && r && !r->generic) return RuleAction::kOff;
+  if (r && (profile == "generic" ? !r->generic : !(r->profiles & check::profile_bit(profile)))) return RuleAction::kOff;
   return RuleAction::kDefault;
 }
 

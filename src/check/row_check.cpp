@@ -288,6 +288,8 @@ RowResult check_row(Store& store, const Row& row, const Policy& policy) {
     w.add("jsonl.not_object", -1, -1, std::string("the line is a JSON ") + example.type_name() + ", not an object");
     return std::move(w.result);
   }
+  if (const RowFormat format = row_format(policy.profile, example); format != RowFormat::kOpenAi)
+    return check_format_row(format, store, row, example, policy);
   if (!example.contains("messages") || !example["messages"].is_array() || example["messages"].empty()) {
     w.add("jsonl.missing_messages", -1, -1, "no \"messages\" array (or it is empty)");
     return std::move(w.result);
@@ -333,7 +335,7 @@ nlohmann::json RowResult::to_json() const {
   for (const auto& f : findings) j["f"].push_back(finding_to_json(f));
   j["i"] = nlohmann::json::array();
   for (const auto& u : images)
-    j["i"].push_back({u.kind, u.message_index, u.content_index, u.media, u.ref, u.declared, u.detail});
+    j["i"].push_back({u.kind, u.message_index, u.content_index, u.media, u.ref, u.declared, u.detail, u.field});
   return j;
 }
 
@@ -351,6 +353,7 @@ RowResult RowResult::from_json(const nlohmann::json& j) {
     use.ref = u[4];
     use.declared = u[5];
     use.detail = u[6];
+    if (u.size() > 7) use.field = u[7];
     r.images.push_back(std::move(use));
   }
   return r;

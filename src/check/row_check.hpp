@@ -23,6 +23,7 @@ struct ImageUse {
   std::string ref;       // the path or URL as written (kPath, kRemote)
   std::string declared;  // the data URI's subtype: "png", "jpeg", ...
   std::string detail;    // "low", "high", "auto" or ""
+  std::string field;     // where the row names it ("images[1]"), for messages; "" in OpenAI rows
 };
 
 struct RowResult {
@@ -37,7 +38,21 @@ struct RowResult {
 
 // `store` receives the bytes of inline images that were kept in the row
 // (non-canonical base64 that still decodes), so they can be inspected.
+// The row is read in the format of policy.profile; under "generic", in the
+// format its keys suggest (row_format).
 RowResult check_row(Store& store, const Row& row, const Policy& policy);
+
+// The row formats the checks read.
+enum class RowFormat { kOpenAi, kLlava, kShareGpt, kAxolotl };
+// The format a row (a JSON object) is read in under `profile`: that of the
+// profile, or for "generic" the one its keys suggest: "images" (ShareGPT),
+// "image" with "conversations" (LLaVA), "conversations" (ShareGPT),
+// "messages" with a {"type": "image"} part (Axolotl), else OpenAI.
+RowFormat row_format(const std::string& profile, const nlohmann::ordered_json& example);
+// Checks `example` (the parsed `row`, an object) as a LLaVA, ShareGPT or
+// Axolotl example (src/check/formats.cpp).
+RowResult check_format_row(RowFormat format, Store& store, const Row& row, const nlohmann::ordered_json& example,
+                           const Policy& policy);
 
 // Where the store cut images out of `row` (parsed as `example`): the JSON
 // pointer of each string an image came from ("/messages/1/content/0/

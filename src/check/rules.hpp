@@ -10,14 +10,28 @@
 namespace kura::check {
 
 // Bump when a rule's logic changes: cached row results are keyed by it.
-constexpr int kRulesVersion = 1;
+constexpr int kRulesVersion = 2;
+
+// The profiles other than "generic" a rule is on in, as bits.
+enum ProfileBits : unsigned {
+  kOpenAi = 1,
+  kLlava = 2,
+  kShareGpt = 4,
+  kAxolotl = 8,
+  kEveryFormat = kOpenAi | kLlava | kShareGpt | kAxolotl,
+};
+// The bit of profile `name`; 0 for "generic" or an unknown name.
+unsigned profile_bit(const std::string& name);
+// Whether `name` is a profile: openai, generic, llava, sharegpt, axolotl.
+bool is_profile(const std::string& name);
 
 struct Rule {
   const char* id;
-  Severity openai;        // default in the "openai" profile
-  bool generic;           // also on in the "generic" profile (same severity)
+  Severity openai;        // the default severity, in every profile the rule is on in
+  bool generic;           // on in the "generic" profile
   const char* what;
   const char* fix;
+  unsigned profiles = kEveryFormat;  // the other profiles it is on in
 };
 
 const Rule* find_rule(const std::string& id);
