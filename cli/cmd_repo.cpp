@@ -192,7 +192,7 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
         if (*json) {
           nlohmann::json j = to_json(c);
           j["committed"] = true;
-          if (o.verify) print_json(j, "checks", report, filter_args->filter(report));
+          if (o.verify) print_json(j, "checks", report, filter_args->filter(report, FilterArgs::Validate::kNo));
           else print_json(j);
         } else if (!g.quiet) {
           std::string branch = repo->current_branch();

@@ -110,7 +110,7 @@ void print_report(std::ostream& out, const CheckReport& r, bool color, size_t pe
   out << "\n";
 }
 
-ReportFilter FilterArgs::filter(const CheckReport& report) const {
+ReportFilter FilterArgs::filter(const CheckReport& report, Validate validate) const {
   ReportFilter f;
   f.rules = rules;
   f.files = files;
@@ -119,7 +119,7 @@ ReportFilter FilterArgs::filter(const CheckReport& report) const {
     if (!f.min_severity)
       fail(ErrorCode::kInvalidInput, "--severity must be error, warning or info (this and worse), not '" + severity + "'");
   }
-  f.validate(report);
+  if (validate == Validate::kYes) f.validate(report);
   return f;
 }
 

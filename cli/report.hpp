@@ -32,9 +32,11 @@ void print_report(std::ostream& out, const CheckReport& report, bool color, size
 struct FilterArgs {
   std::vector<std::string> rules, files;
   std::string severity;
-  // The filter they give, checked against `report` (Error kInvalidInput
-  // naming an unknown rule or severity).
-  ReportFilter filter(const CheckReport& report) const;
+  // The filter they give, its rules checked against `report` (Error
+  // kInvalidInput naming an unknown one) unless kNo: after a commit landed,
+  // an error would hide that it did.
+  enum class Validate { kYes, kNo };
+  ReportFilter filter(const CheckReport& report, Validate validate = Validate::kYes) const;
   // " --rule X --severity Y", to repeat them in a suggested command.
   std::string arguments() const;
 };
