@@ -135,12 +135,13 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         CommitInfo c = *target.commit;
         auto changes = repo->changes(c.parents.empty() ? "" : c.parents[0], c.id);
         auto report = repo->commit_report(c.id);
+        const ReportFilter filter = report ? filter_args->filter(*report) : ReportFilter{};
         if (*json) {
           nlohmann::json j = to_json(c);
           j["changes"] = nlohmann::json::array();
           for (const auto& e : changes) j["changes"].push_back({{"path", e.path}, {"change", change_name(e.change)}});
           if (report) {
-            print_json(j, "checks", *report, filter_args->filter(*report));
+            print_json(j, "checks", *report, filter);
           } else {
             j["checks"] = nullptr;
             print_json(j);
@@ -155,7 +156,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         } else {
           std::cout << "\nchecks at commit:";
           print_report(std::cout, *report, stdout_is_tty() && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule,
-                       "kura show " + *spec + " --all" + filter_args->arguments(), filter_args->filter(*report));
+                       "kura show " + *spec + " --all" + filter_args->arguments(), filter);
         }
         return 0;
       };
