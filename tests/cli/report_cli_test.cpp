@@ -179,7 +179,7 @@ TEST_CASE("report: --rule takes an id or a family or a glob in text and JSON", "
     const auto shown = rules_of(j["findings"]);
     if (pattern == "*.bad_color_mode") REQUIRE(shown == std::map<std::string, size_t>{{"image.bad_color_mode", 32}});
     else REQUIRE(shown == std::map<std::string, size_t>{{"image.bad_color_mode", 32}, {"image.exif_rotated", 1}});
-    REQUIRE(j["filter"] == json{{"rules", {pattern}}});
+    REQUIRE(j["filter"] == json{{"rules", json::array({pattern})}});
     REQUIRE(j["summary"]["errors"] == 37);  // the whole report's
     REQUIRE(j["ok"] == false);
     REQUIRE(j["shown"]["findings"] == j["findings"].size());
@@ -227,7 +227,7 @@ TEST_CASE("report: --file takes a file or a folder and combines with --rule and 
   const json both = check_json(d, {"--file", "photos", "--rule", "image.bad_color_mode", "--severity", "error"});
   REQUIRE(both["findings"].size() == 1);
   REQUIRE(both["findings"][0]["path"] == "photos/cmyk.jpg");
-  REQUIRE(both["filter"] == json{{"rules", {"image.bad_color_mode"}}, {"severity", "error"}, {"files", {"photos"}}});
+  REQUIRE(both["filter"] == json{{"rules", json::array({"image.bad_color_mode"})}, {"severity", "error"}, {"files", json::array({"photos"})}});
   REQUIRE(rule_entry(both, "image.bad_color_mode")["shown"] == 1);
   REQUIRE(rule_entry(both, "image.bad_color_mode")["findings"] == 32);
   // "photo" is not the folder "photos".
