@@ -53,10 +53,11 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--fetch", *fetch, "Download images given by http(s) URL and check them too");
     cmd->add_option("--fetch-timeout", *fetch_timeout, "Seconds allowed per download (default 30)")
         ->check(CLI::Range(1, 3600));
+    auto filter_args = add_filter_options(cmd);
     cmd->callback([&g, &action, paths, staged, rev, json, no_faces, profile, policy_file, image_root, image_root_opt,
-                   fetch, fetch_timeout, all, per_rule] {
+                   fetch, fetch_timeout, all, per_rule, filter_args] {
       action = [&g, paths, staged, rev, json, no_faces, profile, policy_file, image_root, image_root_opt, fetch,
-                fetch_timeout, all, per_rule] {
+                fetch_timeout, all, per_rule, filter_args] {
         std::vector<std::string> wanted = *paths;
         wanted.insert(wanted.end(), g.paths.begin(), g.paths.end());
         CheckReport report;
@@ -103,14 +104,16 @@ void add_check_commands(CLI::App& app, Global& g, Action& action) {
           CheckScope scope = !rev->empty() ? CheckScope::kRevision : *staged ? CheckScope::kIndex : CheckScope::kWorkingFolder;
           report = repo->check(scope, *rev, wanted, options);
         }
+        const ReportFilter filter = filter_args->filter(report);
         if (*json) {
-          report.write_json(std::cout);
+          report.write_json(std::cout, filter);
           std::cout << "\n";
         } else {
           std::string again = "kura check --all";
           if (*staged) again += " --staged";
           if (!rev->empty()) again += " --rev " + *rev;
-          print_report(std::cout, report, stdout_is_tty() && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule, again);
+          print_report(std::cout, report, stdout_is_tty() && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule,
+                       again + filter_args->arguments(), filter);
         }
         return report.ok() ? 0 : 1;
       };

@@ -82,24 +82,43 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("show", "Show a commit, or print a file exactly as committed (REV:PATH)");
+    auto* cmd = app.add_subcommand(
+        "show", "Show a commit, print a file exactly as committed (REV:PATH), or print or describe a stored object (ID)");
     auto spec = std::make_shared<std::string>("HEAD");
     auto json = std::make_shared<bool>(false);
     auto all = std::make_shared<bool>(false);
     auto per_rule = std::make_shared<size_t>(kFindingsPerRule);
-    cmd->add_option("object", *spec, "REV or REV:PATH (default HEAD)");
+    auto info = std::make_shared<bool>(false);
+    auto binary = std::make_shared<bool>(false);
+    cmd->add_option("object", *spec, "REV, REV:PATH or an object ID (64 hex digits, or 8 or more of its first) (default HEAD)");
+    cmd->add_flag("--info", *info,
+                  "For an object ID or REV:PATH of a media file: its kind, size, format, colour mode, EXIF orientation "
+                  "and where HEAD (or REV) uses it");
+    cmd->add_flag("--binary", *binary, "Write an object's binary bytes even to a terminal");
+    auto filter_args = add_filter_options(cmd);
     cmd->add_flag("--all", *all, "Print every finding of the commit's checks (default: the first 20 of each rule)");
     cmd->add_option("--max-per-rule", *per_rule, "Findings printed per rule (default 20; 0: all)");
     cmd->add_flag("--json", *json, "Print JSON (for REV:PATH: the file's entry, not its bytes)");
-    cmd->callback([&g, &action, spec, json, all, per_rule] {
-      action = [&g, spec, json, all, per_rule] {
+    cmd->callback([&g, &action, spec, json, all, per_rule, info, binary, filter_args] {
+      action = [&g, spec, json, all, per_rule, info, binary, filter_args] {
         auto repo = open_repo(g, "show", *json, Mode::kRead);
+        ShowObjectOptions so;
+        so.info = *info;
+        so.json = *json;
+        so.binary = *binary;
         size_t colon = spec->find(':');
         if (colon != std::string::npos) {
           std::string rev = spec->substr(0, colon), path = spec->substr(colon + 1);
           if (rev.empty()) rev = "HEAD";
           auto file = repo->file_at(rev, path);
           if (!file) fail(ErrorCode::kNotFound, "'" + path + "' is not in " + rev + "; see 'kura ls-files " + rev + "'");
+          if (*info) {
+            if (file->pointer.kind != FileKind::kMedia)
+              fail(ErrorCode::kInvalidInput, "'" + path + "' is a " + kind_name(file->pointer.kind) +
+                                                 "; --info describes media files and stored objects (see 'kura ls-files')");
+            so.rev = rev;
+            return show_object(*repo, file->pointer.object, so);
+          }
           if (*json) {
             print_json(to_json(*file));
           } else {
@@ -108,15 +127,21 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           }
           return 0;
         }
-        CommitInfo c = repo->resolve(*spec);
+        ShowTarget target = show_target(*repo, *spec);
+        if (target.object) return show_object(*repo, *target.object, so);
+        if (*info)
+          fail(ErrorCode::kInvalidInput, "--info describes a stored object: give its id (8 to 64 hex digits) or "
+                                         "REV:PATH of a media file, not the commit '" + *spec + "'");
+        CommitInfo c = *target.commit;
         auto changes = repo->changes(c.parents.empty() ? "" : c.parents[0], c.id);
         auto report = repo->commit_report(c.id);
+        const ReportFilter filter = report ? filter_args->filter(*report) : ReportFilter{};
         if (*json) {
           nlohmann::json j = to_json(c);
           j["changes"] = nlohmann::json::array();
           for (const auto& e : changes) j["changes"].push_back({{"path", e.path}, {"change", change_name(e.change)}});
           if (report) {
-            print_json(j, "checks", *report);
+            print_json(j, "checks", *report, filter);
           } else {
             j["checks"] = nullptr;
             print_json(j);
@@ -131,7 +156,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         } else {
           std::cout << "\nchecks at commit:";
           print_report(std::cout, *report, stdout_is_tty() && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule,
-                       "kura show " + *spec + " --all");
+                       "kura show " + *spec + " --all" + filter_args->arguments(), filter);
         }
         return 0;
       };

@@ -165,8 +165,9 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--author", *author, "Author as 'Name <email>'");
     cmd->add_flag("--allow-empty", *allow_empty, "Commit even when nothing changed");
     cmd->add_flag("--json", *json, "Print the commit as JSON");
-    cmd->callback([&g, &action, message, author, allow_empty, no_verify, json, all, per_rule] {
-      action = [&g, message, author, allow_empty, no_verify, json, all, per_rule] {
+    auto filter_args = add_filter_options(cmd);
+    cmd->callback([&g, &action, message, author, allow_empty, no_verify, json, all, per_rule, filter_args] {
+      action = [&g, message, author, allow_empty, no_verify, json, all, per_rule, filter_args] {
         CommitOptions o;
         o.message = *message;
         o.allow_empty = *allow_empty;
@@ -180,17 +181,18 @@ void add_repo_commands(CLI::App& app, Global& g, Action& action) {
           c = repo->commit(o, &report);
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kCheckFailed) throw;
+          const ReportFilter filter = filter_args->filter(report);
           if (*json)
-            print_json({{"committed", false}}, "checks", report);
+            print_json({{"committed", false}}, "checks", report, filter);
           else
             print_report(std::cerr, report, ::isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"), *all ? 0 : *per_rule,
-                         "kura check --staged --all");
+                         "kura check --staged --all" + filter_args->arguments(), filter);
           throw;
         }
         if (*json) {
           nlohmann::json j = to_json(c);
           j["committed"] = true;
-          if (o.verify) print_json(j, "checks", report);
+          if (o.verify) print_json(j, "checks", report, filter_args->filter(report, FilterArgs::Validate::kNo));
           else print_json(j);
         } else if (!g.quiet) {
           std::string branch = repo->current_branch();

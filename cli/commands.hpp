@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "output.hpp"
 
@@ -25,6 +27,23 @@ void add_merge_commands(CLI::App& app, Global& g, Action& action);    // merge
 // and returns its exit status: 1 with conflicts, 0 without (cmd_merge.cpp).
 int report_stopped_merge(const MergeResult& r, const std::string& theirs, const std::string& branch, bool json,
                          bool quiet);
+// kura show's object ids (cli/show_object.cpp). What `spec` names: a
+// commit, or a stored object by its id or a prefix of 8 or more hex digits;
+// Error naming the candidates when it is ambiguous, or `spec` when neither.
+struct ShowTarget {
+  std::optional<CommitInfo> commit;
+  std::optional<ObjectId> object;
+};
+ShowTarget show_target(Repo& repo, const std::string& spec);
+struct ShowObjectOptions {
+  bool info = false;    // describe it instead of writing its bytes
+  bool json = false;    // the description as JSON
+  bool binary = false;  // write binary bytes to a terminal too
+  std::string rev = "HEAD";  // where its uses are looked for
+};
+// Writes object `id`'s bytes (verified against the id) to stdout, or
+// describes it; returns the exit status.
+int show_object(Repo& repo, const ObjectId& id, const ShowObjectOptions& options);
 void add_export_commands(CLI::App& app, Global& g, Action& action);    // export
 void add_train_commands(CLI::App& app, Global& g, Action& action);    // runs run; train reproduce export-model predict (via kura-train)
 void add_serve_commands(CLI::App& app, Global& g, Action& action);    // serve

@@ -50,12 +50,12 @@ void print_json(const nlohmann::json& j) {
   std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
-void print_json(const nlohmann::json& j, const char* key, const CheckReport& report) {
+void print_json(const nlohmann::json& j, const char* key, const CheckReport& report, const ReportFilter& filter) {
   std::string head = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   head.erase(head.rfind('}'));  // reopen the object
   while (!head.empty() && (head.back() == '\n' || head.back() == ' ')) head.pop_back();
   std::cout << head << (j.empty() ? "\n  " : ",\n  ") << nlohmann::json(key).dump() << ": ";
-  report.write_json(std::cout);
+  report.write_json(std::cout, filter);
   std::cout << "\n}\n";
 }
 

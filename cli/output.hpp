@@ -50,7 +50,8 @@ std::string format_time(int64_t time, int offset_minutes);
 void print_json(const nlohmann::json& j);
 // Prints `j` (a JSON object) with `report` added under `key`, the report
 // written finding by finding (no document of it is built).
-void print_json(const nlohmann::json& j, const char* key, const CheckReport& report);
+// With a filter, only the findings it shows (CheckReport::write_json).
+void print_json(const nlohmann::json& j, const char* key, const CheckReport& report, const ReportFilter& filter = {});
 
 // Says on stderr (unless `quiet`) that the untracked .kura/checks.json is in
 // force over the tracked policy, so a clone would check differently.

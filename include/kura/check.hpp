@@ -131,6 +131,8 @@ struct CheckSummary {
   uint64_t errors = 0, warnings = 0, infos = 0, excluded = 0;
 };
 
+struct ReportFilter;
+
 struct CheckReport {
   CheckSummary summary;
   FindingList findings;  // ordered by path, line, message, content
@@ -152,8 +154,13 @@ struct CheckReport {
   // The stable JSON form documented in docs/checks.md, as a document (for
   // small reports and tests) or written finding by finding to `out`, which
   // holds no more than one finding's JSON at a time (any report size).
+  // Both carry, before the findings, a summary per rule (summarize_rules()).
+  // With a filter, `findings` holds only what the filter shows, `filter`
+  // says which it was and `shown` counts it; `ok`, `summary`, `rules[].findings`
+  // and `excluded_lines` still describe the whole report.
   nlohmann::json to_json() const;
   void write_json(std::ostream& out) const;
+  void write_json(std::ostream& out, const ReportFilter& filter) const;
   static CheckReport from_json(const nlohmann::json& j);
 
   // The form stored with each commit (docs/checks.md, "The stored report"):
@@ -163,6 +170,55 @@ struct CheckReport {
   std::string encode() const;
   static CheckReport decode(std::string_view stored);
 };
+
+// Which findings of a report to show (`kura check --rule/--severity/--file`).
+// A filter chooses what is printed, never what the report says: ok(), the
+// summary and the exit status of a command stay those of the whole report.
+struct ReportFilter {
+  // Rule ids ("image.too_large"), families ("image" or "image.": every rule
+  // whose id starts with "image.") or globs ("image.*", "*.too_*", fnmatch
+  // syntax). A finding is shown when any one matches; empty: every rule.
+  std::vector<std::string> rules;
+  // Findings of this severity and worse (error > warning > info), as git's
+  // and compilers' levels go; nullopt: every severity.
+  std::optional<Severity> min_severity;
+  // Data-set paths as the report names them: a file, or a folder ("images"
+  // or "images/") whose files are shown. Findings on the data set as a
+  // whole (path "") are shown only when this is empty.
+  std::vector<std::string> files;
+
+  bool empty() const { return rules.empty() && !min_severity && files.empty(); }
+  bool shows(const std::string& rule, Severity severity, const std::string& path) const;
+  // shows() for every finding of `list`, in order; each distinct rule and
+  // path is matched once, so a million findings cost no million globs.
+  std::vector<bool> shown(const FindingList& list) const;
+  // Error(kInvalidInput) when a rule pattern matches no rule of all_rules()
+  // and none found in `report` (a user hook's own rules): "no rule
+  // 'image.to_large' (did you mean image.too_large?)".
+  void validate(const CheckReport& report) const;
+  // {"rules": [...], "severity": "warning", "files": [...]}, absent keys
+  // for what is not filtered; null when empty().
+  nlohmann::json to_json() const;
+};
+// "error", "warning", "info" -> the severity; nullopt for anything else.
+std::optional<Severity> parse_severity(std::string_view name);
+
+// The findings of one rule in a report: the block `kura check` prints for
+// it before the details, and `rules[]` of the JSON form.
+struct RuleSummary {
+  std::string rule;
+  Severity severity = Severity::kInfo;  // the most severe of its findings
+  // Findings of the rule in the whole report, by severity; `excluded`:
+  // those on an excluded example (they count as warnings).
+  uint64_t findings = 0, errors = 0, warnings = 0, infos = 0, excluded = 0;
+  uint64_t shown = 0;            // those the filter shows
+  std::string fix;               // the fix of its first shown finding (else its first)
+  std::vector<size_t> examples;  // indexes into report.findings of its first shown findings
+};
+// One entry per rule that has findings, most severe first, then most
+// findings, then by id; up to `examples` example indexes each. O(findings).
+std::vector<RuleSummary> summarize_rules(const CheckReport& report, const ReportFilter& filter = {},
+                                         size_t examples = 3);
 
 enum class RuleAction { kDefault, kError, kWarn, kOff, kExclude };
 

@@ -302,6 +302,15 @@ struct MergeState {
   std::vector<MergeConflict> conflicts;
 };
 
+// One place a commit uses an object (Repo::object_uses).
+struct ObjectUse {
+  std::string path;  // the file, '/'-separated
+  uint64_t line = 0; // 1-based JSONL line; 0: the file itself is the object
+  // "file": the file's bytes are the object; "inline": a data URI of the
+  // line decodes to it; "path": the line names the file that is it.
+  std::string how;
+};
+
 struct GcReport {
   uint64_t objects_kept = 0, objects_removed = 0, bytes_removed = 0;
   uint64_t git_objects_removed = 0;
@@ -371,6 +380,14 @@ class Repo {
   std::optional<FileEntry> file_at(const std::string& rev, const std::string& path) const;
   // Streams the file's bytes, exactly as committed, verifying their SHA-256.
   void read_file(const FileEntry& file, const std::function<void(std::string_view)>& sink) const;
+  // Where commit `rev` uses object `id`: files whose bytes it is, lines of
+  // its tables that hold it inline, and lines that name such a file by a
+  // relative path (any JSON string of the line that resolves to it from
+  // the table's folder, as the checks resolve image paths). Path, then line
+  // order; at most `limit` uses. Reads every row of every table of `rev`
+  // (rows that cannot name the file are not parsed); Error(kNotFound) for an
+  // unknown revision.
+  std::vector<ObjectUse> object_uses(const std::string& rev, const ObjectId& id, size_t limit = 1000) const;
   // Paths that differ between two commits (rev_a may be empty: the empty tree).
   std::vector<StatusEntry> changes(const std::string& rev_a, const std::string& rev_b) const;
   // The working folder's versions of `paths` (repository-relative file

@@ -129,6 +129,11 @@ class Store {
   // Calls fn(id, time stored) for every object in id order, reading no
   // values; stops when fn returns false.
   void for_each_object_id(const std::function<bool(const ObjectId&, int64_t time)>& fn) const;
+  // The ids of the stored objects whose hex form starts with `hex_prefix`
+  // (hex digits, either case; Error(kInvalidInput) for anything else), in
+  // id order, at most `limit`: a short id's candidates, as git's
+  // exists_prefix finds them. One seek, no values read.
+  std::vector<ObjectId> find_objects(std::string_view hex_prefix, size_t limit) const;
   void erase_objects(const std::vector<ObjectId>& ids);
   // Makes every object written so far durable (atomic memtable flush).
   void sync_objects();

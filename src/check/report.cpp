@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "check/report_view.hpp"
 #include "check/row_check.hpp"
-#include "kura/error.hpp"
 #include "kura/check.hpp"
 #include "kura/error.hpp"
 
@@ -45,25 +45,62 @@ void derive_excluded_lines(CheckReport& r) {
   }
 }
 
+nlohmann::json rules_json(const CheckReport& r, const ReportFilter& filter) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const RuleSummary& s : summarize_rules(r, filter, 0))
+    a.push_back({{"rule", s.rule},         {"severity", severity_name(s.severity)}, {"findings", s.findings},
+                 {"errors", s.errors},     {"warnings", s.warnings},                {"infos", s.infos},
+                 {"excluded", s.excluded}, {"shown", s.shown},                      {"fix", s.fix}});
+  return a;
+}
+
+// Counts of the findings a filter shows (the whole report's when it is empty).
+nlohmann::json shown_json(const CheckReport& r, const check::ShownFindings& shown) {
+  uint64_t n = 0, errors = 0, warnings = 0, infos = 0, excluded = 0;
+  for (size_t i = 0; i < r.findings.size(); ++i) {
+    if (!shown(i)) continue;
+    const auto& rec = r.findings.record(i);
+    ++n;
+    errors += rec.severity == Severity::kError;
+    warnings += rec.severity == Severity::kWarning;
+    infos += rec.severity == Severity::kInfo;
+    excluded += rec.excluded;
+  }
+  return {{"findings", n}, {"errors", errors}, {"warnings", warnings}, {"infos", infos}, {"excluded", excluded}};
+}
+
 }  // namespace
 
 nlohmann::json CheckReport::to_json() const {
+  const ReportFilter none;
   nlohmann::json findings_json = nlohmann::json::array();
   for (const auto& f : findings) findings_json.push_back(check::finding_to_json(f));
   nlohmann::json excluded_json = nlohmann::json::object();
   for (const auto& [path, lines] : excluded_lines) excluded_json[path] = lines;
   return {{"ok", ok()},
           {"summary", summary_json(summary)},
+          {"filter", nullptr},
+          {"shown", shown_json(*this, check::ShownFindings(findings, none))},
+          {"rules", rules_json(*this, none)},
           {"findings", findings_json},
           {"excluded_lines", excluded_json}};
 }
 
-void CheckReport::write_json(std::ostream& out) const {
+void CheckReport::write_json(std::ostream& out) const { write_json(out, ReportFilter{}); }
+
+void CheckReport::write_json(std::ostream& out, const ReportFilter& filter) const {
+  const check::ShownFindings shown(findings, filter);
   out << "{\"ok\": " << (ok() ? "true" : "false") << ", \"summary\": " << summary_json(summary).dump()
-      << ", \"findings\": [";
-  for (size_t i = 0; i < findings.size(); ++i)
-    out << (i ? ",\n" : "\n") << check::finding_to_json(findings[i]).dump(-1, ' ', false, kReplace);
-  out << (findings.empty() ? "" : "\n") << "], \"excluded_lines\": {";
+      << ", \"filter\": " << filter.to_json().dump(-1, ' ', false, kReplace)
+      << ", \"shown\": " << shown_json(*this, shown).dump()
+      << ",\n\"rules\": " << rules_json(*this, filter).dump(-1, ' ', false, kReplace) << ",\n\"findings\": [";
+  bool first = true;
+  for (size_t i = 0; i < findings.size(); ++i) {
+    if (!shown(i)) continue;
+    out << (first ? "\n" : ",\n") << check::finding_to_json(findings[i]).dump(-1, ' ', false, kReplace);
+    first = false;
+  }
+  out << (first ? "" : "\n") << "], \"excluded_lines\": {";
   bool first_path = true;
   for (const auto& [path, lines] : excluded_lines) {
     out << (first_path ? "" : ", ") << nlohmann::json(path).dump(-1, ' ', false, kReplace) << ": [";

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <cassert>
+#include <cctype>
 #include <ctime>
 #include <mutex>
 
@@ -329,6 +330,26 @@ void Store::for_each_object_id(const std::function<bool(const ObjectId&, int64_t
     if (!fn(*id, decode_time(it->value().ToStringView()))) break;
   }
   check(it->status(), "cannot read the store");
+}
+
+std::vector<ObjectId> Store::find_objects(std::string_view hex_prefix, size_t limit) const {
+  std::string prefix(hex_prefix);
+  for (char& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (prefix.size() > 2 * ObjectId::kSize ||
+      prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
+    fail(ErrorCode::kInvalidInput, "'" + std::string(hex_prefix) + "' is not an object id (up to 64 hex digits)");
+  // The smallest id with that prefix: its digits, then zeros.
+  auto start = ObjectId::from_hex(prefix + std::string(2 * ObjectId::kSize - prefix.size(), '0'));
+  std::vector<ObjectId> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->times));
+  for (it->Seek(slice(start->raw())); it->Valid() && out.size() < limit; it->Next()) {
+    auto id = ObjectId::from_raw(it->key().ToStringView());
+    if (!id) continue;
+    if (id->hex().compare(0, prefix.size(), prefix) != 0) break;
+    out.push_back(*id);
+  }
+  check(it->status(), "cannot read the store");
+  return out;
 }
 
 void Store::erase_objects(const std::vector<ObjectId>& ids) {
