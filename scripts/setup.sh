@@ -17,6 +17,8 @@ packages=(
   libgloo-dev # headers of libtorch's Gloo process group (data-parallel training)
   opencv-doc # sample images for scripts/demo.sh
   libcpp-httplib-dev libjs-chart.js # kura serve: HTTP server, charts (docs/serve.md)
+  pybind11-dev python3-dev # the Python module (docs/python.md)
+  python3-pytest python3-torch python3-numpy python3-pil # its tests and kura.torch
   "$@"
 )
 

@@ -50,6 +50,11 @@ struct OpenOptions {
   // Read-only commands (log, show, ls-files, fsck) open the store without
   // writing to it; every write method then fails with Error(kIo).
   Access access = Access::kReadWrite;
+  // false (with kReadOnly only): take no repository lock and finish no
+  // interrupted operation, so the handle may live beside other processes'
+  // commits (the Python module's readers). It reads the store as it was when
+  // opened: commits made later are seen by a new handle.
+  bool lock = true;
   // Told what open() repaired after a process that was killed (a stale lock
   // file removed, an interrupted checkout finished); empty: printed on
   // stderr as "kura: <message>".

@@ -87,12 +87,16 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
   impl->kura_dir = root / ".kura";
   impl->options = options;
   fs::create_directories(impl->kura_dir / "tmp", ec);
-  impl->lock = std::make_unique<RepoLock>(impl->kura_dir / "lock", options.command, options.lock_timeout);
+  if (!options.lock && options.access != Access::kReadOnly)
+    fail(ErrorCode::kInvalidInput, "a repository opened without its lock can only be read");
+  if (options.lock)
+    impl->lock = std::make_unique<RepoLock>(impl->kura_dir / "lock", options.command, options.lock_timeout);
   // An interrupted operation is finished before anything else, even by a
   // read-only command: it needs a writable store for that. fsck is the
   // exception (src/repo/recover.cpp): it looks at what the kill left.
   const bool journal = fs::exists(impl->kura_dir / "journal", ec);
-  const Access access = journal && options.access == Access::kReadOnly ? Access::kReadWrite : options.access;
+  const Access access =
+      journal && options.lock && options.access == Access::kReadOnly ? Access::kReadWrite : options.access;
   impl->store = Store::open(impl->kura_dir / "store", /*create=*/false, access);
   git_repository* raw = nullptr;
   git::check(git_repository_open_bare(&raw, (impl->kura_dir / "git").c_str()),
@@ -101,7 +105,7 @@ std::unique_ptr<Repo> Repo::open(const fs::path& start, const OpenOptions& optio
   attach_store_backend(raw, *impl->store);
   auto repo = std::unique_ptr<Repo>(new Repo(std::move(impl)));
   apply_object_source_factory(*repo);  // a partial clone fetches what it lacks (src/repo/sources.cpp)
-  repo->recover();
+  if (options.lock) repo->recover();
   return repo;
 }
 

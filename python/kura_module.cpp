@@ -1,0 +1,357 @@
+// kura._kura: the native half of the Python package (python/kura/), on the
+// C++ library: no subprocess, no second reader of the store. Every read goes
+// through a read-only Repo handle, which takes no lock, so a training script
+// reads beside the command line. The GIL is released while the store is read
+// and while images are inspected. Errors are kura.Error with the command
+// line's one-line message and a `code` (docs/python.md).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "export/example.hpp"
+#include "kura/check.hpp"
+#include "kura/error.hpp"
+#include "kura/image_facts.hpp"
+#include "kura/objects.hpp"
+#include "kura/repo.hpp"
+#include "kura/store.hpp"
+
+namespace py = pybind11;
+
+namespace kura::python {
+
+namespace {
+
+const char* code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput: return "invalid_input";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kNotARepository: return "not_a_repository";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kNothingToDo: return "nothing_to_do";
+    case ErrorCode::kCheckFailed: return "check_failed";
+    case ErrorCode::kLocked: return "locked";
+    case ErrorCode::kCorrupt: return "corrupt";
+    case ErrorCode::kIo: return "io";
+  }
+  return "unknown";
+}
+
+ObjectId object_id(const std::string& hex) {
+  auto id = ObjectId::from_hex(hex);
+  if (!id) fail(ErrorCode::kInvalidInput, "'" + hex + "' is not an object id (64 hex digits)");
+  return *id;
+}
+
+py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+
+// JSON crosses as text: Python's json module parses it (in C) on its side.
+py::object from_json(const nlohmann::json& j) {
+  // Never destroyed: it must not outlive the interpreter's finalisation.
+  static py::object* loads = new py::object(py::module_::import("json").attr("loads"));
+  return (*loads)(j.dump());
+}
+
+nlohmann::json commit_json(const CommitInfo& c) {  // as `kura log --json`
+  return {{"id", c.id},       {"parents", c.parents}, {"author_name", c.author_name}, {"author_email", c.author_email},
+          {"time", c.time},   {"message", c.message}, {"tree", c.tree}};
+}
+
+nlohmann::json file_json(const FileEntry& f) {  // as `kura ls-files --json`
+  nlohmann::json j = {{"path", f.path},
+                      {"mode", f.mode == 0120000 ? "120000" : f.mode == 0100755 ? "100755" : "100644"},
+                      {"kind", kind_name(f.pointer.kind)},
+                      {"object", f.pointer.object.hex()},
+                      {"size", f.pointer.size},
+                      {"sha256", f.pointer.file_sha.hex()}};
+  if (f.pointer.kind == FileKind::kTable) j["rows"] = f.pointer.rows;
+  return j;
+}
+
+// Read-only access to a repository that takes no lock, so commits go on
+// beside it. A Repo opened that way reads the store as it was when opened,
+// so each call that names a revision opens a fresh one (a few
+// milliseconds); object reads by id use the last one and open a fresh one
+// only when the object is newer than it. An Examples iterator keeps the one
+// it started with.
+class Handle {
+ public:
+  explicit Handle(const std::string& path) : path_(path) { fresh(); }
+  std::string root() const { return repo_->root().string(); }
+  std::shared_ptr<Repo> current() const { return repo_; }
+
+  std::shared_ptr<Repo> fresh() {
+    OpenOptions o;
+    o.access = Access::kReadOnly;
+    o.lock = false;
+    o.command = "kura (python)";
+    o.notice = [](const std::string&) {};
+    std::unique_ptr<Repo> opened;
+    {
+      py::gil_scoped_release release;
+      opened = Repo::open(path_, o);
+    }
+    repo_ = std::shared_ptr<Repo>(std::move(opened));
+    return repo_;
+  }
+
+  std::string resolve(const std::string& rev) {
+    auto repo = fresh();
+    py::gil_scoped_release release;
+    return repo->resolve(rev).id;
+  }
+
+  static FileEntry file(Repo& repo, const std::string& path, const std::string& rev) {
+    std::optional<FileEntry> f;
+    {
+      py::gil_scoped_release release;
+      f = repo.file_at(rev, path);
+    }
+    if (!f) fail(ErrorCode::kNotFound, "'" + path + "' is not in " + rev);
+    return *f;
+  }
+
+  py::bytes read(const std::string& path, const std::string& rev) {
+    auto repo = fresh();
+    const FileEntry f = file(*repo, path, rev);
+    std::string out;
+    {
+      py::gil_scoped_release release;
+      repo->read_file(f, [&](std::string_view piece) { out.append(piece); });
+    }
+    return to_bytes(out);
+  }
+
+  // The bytes of an object, SHA-256-checked.
+  std::string object_bytes(const std::string& hex) {
+    const ObjectId id = object_id(hex);
+    for (int attempt = 0;; ++attempt) {
+      auto repo = repo_;
+      try {
+        py::gil_scoped_release release;
+        return read_objects(repo->store(), {id}, ObjectCheck::kSha256, 1).at(0);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kNotFound || attempt > 0) throw;
+      }
+      fresh();  // stored after this handle was opened
+    }
+  }
+
+  py::bytes object(const std::string& hex) { return to_bytes(object_bytes(hex)); }
+
+  py::object files(const std::string& rev) {
+    auto repo = fresh();
+    nlohmann::json a = nlohmann::json::array();
+    {
+      py::gil_scoped_release release;
+      for (const auto& f : repo->ls_files(rev)) a.push_back(file_json(f));
+    }
+    return from_json(a);
+  }
+
+  py::object log(const std::string& rev, size_t max_count) {
+    auto repo = fresh();
+    nlohmann::json a = nlohmann::json::array();
+    {
+      py::gil_scoped_release release;
+      for (const auto& c : repo->log(rev, max_count)) a.push_back(commit_json(c));
+    }
+    return from_json(a);
+  }
+
+  py::object changes(const std::string& a, const std::string& b) {
+    auto repo = fresh();
+    nlohmann::json out = nlohmann::json::array();
+    {
+      py::gil_scoped_release release;
+      for (const auto& e : repo->changes(a, b)) out.push_back({{"path", e.path}, {"change", change_name(e.change)}});
+    }
+    return from_json(out);
+  }
+
+  // The commit's check report: the one stored with it, else checked now.
+  // (A commit's report never changes: cached by commit id.)
+  const CheckReport& report(Repo& repo, const std::string& commit) {
+    auto it = reports_.find(commit);
+    if (it == reports_.end()) {
+      py::gil_scoped_release release;
+      it = reports_.emplace(commit, repo.report_for(commit, 0)).first;
+    }
+    return it->second;
+  }
+
+  py::object check(const std::string& rev) {
+    const std::string commit = resolve(rev);
+    return from_json(report(*repo_, commit).to_json());
+  }
+
+ private:
+  std::string path_;
+  std::shared_ptr<Repo> repo_;
+  std::map<std::string, CheckReport> reports_;
+};
+
+// A media object's facts, read from its bytes (header and full decode).
+py::dict image_info(Handle& h, const std::string& hex) {
+  const std::string bytes = h.object_bytes(hex);
+  ImageFacts facts;
+  {
+    py::gil_scoped_release release;
+    static const bool ready = (init_image_library(), true);
+    (void)ready;
+    facts = inspect_image(bytes, ImageOptions{});
+  }
+  py::dict d;
+  d["width"] = facts.width;
+  d["height"] = facts.height;
+  d["format"] = facts.format_name;
+  d["mode"] = facts.interpretation;
+  d["bands"] = facts.bands;
+  d["has_alpha"] = facts.has_alpha;
+  d["orientation"] = facts.exif_orientation;
+  d["decodes"] = facts.decodes;
+  return d;
+}
+
+// The examples of one table of one commit, a chunk of rows at a time (flat
+// memory in the table's size), minus what the checks exclude.
+class Examples {
+ public:
+  Examples(std::shared_ptr<Handle> handle, const std::string& path, const std::string& rev, bool include_excluded,
+           bool allow_check_errors)
+      : h_(std::move(handle)), path_(path), include_excluded_(include_excluded) {
+    commit_ = h_->resolve(rev);
+    repo_ = h_->current();
+    table_ = Handle::file(*repo_, path, commit_);
+    if (table_.pointer.kind != FileKind::kTable)
+      fail(ErrorCode::kInvalidInput, "'" + path + "' in commit " + commit_.substr(0, 12) +
+                                         " is not a JSONL table (kura stores it as a plain file)");
+    report_ = &h_->report(*repo_, commit_);
+    if (!report_->ok() && !allow_check_errors)
+      fail(ErrorCode::kCheckFailed, "commit " + commit_.substr(0, 12) + " has " + std::to_string(report_->summary.errors) +
+                                        " check errors (first: " + report_->first_error() +
+                                        "); fix them and commit, or read it anyway with allow_check_errors=True");
+    py::gil_scoped_release release;
+    chunks_ = read_manifest_chunks(repo_->store(), table_.pointer.object);
+  }
+
+  const std::string& commit() const { return commit_; }
+  uint64_t excluded() const { return excluded_; }
+  uint64_t skipped_blank() const { return blank_; }
+
+  // (line, row JSON text, [(image id, file or "", pointer)]) or StopIteration.
+  py::tuple next() {
+    for (;;) {
+      while (i_ >= rows_.size()) {
+        if (k_ >= chunks_.size()) throw py::stop_iteration();
+        load(k_++);
+      }
+      const Row& row = rows_[i_++];
+      const uint64_t line = ++line_;
+      if (row.body.find_first_not_of(" \t\r") == std::string::npos) {
+        ++blank_;
+        continue;
+      }
+      if (!include_excluded_ && report_->excludes(path_, line)) {
+        ++excluded_;
+        continue;
+      }
+      std::string why;
+      std::optional<exporter::Example> ex;
+      {
+        py::gil_scoped_release release;
+        ex = exporter::read_example(repo_->store(), row, path_, lookup(), &why);
+      }
+      if (!ex) fail(ErrorCode::kInvalidInput, path_ + " line " + std::to_string(line) + ": " + why);
+      bool skip = false;
+      py::list images;
+      for (const exporter::Image& img : ex->images) {
+        if (!img.file.empty() && !include_excluded_ && report_->excludes(img.file, 0)) skip = true;
+        images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url,
+                                     img.pointer, img.message));
+      }
+      if (skip) {
+        ++excluded_;
+        continue;
+      }
+      return py::make_tuple(line, ex->json.dump(), images);
+    }
+  }
+
+ private:
+  exporter::FileLookup lookup() {
+    return [this](const std::string& p) -> std::optional<FileEntry> {
+      auto it = files_.find(p);
+      if (it == files_.end()) it = files_.emplace(p, repo_->file_at(commit_, p)).first;
+      return it->second;
+    };
+  }
+
+  void load(size_t k) {
+    py::gil_scoped_release release;
+    const Store& store = repo_->store();
+    const std::vector<RowRef> refs = read_chunk(store, chunks_[k]);
+    std::vector<ObjectId> ids;
+    for (const RowRef& r : refs) ids.push_back(r.row);
+    std::vector<std::string> bytes = read_objects(store, ids, ObjectCheck::kSha256);
+    rows_.clear();
+    for (size_t i = 0; i < refs.size(); ++i) rows_.push_back(decode_row(bytes[i], refs[i].row));
+    i_ = 0;
+  }
+
+  std::shared_ptr<Handle> h_;
+  std::shared_ptr<Repo> repo_;  // the store as it was when iteration began
+  std::string path_, commit_;
+  bool include_excluded_;
+  FileEntry table_;
+  const CheckReport* report_ = nullptr;
+  std::vector<ManifestChunk> chunks_;
+  std::vector<Row> rows_;
+  size_t k_ = 0, i_ = 0;
+  uint64_t line_ = 0, excluded_ = 0, blank_ = 0;
+  std::map<std::string, std::optional<FileEntry>> files_;
+};
+
+}  // namespace
+
+}  // namespace kura::python
+
+PYBIND11_MODULE(_kura, m) {
+  using namespace kura;
+  using namespace kura::python;
+  m.doc() = "kura's native reader (use the kura package, not this module)";
+  static py::object* error_type = new py::object(py::module_::import("kura.errors").attr("Error"));
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      py::object instance = (*error_type)(e.what(), code_name(e.code()));
+      PyErr_SetObject(error_type->ptr(), instance.ptr());
+    }
+  });
+  py::class_<Handle, std::shared_ptr<Handle>>(m, "Handle")
+      .def(py::init<const std::string&>())
+      .def_property_readonly("root", &Handle::root)
+      .def("resolve", &Handle::resolve)
+      .def("read", &Handle::read)
+      .def("object", &Handle::object)
+      .def("files", &Handle::files)
+      .def("log", &Handle::log)
+      .def("changes", &Handle::changes)
+      .def("check", &Handle::check)
+      .def("image_info", [](std::shared_ptr<Handle> h, const std::string& id) { return image_info(*h, id); });
+  py::class_<Examples>(m, "Examples")
+      .def(py::init<std::shared_ptr<Handle>, const std::string&, const std::string&, bool, bool>())
+      .def_property_readonly("commit", &Examples::commit)
+      .def_property_readonly("excluded", &Examples::excluded)
+      .def_property_readonly("blank", &Examples::skipped_blank)
+      .def("__iter__", [](Examples& e) -> Examples& { return e; }, py::return_value_policy::reference_internal)
+      .def("__next__", &Examples::next);
+}
