@@ -44,6 +44,15 @@ void json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::stri
   }
 }
 
+// "3/5 epochs" (done of planned), or "3 epochs" for an external run that
+// named no plan.
+std::string epochs_text(const RunRecord& r) {
+  const std::string done = r.summary.value("epochs_done", nlohmann::json(0)).dump();
+  const nlohmann::json& settings = r.spec["settings"];
+  if (settings.contains("epochs") && settings["epochs"].is_number()) return done + "/" + settings["epochs"].dump() + " epochs";
+  return done + " epochs";
+}
+
 }  // namespace
 
 void add_train_commands(CLI::App& app, Global& g, Action& action) {
@@ -77,7 +86,7 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
         for (const auto& r : runs) {
           std::cout << color(short_id(r.id), "33") << "  " << r.status << "  commit " << short_id(r.spec["commit"]) << "  "
                     << r.spec["recipe"].get<std::string>() << "/" << r.spec["settings"]["model"].get<std::string>() << "  "
-                    << r.summary["epochs_done"] << "/" << r.spec["settings"]["epochs"] << " epochs";
+                    << epochs_text(r);
           if (r.summary.contains("validation_accuracy"))
             std::cout << "  validation accuracy " << fixed(r.summary["validation_accuracy"], 4);
           std::cout << "  " << when(r.finished) << "\n";
@@ -122,6 +131,16 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
                   << "metrics:  " << r.metrics << "\n"
                   << "log:      " << r.log << "\n";
         if (!r.base_model.empty()) std::cout << "base:     " << r.base_model << "\n";
+        if (external_run(r)) {
+          std::cout << "trained outside kura (kura.torch.record_run): kura cannot reproduce, export or predict with it\n";
+          for (const auto& e : metrics["epochs"]) {
+            std::cout << "epoch " << (e.contains("epoch") ? e["epoch"].dump() : "?");
+            for (const auto& [key, value] : e.items())
+              if (key != "epoch") std::cout << "  " << key << " " << (value.is_number_float() ? fixed(value, 4) : value.dump());
+            std::cout << "\n";
+          }
+          return 0;
+        }
         const int epochs = r.spec["settings"]["epochs"];
         for (const auto& e : metrics["epochs"]) {
           EpochMetrics m;

@@ -373,7 +373,9 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
           unsigned world = 1;
           {
             auto repo = open_repo(g, "reproduce", *json, Mode::kRead);
-            world = find_run(*repo, *id).spec.value("world", 1u);
+            const RunRecord found = find_run(*repo, *id);
+            require_kura_run(found, "reproduce");
+            world = found.spec.value("world", 1u);
           }
           if (world > 1) return launch_local(own_arguments(), world);
         }
@@ -385,6 +387,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
         RunRecord r;
         auto prepare = [&](Repo& repo) {
           r = find_run(repo, *id);
+          require_kura_run(r, "reproduce");
           if (r.status != "complete")
             fail(ErrorCode::kInvalidInput, "run " + short_id(r.id) + " is " + r.status +
                                                "; only a complete run can be reproduced (kura train completes it)");

@@ -17,11 +17,14 @@
 
 #include "export/example.hpp"
 #include "kura/check.hpp"
+#include "kura/diff.hpp"
 #include "kura/error.hpp"
 #include "kura/image_facts.hpp"
 #include "kura/objects.hpp"
+#include "kura/remote.hpp"
 #include "kura/repo.hpp"
 #include "kura/store.hpp"
+#include "kura/train.hpp"
 
 namespace py = pybind11;
 
@@ -51,6 +54,15 @@ ObjectId object_id(const std::string& hex) {
 }
 
 py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+
+// A dict the Python side handed over as JSON text (json.dumps).
+nlohmann::json parse_argument(const std::string& text, const char* name) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCode::kInvalidInput, std::string(name) + " is not JSON: " + e.what());
+  }
+}
 
 // JSON crosses as text: Python's json module parses it (in C) on its side.
 py::object from_json(const nlohmann::json& j) {
@@ -174,6 +186,54 @@ class Handle {
       for (const auto& e : repo->changes(a, b)) out.push_back({{"path", e.path}, {"change", change_name(e.change)}});
     }
     return from_json(out);
+  }
+
+  // `kura diff A B --json`: files, and rows of JSONL tables paired by `key`
+  // (a JSON pointer) or by content.
+  py::object diff(const std::string& a, const std::string& b, const std::vector<std::string>& paths,
+                  const std::string& key, bool labels) {
+    auto repo = fresh();
+    DiffOptions o;
+    o.from = a;
+    o.to = b;
+    o.paths = paths;
+    o.key = key;
+    o.labels = labels;
+    nlohmann::json out;
+    {
+      py::gil_scoped_release release;
+      static const bool ready = (init_image_library(), true);  // the images' facts
+      (void)ready;
+      out = kura::diff(*repo, o).to_json();
+    }
+    return from_json(out);
+  }
+
+  // The runs, newest first, as `kura runs --json` lists them.
+  py::object runs() {
+    auto repo = fresh();
+    nlohmann::json out = nlohmann::json::array();
+    {
+      py::gil_scoped_release release;
+      for (const RunRecord& r : list_runs(*repo)) out.push_back(r.to_json());
+    }
+    return from_json(out);
+  }
+
+  // kura.torch.record_run: the one write of the package. It opens the
+  // repository for writing (waiting for its lock, as a command would) only
+  // for the moment it stores the run.
+  py::object record_run(ExternalRun run) {
+    RunRecord r;
+    {
+      py::gil_scoped_release release;
+      OpenOptions o;
+      o.command = "kura (python record_run)";
+      o.notice = [](const std::string&) {};
+      auto repo = Repo::open(path_, o);
+      r = record_external_run(*repo, run);
+    }
+    return from_json(r.to_json());
   }
 
   // The commit's check report: the one stored with it, else checked now.
@@ -336,6 +396,24 @@ PYBIND11_MODULE(_kura, m) {
       PyErr_SetObject(error_type->ptr(), instance.ptr());
     }
   });
+  // Partial clones (depth=1) read what they lack from their remote, as the
+  // command line does.
+  enable_on_demand_fetch();
+  m.def("clone", [](const std::string& url, const std::string& dir, unsigned depth, const std::string& branch) {
+    CloneOptions o;
+    o.depth = depth;
+    o.branch = branch;
+    CloneResult r;
+    {
+      py::gil_scoped_release release;
+      r = clone(url, dir, o);
+    }
+    py::dict d;
+    d["dir"] = r.dir.string();
+    d["branch"] = r.branch;
+    d["commit"] = r.commit;
+    return d;
+  });
   py::class_<Handle, std::shared_ptr<Handle>>(m, "Handle")
       .def(py::init<const std::string&>())
       .def_property_readonly("root", &Handle::root)
@@ -346,6 +424,25 @@ PYBIND11_MODULE(_kura, m) {
       .def("log", &Handle::log)
       .def("changes", &Handle::changes)
       .def("check", &Handle::check)
+      .def("diff", &Handle::diff)
+      .def("runs", &Handle::runs)
+      .def("record_run",
+           [](Handle& h, const std::string& commit, const std::string& model, const std::string& settings,
+              const std::vector<std::string>& files, const py::bytes& weights, const std::string& metrics,
+              const std::string& log, const std::string& status, int64_t started, int64_t finished) {
+             ExternalRun run;
+             run.commit = commit;
+             run.model = model;
+             run.settings = parse_argument(settings, "settings");
+             run.files = files;
+             run.weights = static_cast<std::string>(weights);
+             run.metrics = parse_argument(metrics, "metrics");
+             run.log = log;
+             run.status = status;
+             run.started = started;
+             run.finished = finished;
+             return h.record_run(std::move(run));
+           })
       .def("image_info", [](std::shared_ptr<Handle> h, const std::string& id) { return image_info(*h, id); });
   py::class_<Examples>(m, "Examples")
       .def(py::init<std::shared_ptr<Handle>, const std::string&, const std::string&, bool, bool>())

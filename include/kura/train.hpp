@@ -196,6 +196,35 @@ struct RunRecord {
 // Stores the outputs and the record (replacing an earlier record of the same
 // run). Returns the record.
 RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outcome, int64_t started);
+// A run trained outside kura, by a script that read a commit through the
+// Python package (kura.torch.record_run, docs/python.md), for `kura runs` to
+// list beside kura's own. Its spec is {"recipe": "external", "commit",
+// "files", "settings" (the script's, with "model"), "kura"}; its id is the
+// SHA-256 of that canonical spec and the weights' object id, so two runs
+// of one script that ended with different weights are two runs. kura can
+// neither re-train nor load it: reproduce, export-model and predict refuse
+// it (require_kura_run).
+struct ExternalRun {
+  std::string commit;               // a revision; recorded as its full id
+  std::string model;                // what was trained, in the script's words ("resnet18")
+  nlohmann::json settings = nlohmann::json::object();  // the script's hyper-parameters
+  std::vector<std::string> files;   // the data files it read; each must be in the commit
+  std::string weights;              // the weights file's bytes, in the script's format
+  // Optional: {"epochs": [{"epoch": 1, "train_loss": ...}, ...], "labels": [...],
+  // "counts": {...}}; numbers only in an epoch.
+  nlohmann::json metrics = nlohmann::json::object();
+  std::string log;
+  std::string status = "complete";  // or "interrupted"
+  int64_t started = 0, finished = 0;  // unix seconds; finished 0: now
+};
+// Error(kInvalidInput) naming the field for a bad run (no weights, a file
+// not in the commit, an epoch entry that is not numbers), kNotFound for an
+// unknown commit.
+RunRecord record_external_run(Repo& repo, const ExternalRun& run);
+// True for a run that record_external_run stored.
+bool external_run(const RunRecord& record);
+// Error(kInvalidInput) for an external run: kura cannot `what` it.
+void require_kura_run(const RunRecord& record, const std::string& what);
 // All runs, newest first.
 std::vector<RunRecord> list_runs(const Repo& repo);
 // A run by full id or unique prefix (at least 4 hex digits).

@@ -1,7 +1,7 @@
 """kura for Python: read any commit of a kura data set from a training script.
 
     import kura
-    repo = kura.Repo("path/to/dataset")
+    repo = kura.Repo("path/to/dataset")     # or kura.clone(url, dir, depth=1)
     commit = repo.resolve("v1")
     for ex in repo.examples("train.jsonl", rev=commit):
         ex.line, ex.messages, ex.label, ex.images[0].bytes()
@@ -20,7 +20,7 @@ import os as _os
 from .errors import Error
 from . import _kura
 
-__all__ = ["Repo", "Example", "Image", "Examples", "Error"]
+__all__ = ["Repo", "Example", "Image", "Examples", "Error", "clone"]
 
 _orphans = []  # handles inherited across fork(): never closed in the child
 
@@ -167,6 +167,19 @@ class Repo:
         """The files that differ between two revisions: [{"path", "change"}]."""
         return self._handle.changes(rev_a, rev_b)
 
+    def diff(self, rev_a, rev_b, paths=None, key=None, labels=False):
+        """What changed from rev_a to rev_b, files and JSONL rows, as `kura diff A B --json` reports it.
+
+        `key` pairs rows by a JSON pointer ("/id") instead of by content;
+        `labels` adds each table's label counts on both sides; `paths` limits
+        it to those files and folders.
+        """
+        return self._handle.diff(rev_a, rev_b, list(paths or []), key or "", bool(labels))
+
+    def runs(self):
+        """The training runs, newest first, as `kura runs --json` lists them (kura's and record_run's)."""
+        return self._handle.runs()
+
     def check(self, rev="HEAD"):
         """The commit's check report, in the JSON form of `kura check --json` (docs/checks.md)."""
         return self._handle.check(rev)
@@ -179,3 +192,13 @@ class Repo:
 
     def __repr__(self):
         return "kura.Repo(%r)" % self.root
+
+
+def clone(url, dir, depth=0, branch=None):
+    """Clone a kura remote (a folder, or s3://bucket/prefix) into `dir`, as `kura clone` does; a Repo of it.
+
+    depth=1 makes a partial clone: every commit, but only the checked-out
+    commit's files; what else a read needs is fetched from the remote then.
+    """
+    _kura.clone(str(url), _os.fspath(dir), int(depth), branch or "")
+    return Repo(dir)

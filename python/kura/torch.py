@@ -4,6 +4,10 @@
     ds = ChatImageDataset(repo, rev="v1", file="train.jsonl", size=64)
     ds.commit, ds.labels, len(ds)
     x, y = ds[0]          # a float tensor 3 x 64 x 64 in [0, 1], the label's index
+    ...                   # train with it
+    run = record_run(ds, model="my-cnn", weights=net, settings={"lr": 0.01},
+                     metrics=[{"epoch": 1, "train_loss": 0.41}])
+    run["id"]             # `kura runs` lists it, against ds.commit
 
 The commit id is resolved once, when the data set is made: every item is
 read from that commit, whatever the branch does later, and `ds.commit`
@@ -11,6 +15,10 @@ travels with the model. Items are read lazily, each image's bytes from the
 store by its SHA-256; a DataLoader worker opens its own read-only handle.
 """
 import io
+import json
+import math
+import os
+import time
 
 import numpy as np
 import torch
@@ -18,7 +26,7 @@ import torch.utils.data
 
 from . import Error
 
-__all__ = ["ChatImageDataset"]
+__all__ = ["ChatImageDataset", "record_run"]
 
 
 class ChatImageDataset(torch.utils.data.Dataset):
@@ -78,3 +86,79 @@ class ChatImageDataset(torch.utils.data.Dataset):
             picture = picture.resize((self.size, self.size), PILImage.BILINEAR)
         x = torch.from_numpy(np.asarray(picture, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
         return x, self._targets[i]
+
+
+def _weights_bytes(weights):
+    if isinstance(weights, (bytes, bytearray, memoryview)):
+        return bytes(weights)
+    if isinstance(weights, (str, os.PathLike)):
+        with open(weights, "rb") as f:
+            return f.read()
+    if isinstance(weights, torch.nn.Module):
+        weights = weights.state_dict()
+    if isinstance(weights, dict):
+        buffer = io.BytesIO()
+        torch.save(weights, buffer)
+        return buffer.getvalue()
+    raise Error("record_run: weights must be bytes, a file path, a torch.nn.Module or a state_dict, not %s"
+                % type(weights).__name__, "invalid_input")
+
+
+def _finite(value):  # JSON has no NaN: a diverged loss is recorded as null
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        return _finite(value.item())  # a 0-d tensor or numpy scalar
+    return value
+
+
+def record_run(dataset=None, *, model, weights, repo=None, commit=None, files=None, settings=None, metrics=None,
+               log="", status="complete", started=None, finished=None):
+    """Store a run this script trained as a kura run against the commit it read, for `kura runs` to list.
+
+    `dataset` (a ChatImageDataset, or a list of them: training and
+    validation) gives the repository, the commit, the files read and the
+    labels; without one, give `repo` and `commit` (and `files`). `weights` is
+    what the script saved: bytes, a file path, a torch.nn.Module or a
+    state_dict (saved with torch.save). `metrics` is a dict ({"epochs":
+    [...], ...}) or a list of per-epoch dicts of numbers; `settings` the
+    hyper-parameters, a dict of JSON values. `started` and `finished` are
+    unix times (default: now). Returns the run record as `kura runs --json`
+    gives it; its "id" names the run in `kura run show`.
+
+    The run's id is the SHA-256 of its spec (commit, files, settings, model)
+    and its weights' hash: recording the same run again replaces the record.
+    kura cannot re-train it: `kura reproduce` refuses an external run.
+    """
+    datasets = [] if dataset is None else (list(dataset) if isinstance(dataset, (list, tuple)) else [dataset])
+    if datasets:
+        repo = repo or datasets[0].repo
+        commits = {d.commit for d in datasets}
+        if len(commits) > 1:
+            raise Error("record_run: the data sets come from different commits (%s)" % ", ".join(sorted(c[:12] for c in commits)),
+                        "invalid_input")
+        commit = commit or datasets[0].commit
+        files = list(files or []) + [d.file for d in datasets]
+    if repo is None:
+        raise Error("record_run: give the data set the run trained on, or repo= and commit=", "invalid_input")
+    if isinstance(metrics, (list, tuple)):
+        metrics = {"epochs": list(metrics)}
+    metrics = dict(metrics or {})
+    if datasets:
+        metrics.setdefault("labels", list(datasets[0].labels))
+        metrics.setdefault("counts", {d.file: len(d) for d in datasets})
+        metrics["counts"] = dict(metrics["counts"])
+        metrics["counts"].setdefault("excluded", sum(d.excluded for d in datasets))
+    now = int(time.time())
+    try:
+        settings_text = json.dumps(_finite(settings or {}), sort_keys=True, allow_nan=False)
+        metrics_text = json.dumps(_finite(metrics), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise Error("record_run: settings and metrics must be JSON values: %s" % e, "invalid_input") from None
+    return repo._handle.record_run(commit or "HEAD", str(model), settings_text, [str(f) for f in (files or [])],
+                                   _weights_bytes(weights), metrics_text, str(log), str(status),
+                                   int(started or now), int(finished or now))

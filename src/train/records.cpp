@@ -3,8 +3,10 @@
 // library so that reading runs does not load libtorch.
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 #include "kura/error.hpp"
+#include "kura/object_id.hpp"
 #include "kura/repo.hpp"
 #include "kura/train.hpp"
 
@@ -56,6 +58,86 @@ RunRecord RunRecord::from_json(const nlohmann::json& j) {
   r.base_model = j.value("base_model", "");
   r.summary = j.at("summary");
   return r;
+}
+
+namespace {
+
+// The epochs of an external run's metrics: objects of numbers (or null).
+void check_epochs(const nlohmann::json& metrics) {
+  if (!metrics.is_object()) fail(ErrorCode::kInvalidInput, "record_run: metrics must be a dict (JSON object)");
+  if (!metrics.contains("epochs")) return;
+  const nlohmann::json& epochs = metrics["epochs"];
+  if (!epochs.is_array()) fail(ErrorCode::kInvalidInput, "record_run: metrics[\"epochs\"] must be a list of dicts, one per epoch");
+  for (size_t i = 0; i < epochs.size(); ++i) {
+    const std::string where = "record_run: metrics[\"epochs\"][" + std::to_string(i) + "]";
+    if (!epochs[i].is_object()) fail(ErrorCode::kInvalidInput, where + " must be a dict of numbers, not " + epochs[i].dump());
+    for (const auto& [key, value] : epochs[i].items()) {
+      if (!value.is_number() && !value.is_null())
+        fail(ErrorCode::kInvalidInput, where + "[\"" + key + "\"] must be a number, not " + value.dump());
+    }
+  }
+}
+
+}  // namespace
+
+RunRecord record_external_run(Repo& repo, const ExternalRun& run) {
+  if (run.model.empty()) fail(ErrorCode::kInvalidInput, "record_run: model must name what was trained (\"resnet18\")");
+  if (run.weights.empty()) fail(ErrorCode::kInvalidInput, "record_run: weights is empty; give the bytes (or the file) the script saved");
+  if (!run.settings.is_object()) fail(ErrorCode::kInvalidInput, "record_run: settings must be a dict (JSON object)");
+  if (run.status != "complete" && run.status != "interrupted")
+    fail(ErrorCode::kInvalidInput, "record_run: status is 'complete' or 'interrupted', not '" + run.status + "'");
+  check_epochs(run.metrics);
+  if (run.metrics.contains("labels") && !run.metrics["labels"].is_array())
+    fail(ErrorCode::kInvalidInput, "record_run: metrics[\"labels\"] must be a list of the class names");
+  const std::string commit = repo.resolve(run.commit.empty() ? "HEAD" : run.commit).id;
+  std::vector<std::string> files = run.files;
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  for (const std::string& f : files)
+    if (!repo.file_at(commit, f))
+      fail(ErrorCode::kInvalidInput, "record_run: files names '" + f + "', which is not in commit " + commit.substr(0, 12));
+
+  nlohmann::json settings = run.settings;
+  settings["model"] = run.model;
+  nlohmann::json spec = {{"recipe", "external"}, {"commit", commit}, {"files", files},
+                         {"settings", settings}, {"kura_version", version()}, {"base_model", nullptr}};
+  Store& store = repo.store();
+  const ObjectId weights = store.put_object(run.weights);
+  RunRecord r;
+  r.id = sha256(spec.dump() + "\n" + weights.hex()).hex();
+  r.spec = spec;
+  r.status = run.status;
+  r.finished = run.finished > 0 ? run.finished : static_cast<int64_t>(std::time(nullptr));
+  r.started = run.started > 0 ? run.started : r.finished;
+  if (r.started > r.finished) fail(ErrorCode::kInvalidInput, "record_run: started is after finished");
+  nlohmann::json metrics = run.metrics;
+  if (!metrics.contains("epochs")) metrics["epochs"] = nlohmann::json::array();
+  if (!metrics.contains("labels")) metrics["labels"] = nlohmann::json::array();
+  if (!metrics.contains("confusion")) metrics["confusion"] = nlohmann::json::array();
+  if (!metrics.contains("counts")) metrics["counts"] = nlohmann::json::object();
+  r.weights = weights.hex();
+  r.metrics = store.put_object(metrics.dump(2)).hex();
+  r.log = store.put_object(run.log).hex();
+  r.summary = {{"labels", metrics["labels"]},
+               {"counts", metrics["counts"]},
+               {"epochs_done", metrics["epochs"].size()},
+               {"seconds", r.finished - r.started}};
+  if (!metrics["epochs"].empty())
+    for (const auto& [key, value] : metrics["epochs"].back().items())
+      if (key != "epoch" && !r.summary.contains(key)) r.summary[key] = value;
+  store.sync_objects();  // outputs first, then the record that names them
+  store.put(Table::kRuns, "run/" + r.id, r.to_json().dump(), Sync::kYes);
+  return r;
+}
+
+bool external_run(const RunRecord& record) { return record.spec.value("recipe", "") == "external"; }
+
+void require_kura_run(const RunRecord& record, const std::string& what) {
+  if (external_run(record))
+    fail(ErrorCode::kInvalidInput, "run " + record.id.substr(0, 12) + " was trained outside kura (recorded by " +
+                                       "kura.torch.record_run); kura cannot " + what +
+                                       " it. Its weights are object " + record.weights.substr(0, 12) +
+                                       " (kura show " + record.weights.substr(0, 12) + " > weights.pt writes them)");
 }
 
 std::vector<RunRecord> list_runs(const Repo& repo) {

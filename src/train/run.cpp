@@ -235,12 +235,14 @@ std::string read_weights(const Repo& repo, const RunRecord& record) {
 WeightsComparison compare_weights(const std::string& a, const std::string& b) { return train::compare_weight_files(a, b); }
 
 std::string export_model(const Repo& repo, const RunRecord& record) {
+  require_kura_run(record, "export");
   return train::to_torch_archive(read_weights(repo, record), train::hyper_of(record.spec),
                                  static_cast<int>(record.summary.at("labels").size()));
 }
 
 std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
                                 const std::vector<std::string>& names) {
+  require_kura_run(record, "predict with");
   std::vector<std::string> labels = record.summary.at("labels");
   train::Hyper hyper = train::hyper_of(record.spec);
   train::Images decoded = train::decode_files(images, names, hyper.image_size);

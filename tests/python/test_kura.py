@@ -5,6 +5,7 @@ message; kura.torch.ChatImageDataset feeds a DataLoader with workers and a
 small CNN. Run by CTest (python.kura) with PYTHONPATH=build/python and
 KURA=build/kura."""
 import base64
+import io
 import json
 import os
 import resource
@@ -118,6 +119,40 @@ def test_history_files_and_changes_match_the_cli(repo):
     assert r.resolve("v1") == r.log()[1]["id"]
     assert r.files("v1") == json.loads(run(repo, "ls-files", "--json", "v1").stdout)
     assert {"path": "kura-exclusions.jsonl", "change": "added"} in r.changes("v1", "HEAD")
+
+
+def test_diff_is_kura_diffs_json(repo):
+    r = kura.Repo(str(repo))
+    with open(repo / "train.jsonl") as f:
+        lines = f.read().splitlines()
+    lines[7] = text_row(77)  # line 8 changed
+    del lines[9]             # line 10 deleted
+    (repo / "train.jsonl").write_text("\n".join(lines) + "\n")
+    run(repo, "add", ".")
+    run(repo, "commit", "-m", "edit rows")
+    got = r.diff("HEAD~1", "HEAD")
+    assert got == json.loads(run(repo, "diff", "HEAD~1", "HEAD", "--json").stdout)
+    table = [f for f in got["files"] if f["path"] == "train.jsonl"][0]
+    assert (table["stat"]["old_rows"], table["stat"]["new_rows"]) == (13, 12)
+    assert {"kind": "removed", "old_line": 10} in [{"kind": c["kind"], "old_line": c["old_line"]} for c in table["rows"]]
+    assert r.diff("v1", "HEAD", paths=["train.jsonl"]) == json.loads(
+        run(repo, "diff", "v1", "HEAD", "--json", "--", "train.jsonl").stdout)
+
+
+def test_clone_then_read_a_partial_clone(repo, tmp_path):
+    remote = tmp_path / "remote"
+    run(repo, "remote", "add", "origin", str(remote))
+    run(repo, "push", "origin", "main")
+    run(repo, "push", "origin", "v1")
+    c = kura.clone(str(remote), tmp_path / "copy", depth=1)
+    assert c.resolve() == kura.Repo(str(repo)).resolve()
+    assert c.read("train.jsonl") == kura.Repo(str(repo)).read("train.jsonl")
+    # v1's table is not in the partial clone: reading it fetches it from origin.
+    assert c.read("train.jsonl", rev="v1") == run(repo, "show", "v1:train.jsonl").stdout
+    assert [e.line for e in c.examples("train.jsonl", rev="v1")] == list(range(1, 14))
+    with pytest.raises(kura.Error) as e:
+        kura.clone(str(remote), tmp_path / "copy")
+    assert e.value.code in ("invalid_input", "conflict") and "copy" in str(e.value)
 
 
 @pytest.mark.parametrize("call, cli", [
@@ -260,3 +295,46 @@ def test_a_small_cnn_trains_on_a_commit(digits):
             loss.backward()
             opt.step()
     assert mean_loss(val) < start  # it learnt something from the commit's digits
+
+    from kura.torch import record_run
+    record = record_run([train, val], model="small-cnn", weights=net, settings={"lr": 0.01, "epochs": 2, "seed": 0},
+                        metrics=[{"epoch": 1, "validation_loss": start}, {"epoch": 2, "validation_loss": mean_loss(val)}])
+    listed = json.loads(run(digits, "runs", "--json").stdout)
+    assert [r["id"] for r in listed] == [record["id"]]
+    assert listed[0]["spec"]["commit"] == train.commit and listed[0]["spec"]["recipe"] == "external"
+    assert listed[0]["spec"]["files"] == ["train.jsonl", "validation.jsonl"]
+    assert listed[0]["summary"]["labels"] == train.labels and listed[0]["summary"]["epochs_done"] == 2
+    assert kura.Repo(str(digits)).runs() == listed
+    text = run(digits, "runs").stdout.decode()
+    assert "external/small-cnn" in text and "2/2 epochs" in text
+    shown = run(digits, "run", "show", record["id"][:8]).stdout.decode()
+    assert "trained outside kura" in shown and "validation_loss" in shown
+    # The weights are the script's torch.save file, byte for byte.
+    saved = run(digits, "show", record["weights"]).stdout
+    state = torch.load(io.BytesIO(saved))
+    assert all(torch.equal(state[k], v) for k, v in net.state_dict().items())
+    refused = run(digits, "reproduce", record["id"][:8], ok=False)
+    assert refused.returncode == 2 and "trained outside kura" in refused.stderr.decode()
+
+
+def test_record_run_refuses_bad_runs(digits):
+    from kura.torch import record_run
+    repo = kura.Repo(str(digits))
+    with pytest.raises(kura.Error) as e:
+        record_run(repo=repo, commit="HEAD", model="m", weights=b"w", files=["nope.jsonl"])
+    assert e.value.code == "invalid_input" and "'nope.jsonl', which is not in commit" in str(e.value)
+    with pytest.raises(kura.Error) as e:
+        record_run(repo=repo, commit="HEAD", model="m", weights=b"w", metrics=[{"epoch": 1, "loss": "low"}])
+    assert 'metrics["epochs"][0]["loss"] must be a number' in str(e.value)
+    with pytest.raises(kura.Error) as e:
+        record_run(repo=repo, commit="no-such-rev", model="m", weights=b"w")
+    assert e.value.code == "not_found"
+    with pytest.raises(kura.Error) as e:
+        record_run(repo=repo, commit="HEAD", model="m", weights=b"")
+    assert "weights is empty" in str(e.value)
+    assert json.loads(run(digits, "runs", "--json").stdout) == []
+    # A NaN loss is recorded as null; the same run recorded again is one run.
+    a = record_run(repo=repo, commit="HEAD", model="m", weights=b"w", metrics=[{"epoch": 1, "loss": float("nan")}])
+    b = record_run(repo=repo, commit="HEAD", model="m", weights=b"w", metrics=[{"epoch": 1, "loss": float("nan")}])
+    assert a["id"] == b["id"] and len(repo.runs()) == 1
+    assert a["summary"]["loss"] is None
