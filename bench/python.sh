@@ -17,9 +17,11 @@ KURA=${KURA:-$ROOT/build/kura}
 BENCH_DIR=${BENCH_DIR:-/tmp/kura-bench}
 DATA=$BENCH_DIR/data
 RUN=$BENCH_DIR/python
+# Debian's interpreter, which the module is built for and which has torch.
+PYTHON=${PYTHON:-/usr/bin/python3}
 export PYTHONPATH=$ROOT/build/python${PYTHONPATH:+:$PYTHONPATH}
 [ -x "$KURA" ] || { echo "python.sh: $KURA is not built (scripts/build.sh)" >&2; exit 2; }
-python3 -c 'import kura' 2>/dev/null || { echo "python.sh: the kura module is not built in $ROOT/build/python" >&2; exit 2; }
+"$PYTHON" -c 'import kura' 2>/dev/null || { echo "python.sh: the kura module is not built in $ROOT/build/python" >&2; exit 2; }
 
 python3 "$HERE/gen_images.py" small "$DATA/small" >/dev/null
 python3 "$HERE/gen_jsonl.py" "$DATA/small" "$DATA/jsonl" >/dev/null
@@ -56,7 +58,7 @@ best() {  # best NAME CMD... : the best wall time of 3 runs, in seconds
 
 rows=$(wc -l <"$table/train.jsonl")
 echo "table: $rows rows, $(du -m "$table/train.jsonl" | cut -f1) MB; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-hand=$(best "json + base64 over the checked-out JSONL" python3 -c '
+hand=$(best "json + base64 over the checked-out JSONL" "$PYTHON" -c '
 import base64, json, sys
 n = b = 0
 for line in open(sys.argv[1]):
@@ -68,7 +70,7 @@ for line in open(sys.argv[1]):
                     b += len(base64.b64decode(p["image_url"]["url"].split(",", 1)[1]))
     n += 1
 print(n, b)' "$table/train.jsonl")
-ours=$(best "kura.Repo.examples + Image.bytes()" python3 -c '
+ours=$(best "kura.Repo.examples + Image.bytes()" "$PYTHON" -c '
 import sys, kura
 n = b = 0
 for ex in kura.Repo(sys.argv[1]).examples("train.jsonl"):
@@ -78,7 +80,7 @@ for ex in kura.Repo(sys.argv[1]).examples("train.jsonl"):
 print(n, b)' "$table")
 echo "examples with image bytes: kura $(awk "BEGIN{printf \"%.2f\", $hand / $ours}")x the speed of json + base64 (target >= 0.8x)"
 
-epoch_hand=$(best "hand-written Dataset over the files, 1 epoch" python3 -c '
+epoch_hand=$(best "hand-written Dataset over the files, 1 epoch" "$PYTHON" -c '
 import json, os, sys, numpy as np, torch
 from PIL import Image
 root = sys.argv[1]
@@ -93,7 +95,7 @@ class D(torch.utils.data.Dataset):
         return torch.from_numpy(x).permute(2, 0, 1).float().div_(255), index[l]
 n = sum(len(y) for _, y in torch.utils.data.DataLoader(D(), batch_size=64))
 print(n)' "$digits")
-epoch_ours=$(best "kura.torch.ChatImageDataset, 1 epoch" python3 -c '
+epoch_ours=$(best "kura.torch.ChatImageDataset, 1 epoch" "$PYTHON" -c '
 import sys, torch, kura
 from kura.torch import ChatImageDataset
 ds = ChatImageDataset(kura.Repo(sys.argv[1]), file="train.jsonl", size=20)

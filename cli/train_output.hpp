@@ -29,11 +29,7 @@ inline std::string epoch_line(const EpochMetrics& m, int epochs) {
          fixed(m.seconds, 1) + " s";
 }
 
-inline nlohmann::json record_json(const RunRecord& r) {
-  nlohmann::json j = r.to_json();
-  j["weights_sha256"] = r.weights;
-  return j;
-}
+inline nlohmann::json record_json(const RunRecord& r) { return run_json(r); }
 
 inline std::string short_id(const std::string& id) { return id.substr(0, 12); }
 

@@ -215,7 +215,7 @@ class Handle {
     nlohmann::json out = nlohmann::json::array();
     {
       py::gil_scoped_release release;
-      for (const RunRecord& r : list_runs(*repo)) out.push_back(r.to_json());
+      for (const RunRecord& r : list_runs(*repo)) out.push_back(run_json(r));
     }
     return from_json(out);
   }
@@ -233,16 +233,27 @@ class Handle {
       auto repo = Repo::open(path_, o);
       r = record_external_run(*repo, run);
     }
-    return from_json(r.to_json());
+    return from_json(run_json(r));
   }
 
-  // The commit's check report: the one stored with it, else checked now.
-  // (A commit's report never changes: cached by commit id.)
+  // The commit's check report: the one stored with it, else (a commit made
+  // with --no-verify) checked now with the repository's policy, as kura
+  // train does. Checking stores what it decodes (inline images) and caches
+  // its results, so that one check opens the repository for writing, waiting
+  // for its lock like a command, for as long as it runs. (A commit's report
+  // never changes: kept by commit id.)
   const CheckReport& report(Repo& repo, const std::string& commit) {
     auto it = reports_.find(commit);
     if (it == reports_.end()) {
       py::gil_scoped_release release;
-      it = reports_.emplace(commit, repo.report_for(commit, 0)).first;
+      std::optional<CheckReport> stored = repo.commit_report(commit);
+      if (!stored) {
+        OpenOptions o;
+        o.command = "kura (python check)";
+        o.notice = [](const std::string&) {};
+        stored = Repo::open(path_, o)->report_for(commit, 0);
+      }
+      it = reports_.emplace(commit, std::move(*stored)).first;
     }
     return it->second;
   }

@@ -107,6 +107,10 @@ class Store {
   static std::unique_ptr<Store> open(const std::filesystem::path& dir, bool create,
                                      Access access = Access::kReadWrite);
   ~Store();
+  // False for a store opened read-only (Access::kReadOnly, kInspect), whose
+  // writes all fail with Error(kIo): a cache that is optional asks this
+  // instead of catching the error, so a real write failure is never hidden.
+  bool writable() const;
 
   // --- objects -----------------------------------------------------------
   // Stores `bytes` under sha256(bytes) unless already present; returns the id.

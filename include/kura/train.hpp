@@ -225,6 +225,9 @@ RunRecord record_external_run(Repo& repo, const ExternalRun& run);
 bool external_run(const RunRecord& record);
 // Error(kInvalidInput) for an external run: kura cannot `what` it.
 void require_kura_run(const RunRecord& record, const std::string& what);
+// A run as `kura runs --json` prints it (and the Python package returns it):
+// the record, plus "weights_sha256" (the weights' object id is their SHA-256).
+nlohmann::json run_json(const RunRecord& record);
 // All runs, newest first.
 std::vector<RunRecord> list_runs(const Repo& repo);
 // A run by full id or unique prefix (at least 4 hex digits).

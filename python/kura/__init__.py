@@ -172,9 +172,11 @@ class Repo:
 
         `key` pairs rows by a JSON pointer ("/id") instead of by content;
         `labels` adds each table's label counts on both sides; `paths` limits
-        it to those files and folders.
+        it to those files and folders (relative to the top of the data set).
         """
-        return self._handle.diff(rev_a, rev_b, list(paths or []), key or "", bool(labels))
+        # Paths name files of the data set, as in read(): relative to its top, not to the current folder.
+        paths = [_os.path.join(self.root, _os.fspath(p)) for p in (paths or [])]
+        return self._handle.diff(rev_a, rev_b, paths, key or "", bool(labels))
 
     def runs(self):
         """The training runs, newest first, as `kura runs --json` lists them (kura's and record_run's)."""

@@ -378,7 +378,8 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
         results[j] = check::check_row(store, row, policy);
         ++rows_parsed;
         auto packed = nlohmann::json::to_msgpack(results[j].to_json());
-        results_store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
+        if (results_store.writable())  // read-only: checked, not cached
+          results_store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
       });
 
       if (options.fetch) fetch_remote(store, results, options, fetched);

@@ -208,11 +208,9 @@ Facts facts_of(Store& results, const ObjectId& id, const Policy& policy, const s
   options.detect_faces = faces;
   options.min_face_px = policy.min_face_px;
   const Facts f = facts_from(inspect_image(bytes, options), bytes.size());
-  try {
-    results.put(Table::kChecks, key, encode_facts(f));
-  } catch (const Error&) {
-    // A store opened read-only (kura serve's diff): computed, not cached.
-  }
+  // A store opened read-only (kura serve's diff, the Python reader):
+  // computed, not cached.
+  if (results.writable()) results.put(Table::kChecks, key, encode_facts(f));
   return f;
 }
 

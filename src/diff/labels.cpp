@@ -93,12 +93,8 @@ void count_labels(Store& store, const std::optional<ObjectId>& old_manifest,
       for (const auto& ref : read_chunk(store, uses[i].chunk))
         ++local[label_of(decode_row(store.read_object(ref.row), ref.row).body, field)];
       auto packed = nlohmann::json::to_msgpack(nlohmann::json(local));
-      try {
-        store.put(Table::kChecks, key,
-                                      std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
-      } catch (const Error&) {
-        // A store opened read-only: counted, not cached.
-      }
+      if (store.writable())  // a store opened read-only: counted, not cached
+        store.put(Table::kChecks, key, std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()));
     }
     std::lock_guard<std::mutex> guard(merge);
     for (const auto& [label, n] : local) {

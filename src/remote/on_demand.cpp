@@ -83,9 +83,10 @@ void enable_on_demand_fetch() {
     if (!name) return nullptr;
     try {
       return std::make_shared<remote::RemoteSource>(remote_settings(repo, *name));
-    } catch (const Error&) {
+    } catch (const Error& e) {
       // The promisor remote was removed by hand: every command still works on
       // what is here; reading a missing object then says it is missing.
+      if (e.code() != ErrorCode::kNotFound) throw;
       return nullptr;
     }
   });

@@ -52,18 +52,12 @@ void Repo::set_object_source(std::shared_ptr<ObjectSource> source) {
   if (!I.source_slot) {
     auto slot = std::make_shared<SourceSlot>();
     slot->store = I.store.get();
-    slot->writable = I.options.access == Access::kReadWrite;
+    slot->writable = I.store->writable();
     I.store->set_missing_object_fn([slot](const ObjectId& id) -> std::optional<std::string> {
       auto source = slot->get();
       if (!source) return std::nullopt;
       auto bytes = source->fetch_object(id);
-      if (bytes && slot->writable) {
-        try {
-          slot->store->put_object(id, *bytes);
-        } catch (const Error&) {
-          slot->writable = false;  // read-only store: serve from memory from now on
-        }
-      }
+      if (bytes && slot->writable) slot->store->put_object(id, *bytes);  // read-only: from memory
       return bytes;
     });
     I.source_slot = slot;

@@ -119,6 +119,8 @@ void Store::Impl::bind() {
 Store::Store() : impl_(std::make_unique<Impl>()) {}
 Store::~Store() = default;
 
+bool Store::writable() const { return !impl_->read_only; }
+
 std::unique_ptr<Store> Store::open(const fs::path& dir, bool create, Access access) {
   rocksdb::DBOptions db_options;
   // Every kura command opens the store: keep opening cheap (no flush of the

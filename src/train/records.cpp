@@ -130,6 +130,12 @@ RunRecord record_external_run(Repo& repo, const ExternalRun& run) {
   return r;
 }
 
+nlohmann::json run_json(const RunRecord& record) {
+  nlohmann::json j = record.to_json();
+  j["weights_sha256"] = record.weights;
+  return j;
+}
+
 bool external_run(const RunRecord& record) { return record.spec.value("recipe", "") == "external"; }
 
 void require_kura_run(const RunRecord& record, const std::string& what) {
