@@ -40,6 +40,7 @@ nlohmann::json refs_json(const std::vector<RefInfo>& refs) {
   for (const auto& r : refs) {
     nlohmann::json j = {{"name", r.name}, {"target", r.target}, {"current", r.current}};
     if (!r.message.empty()) j["message"] = r.message;
+    if (!r.tagger.empty()) j["tagger"] = r.tagger;
     a.push_back(j);
   }
   return a;

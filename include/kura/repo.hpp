@@ -142,6 +142,7 @@ struct RefInfo {
   std::string target;   // hex commit id
   bool current = false; // HEAD points here
   std::string message;  // annotated tags only
+  std::string tagger;   // annotated tags only: "Name <email>", chosen as a commit's author is
 };
 
 // One finding of fsck: a key of one table that cannot be read or is wrong.

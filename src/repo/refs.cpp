@@ -105,6 +105,8 @@ std::vector<RefInfo> Repo::tags() const {
       if (git_object_type(obj) == GIT_OBJECT_TAG) {
         const char* msg = git_tag_message(reinterpret_cast<git_tag*>(obj));
         info.message = msg ? msg : "";
+        if (const git_signature* t = git_tag_tagger(reinterpret_cast<git_tag*>(obj)))
+          info.tagger = std::string(t->name ? t->name : "") + " <" + (t->email ? t->email : "") + ">";
       }
       git_object* peeled = nullptr;
       if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0) {
@@ -126,12 +128,10 @@ void Repo::create_tag(const std::string& name, const std::string& rev, const std
   if (message.empty()) {
     rc = git_tag_create_lightweight(&oid, impl_->git.get(), name.c_str(), target, 0);
   } else {
-    git_signature* sig = nullptr;
-    if (git_signature_default(&sig, impl_->git.get()) < 0)
-      git::check(git_signature_now(&sig, "kura", "kura@localhost"), "cannot make a signature");
-    git::Signature owner(sig);
+    // The tagger by the rule of commit and merge (author_signature).
+    const git::Signature tagger = author_signature(impl_->git.get());
     // Object first, made durable, then the ref that names it.
-    rc = git_tag_annotation_create(&oid, impl_->git.get(), name.c_str(), target, sig, message.c_str());
+    rc = git_tag_annotation_create(&oid, impl_->git.get(), name.c_str(), target, tagger.get(), message.c_str());
     git::check(rc, "cannot create tag '" + name + "'");
     impl_->store->sync_tables();
     git_reference* ref = nullptr;

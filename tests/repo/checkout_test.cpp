@@ -96,6 +96,9 @@ TEST_CASE("branches and tags name commits", "[repo]") {
   auto tags = f.repo->tags();
   REQUIRE(tags.size() == 2);
   REQUIRE(tags[1].message == "second release");
+  // The tagger is named as a commit's author is (KURA_AUTHOR_NAME, _EMAIL first).
+  REQUIRE(tags[0].tagger.empty());
+  REQUIRE(tags[1].tagger == f.repo->resolve("HEAD").author_name + " <" + f.repo->resolve("HEAD").author_email + ">");
   REQUIRE_THROWS_AS(f.repo->create_branch("experiment", "HEAD", false), Error);
   f.repo->switch_branch("experiment", false, false);
   REQUIRE(f.read("train.jsonl") == f.v1["train.jsonl"]);
