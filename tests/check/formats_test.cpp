@@ -21,7 +21,7 @@ using nlohmann::json;
 namespace {
 
 std::string source_image(const std::string& name) {
-  return read_file(fs::path(KURA_TEST_DATA) / "../check/data" / name);
+  return read_file(data_path("../check/data") / name);
 }
 
 // A 96-pixel copy of tests/check/data/`source`, as `suffix` (".png",

@@ -409,13 +409,13 @@ TEST_CASE("report: kura show refuses to write an image to a terminal unless --bi
   const fs::path& d = data_set();
   const std::string id = sha256_hex(read_file(d / "images/g01.png"));
   // script(1) runs the command on a pseudo-terminal.
-  RunResult tty = run(d, {"script", "-qec", std::string(KURA_BIN) + " show " + id.substr(0, 8), "/dev/null"});
+  RunResult tty = run(d, {"script", "-qec", kura_binary() + " show " + id.substr(0, 8), "/dev/null"});
   INFO(tty.out << tty.err);
   REQUIRE(tty.exit_code == 2);
   REQUIRE(tty.out.find("is binary (png image") != std::string::npos);
   REQUIRE(tty.out.find("\x89PNG") == std::string::npos);
   RunResult forced =
-      run(d, {"script", "-qec", std::string(KURA_BIN) + " show --binary " + id.substr(0, 8), "/dev/null"});
+      run(d, {"script", "-qec", kura_binary() + " show --binary " + id.substr(0, 8), "/dev/null"});
   REQUIRE(forced.exit_code == 0);
   REQUIRE(forced.out.find("PNG") != std::string::npos);
 }
