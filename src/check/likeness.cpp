@@ -133,27 +133,33 @@ Likeness best_crop(const Plane& large, const Plane& small, double identity) {
 template <typename Level>
 uint64_t dct_hash(const Level* grey) {
   constexpr int kK = 8;
-  // cosines[k][n] = cos(pi * (2n + 1) * k / 2N), frequencies 1..8 only.
+  // cosines[n][k] = cos(pi * (2n + 1) * k / 2N), frequencies 1..8 only.
   static const auto cosines = [] {
-    std::array<std::array<double, kN>, kK> c{};
+    std::array<std::array<double, kK>, kN> c{};
     for (int k = 0; k < kK; ++k)
       for (int n = 0; n < kN; ++n)
-        c[k][n] = std::cos(std::numbers::pi * (2 * n + 1) * (k + 1) / (2 * kN));
+        c[n][k] = std::cos(std::numbers::pi * (2 * n + 1) * (k + 1) / (2 * kN));
     return c;
   }();
+  // Each sum is taken in the order x (then y) = 0, 1, ..., 31, as a plain
+  // loop per coefficient would, so the hash is the same bit for bit; the
+  // innermost loops run over 8 sums at once, which the compiler vectorizes
+  // (one sum at a time is a chain of dependent additions: 20 crop hashes
+  // took 0.7 ms an image).
   std::array<std::array<double, kK>, kN> rows{};  // DCT along x of each row
-  for (int y = 0; y < kN; ++y)
-    for (int k = 0; k < kK; ++k) {
-      double sum = 0;
-      for (int x = 0; x < kN; ++x) sum += grey[y * kN + x] * cosines[k][x];
-      rows[y][k] = sum;
+  for (int y = 0; y < kN; ++y) {
+    std::array<double, kK> sum{};
+    for (int x = 0; x < kN; ++x) {
+      const double v = grey[y * kN + x];
+      for (int k = 0; k < kK; ++k) sum[k] += v * cosines[x][k];
     }
+    rows[y] = sum;
+  }
   std::array<double, kK * kK> coefficients{};
-  for (int j = 0; j < kK; ++j)
-    for (int k = 0; k < kK; ++k) {
-      double sum = 0;
-      for (int y = 0; y < kN; ++y) sum += cosines[j][y] * rows[y][k];
-      coefficients[j * kK + k] = sum;
+  for (int y = 0; y < kN; ++y)
+    for (int j = 0; j < kK; ++j) {
+      const double c = cosines[y][j];
+      for (int k = 0; k < kK; ++k) coefficients[j * kK + k] += c * rows[y][k];
     }
   std::array<double, kK* kK> sorted = coefficients;
   std::nth_element(sorted.begin(), sorted.begin() + 31, sorted.end());
