@@ -197,8 +197,8 @@ async function viewTree(p) {
 function example(ex, path) {
   const head = el('div', { class: 'head' }, 'line ' + ex.line, ' · row ', el('code', {}, short(ex.row)),
     ex.excluded ? el('span', { class: 'badge excluded', title: 'in this commit\'s check report' }, 'excluded in this commit') : null,
-    curation({ path, line: ex.line, row: ex.row }, ex.exclusion),
-    (ex.findings || []).map(f => el('span', { class: 'badge ' + f.severity, title: f.message + ' — ' + f.fix }, f.rule)));
+    (ex.findings || []).map(f => el('span', { class: 'badge ' + f.severity, title: f.message + ' — ' + f.fix }, f.rule)),
+    curation({ path, line: ex.line, row: ex.row }, ex.exclusion));
   let body;
   if (!ex.json) body = el('div', { class: 'msg' }, el('div', { class: 'role' }, 'not JSON'), el('div', { class: 'body mono' }, ex.text));
   else if (!ex.messages.length) body = el('div', { class: 'msg' }, el('div', { class: 'role' }, 'row'), el('div', { class: 'body mono' }, ex.text || ''));
@@ -333,6 +333,11 @@ async function viewDiff(p) {
 }
 
 // --- runs -----------------------------------------------------------------
+// Chart.js 3 (Debian's) draws every series grey unless told a colour.
+const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const colour = i => palette[i % palette.length];
+// Speed and memory are not quality: they stay in the tables, out of the charts.
+const charted = k => !/second|rss|bytes|memory/.test(k);
 // Runs may be kura's own or external (recipe "external", recorded from
 // Python): settings may lack "epochs", an epoch holds any numbers.
 const spec = r => (r && r.spec) || {};
@@ -391,8 +396,8 @@ async function drawComparison(a, b) {
   const keys = new Set();
   for (const x of d.runs) for (const e of epochs(x)) for (const [k, v] of Object.entries(e)) if (k !== 'epoch' && typeof v === 'number') keys.add(k);
   const n = Math.max(...d.runs.map(x => epochs(x).length), 0);
-  const sets = pred => [...keys].filter(pred).flatMap(k => d.runs.map((x, i) => ({
-    label: (i ? 'B ' : 'A ') + k, borderDash: i ? [6, 3] : [],
+  const sets = pred => [...keys].filter(k => charted(k) && pred(k)).flatMap((k, j) => d.runs.map((x, i) => ({
+    label: (i ? 'B ' : 'A ') + k, borderDash: i ? [6, 3] : [], borderColor: colour(j), backgroundColor: colour(j),
     data: epochs(x).map(e => typeof e[k] === 'number' ? e[k] : null) })));
   const chart = (id, ds, title) => new Chart(document.getElementById(id), { type: 'line',
     options: { maintainAspectRatio: false, plugins: { title: { display: true, text: title } } },
@@ -407,7 +412,7 @@ async function viewRun(p) {
   const series = key => epochs.map(e => typeof e[key] === 'number' ? e[key] : null);
   const keySet = new Set();
   for (const e of epochs) for (const [k, v] of Object.entries(e || {})) if (k !== 'epoch' && typeof v === 'number') keySet.add(k);
-  const keys = [...keySet];
+  const keys = [...keySet].filter(charted);
   const loss = keys.filter(k => k.includes('loss')), acc = keys.filter(k => !k.includes('loss'));
   const labels = (r.metrics && r.metrics.labels) || [];
   show(el('h1', {}, 'Run ', el('code', {}, short(r.run.id)), spec(r.run).recipe === 'external' ? el('span', { class: 'badge info' }, 'external') : null),
@@ -419,7 +424,7 @@ async function viewRun(p) {
         r.metrics.confusion.map((row, i) => el('tr', {}, el('th', {}, labels[i]), (row || []).map(n => el('td', {}, n)))))) : null);
   if (!window.Chart || !epochs.length) return;
   const line = (id, ks, title) => new Chart(document.getElementById(id), { type: 'line', options: { maintainAspectRatio: false, plugins: { title: { display: true, text: title } } },
-    data: { labels: epochs.map((e, i) => typeof e.epoch === 'number' ? e.epoch : i + 1), datasets: ks.map(k => ({ label: k, data: series(k) })) } });
+    data: { labels: epochs.map((e, i) => typeof e.epoch === 'number' ? e.epoch : i + 1), datasets: ks.map((k, j) => ({ label: k, data: series(k), borderColor: colour(j), backgroundColor: colour(j) })) } });
   line('loss', loss, 'loss per epoch');
   line('acc', acc, 'other metrics per epoch');
 }
