@@ -39,7 +39,7 @@ void add_serve_commands(CLI::App& app, Global& g, Action& action) {
   cmd->add_option("--host", o->host, "Address to listen on; other than 127.0.0.1 exposes the data to the network")
       ->capture_default_str();
   cmd->add_flag("--open", *open, "Open the page in the desktop's browser");
-  cmd->add_flag("--read-only", o->read_only, "Refuse every change (the view makes none yet: curation is still to come)");
+  cmd->add_flag("--read-only", o->read_only, "Refuse every change: the pages cannot exclude or include examples (POST answers 403)");
   cmd->callback([&g, &action, o, open] {
     action = [&g, o, open] {
       o->root = g.dir;

@@ -30,20 +30,6 @@ namespace {
                "start kura-train, which runs the training commands (it is built and installed beside kura)");
 }
 
-// "key.sub: a -> b" for each leaf that differs.
-void json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& at, nlohmann::json& out) {
-  if (a.is_object() && b.is_object()) {
-    std::set<std::string> keys;
-    for (auto& [k, v] : a.items()) keys.insert(k);
-    for (auto& [k, v] : b.items()) keys.insert(k);
-    for (const auto& k : keys)
-      json_diff(a.contains(k) ? a[k] : nlohmann::json(), b.contains(k) ? b[k] : nlohmann::json(), at.empty() ? k : at + "." + k,
-                out);
-  } else if (a != b) {
-    out.push_back({{"key", at}, {"a", a}, {"b", b}});
-  }
-}
-
 // "3/5 epochs" (done of planned), or "3 epochs" for an external run that
 // named no plan.
 std::string epochs_text(const RunRecord& r) {
@@ -183,18 +169,14 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
       action = [&g, a, b, djson] {
         auto repo = open_repo(g, "run diff", *djson, Mode::kRead);
         RunRecord ra = find_run(*repo, *a), rb = find_run(*repo, *b);
-        nlohmann::json spec_diff = nlohmann::json::array();
-        json_diff(ra.spec, rb.spec, "", spec_diff);
-        nlohmann::json data = nlohmann::json::array();
-        if (ra.spec["commit"] != rb.spec["commit"])
-          for (const auto& c : repo->changes(ra.spec["commit"], rb.spec["commit"]))
-            data.push_back({{"path", c.path}, {"change", change_name(c.change)}});
-        nlohmann::json metric_diff = nlohmann::json::array();
-        json_diff(ra.summary, rb.summary, "", metric_diff);
+        const nlohmann::json compared = compare_runs(*repo, ra, rb);
         if (*djson) {
-          print_json({{"a", ra.id}, {"b", rb.id}, {"spec", spec_diff}, {"data", data}, {"metrics", metric_diff}});
+          print_json(compared);
           return 0;
         }
+        const nlohmann::json& spec_diff = compared["spec"];
+        const nlohmann::json& data = compared["data"];
+        const nlohmann::json& metric_diff = compared["metrics"];
         std::cout << "a: " << ra.id << "\nb: " << rb.id << "\n";
         std::cout << (spec_diff.empty() ? "spec: identical\n" : "spec:\n");
         for (const auto& d : spec_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";

@@ -512,6 +512,11 @@ Policy folder_policy(const std::filesystem::path& root);
 struct ExclusionTarget {
   std::string path;   // root-relative file
   uint64_t line = 0;  // 1-based JSONL line; 0: the file itself (or, for include, all its entries)
+  // Optional, with a line: the hex id of the row the caller saw at that line
+  // (a page showing a commit's rows). When the working folder's line holds
+  // another row, exclude and include refuse with Error(kConflict), naming
+  // both, and change nothing. Empty: whatever the line holds now.
+  std::string row;
 };
 // Reads "PATH" or "PATH:LINE" as given on the command line (relative to
 // `cwd`, inside `root`); a PATH that exists with its ":N" is taken whole.

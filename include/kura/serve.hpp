@@ -16,7 +16,14 @@
 // (header X-Kura-Token, cookie kura_token, or ?token=); opening the page with
 // ?token= sets the cookie (HttpOnly, SameSite=Strict), so another web page in
 // the same browser can neither read the data nor write. Writes are POST only
-// and need the header, which a cross-site page cannot send. Paths, revisions
+// and need the header, which a cross-site page cannot send.
+//
+// The one write is curation: POST /api/exclude and /api/include edit the
+// working folder's kura-exclusions.jsonl through kura::exclude() and
+// kura::include(), as `kura exclude` / `kura include` do, holding the
+// repository lock for that request only. Nothing is staged or committed:
+// `kura status` shows the file modified. With ServeOptions::read_only every
+// write answers 403 and changes nothing. Paths, revisions
 // and ids are validated (no "..", no absolute path, 64 hex digits for an
 // id); files are only ever looked up in a commit's tree and objects in the
 // store, so nothing outside the repository is served.
@@ -45,7 +52,7 @@ struct ServeOptions {
   std::filesystem::path root = ".";  // the repository, or any folder inside it
   std::string host = "127.0.0.1";
   int port = 8470;                   // 0: any free port (port() says which)
-  bool read_only = false;            // refuse changes (the view makes none yet; reported by /api/session)
+  bool read_only = false;            // refuse every write (POST /api/exclude, /api/include: 403); /api/session says so
   std::string token;                 // empty: 32 random hex digits
   std::chrono::milliseconds lock_timeout{10000};
   size_t thumbnail_cache_bytes = 64u << 20;  // thumbnails kept in memory, by object id and size

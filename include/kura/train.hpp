@@ -234,6 +234,15 @@ std::vector<RunRecord> list_runs(const Repo& repo);
 RunRecord find_run(const Repo& repo, const std::string& id_or_prefix);
 // The metrics object of a run (per-epoch metrics, confusion matrix, labels).
 nlohmann::json run_metrics(const Repo& repo, const RunRecord& record);
+// What differs between two runs, as `kura run diff --json` prints it and
+// the web view shows it: {"a", "b" (the ids), "spec": [{key, a, b}], "data":
+// [{path, change}], "metrics": [{key, a, b}]}. `spec` and `metrics` (the
+// records' summaries) name each leaf that differs by its dotted key
+// ("settings.epochs"; a key one side lacks has null there); `data` lists the
+// files that differ between the runs' commits, empty for the same commit.
+// External runs compare like any other. Error(kNotFound) when a commit of
+// either run is no longer in the repository.
+nlohmann::json compare_runs(const Repo& repo, const RunRecord& a, const RunRecord& b);
 
 struct WeightsComparison {
   bool identical = false;

@@ -53,6 +53,14 @@ void write_entries(const fs::path& root, const std::vector<Exclusion>& entries) 
   write_file_atomic(root / kExclusionsFile, Exclusions::format(entries));
 }
 
+// A page showed `t.row` at `t.line`: the working folder's line must still hold it.
+void require_row(const ExclusionTarget& t, const std::string& row_now) {
+  if (t.row.empty() || t.row == row_now) return;
+  fail(ErrorCode::kConflict, "line " + std::to_string(t.line) + " of '" + t.path + "' in the working folder holds row " +
+                                 (row_now.empty() ? std::string("(none)") : row_now.substr(0, 12)) + ", not row " +
+                                 t.row.substr(0, 12) + " that was shown; the file changed since, look again");
+}
+
 }  // namespace
 
 ExclusionTarget parse_exclusion_target(const fs::path& root, const fs::path& cwd, const std::string& arg) {
@@ -102,6 +110,7 @@ std::vector<ExclusionChange> exclude(const fs::path& root, const std::vector<Exc
                                            " lines; there is no line " + std::to_string(t.line));
       e.line = t.line;
       e.row = it->second[t.line - 1].hex();
+      require_row(t, e.row);
     } else if (t.line) {
       fail(ErrorCode::kInvalidInput, "'" + t.path + "' is not a JSONL file, so it has no lines to exclude; name the file alone");
     }
@@ -134,6 +143,7 @@ std::vector<ExclusionChange> include(const fs::path& root, const std::vector<Exc
         const std::vector<ObjectId> ids = row_ids(root / t.path);
         if (t.line <= ids.size()) row = ids[t.line - 1].hex();
       }
+      require_row(t, row);
     }
     const size_t before = changes.size();
     std::erase_if(entries, [&](const Exclusion& x) {

@@ -67,8 +67,54 @@ json api_findings(Repo& repo, ReportCache& reports, const FindingsQuery& query);
 json api_diff(Repo& repo, const std::string& a, const std::string& b, size_t max_rows_per_file);
 json api_runs(Repo& repo);
 json api_run(Repo& repo, const std::string& id);
+// Two runs compared: compare_runs() (a, b, spec, data, metrics) plus "runs":
+// [{run, metrics}] of both, for the page's charts.
+json api_run_diff(Repo& repo, const std::string& a, const std::string& b);
 
 // The facts of an image the checks cached, as the pages show them.
 json image_json(const Store& store, const Policy& policy, const ObjectId& id);
+
+// The curation action (api_curate.cpp). A request's body, validated:
+// Error(kInvalidInput) naming the field for a body that is not a JSON
+// object, a bad path (check_path; nothing under .kura/), a line < 1, a row
+// that is not an id or comes without a line, and, to exclude, an empty reason.
+enum class Curation { kExclude, kInclude };
+struct CurationRequest {
+  ExclusionTarget target;
+  std::string reason;
+};
+CurationRequest parse_curation(const std::string& body, Curation action);
+// Edits the working folder's kura-exclusions.jsonl with kura::exclude() or
+// kura::include() and answers {file, changed, changes: [{path, line, row,
+// reason, action}], excluded, note}. The library's errors pass through
+// (kNotFound: no such file; kInvalidInput: a line past the end, a JSONL file
+// without a line, kura's own file; kConflict: the line holds another row
+// than `target.row`). Include of a file that neither exists nor has an
+// exclusion is kNotFound. The caller holds the repository lock.
+json api_curate(const Repo& repo, const CurationRequest& request, Curation action);
+// {file, exclusions: [{path, line, row, reason, lines_now}]}: list_exclusions().
+json api_exclusions(const Repo& repo);
+
+// The working folder's hand exclusions, read once for a page: which of the
+// examples shown are excluded now (which may differ from the commit's
+// report). A malformed file reads as the entries that parse.
+class WorkingExclusions {
+ public:
+  explicit WorkingExclusions(const std::filesystem::path& root);
+  // The entry excluding `path` (line 0: the file) whose row is `row`, or,
+  // for an entry without a row, whose line is `line`; nullptr if none.
+  const Exclusion* find(const std::string& path, uint64_t line, const std::string& row) const;
+  // {reason, line} of that entry, or null.
+  json state(const std::string& path, uint64_t line, const std::string& row) const;
+  bool malformed() const { return malformed_; }
+
+ private:
+  std::vector<Exclusion> entries_;
+  bool malformed_ = false;
+};
+
+// The row ids (hex) at 1-based `lines` of a table, reading only the chunks
+// that hold them.
+std::map<uint64_t, std::string> rows_at(const Store& store, const ObjectId& manifest, const std::vector<uint64_t>& lines);
 
 }  // namespace kura::serve

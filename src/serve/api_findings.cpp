@@ -70,6 +70,28 @@ json api_findings(Repo& repo, ReportCache& reports, const FindingsQuery& query) 
     file_list.push_back({{"path", path}, {"count", n}});
   }
   const CheckSummary& s = report.summary;
+  // The working folder's state of each finding's example or image file; a
+  // JSONL line is named by the commit's row there, as the exclusion names it.
+  const WorkingExclusions working(repo.root());
+  std::map<std::string, std::vector<uint64_t>> lines_of;
+  for (const auto& j : list)
+    if (j["line"].get<uint64_t>() > 0) lines_of[j["path"].get<std::string>()].push_back(j["line"].get<uint64_t>());
+  std::map<std::string, std::map<uint64_t, std::string>> rows;
+  for (const auto& [path, lines] : lines_of) {
+    std::optional<FileEntry> f = repo.file_at(commit.id, path);
+    if (f && f->pointer.kind == FileKind::kTable) rows[path] = rows_at(repo.store(), f->pointer.object, lines);
+  }
+  for (auto& j : list) {
+    const std::string path = j["path"].get<std::string>();
+    const uint64_t line = j["line"].get<uint64_t>();
+    std::string row;
+    if (line) {
+      auto& by_line = rows[path];
+      if (auto it = by_line.find(line); it != by_line.end()) row = it->second;
+      j["row"] = row.empty() ? json() : json(row);
+    }
+    j["exclusion"] = working.state(path, line, row);
+  }
   out["summary"] = {{"files", s.files},       {"examples", s.examples}, {"images", s.images},
                     {"errors", s.errors},     {"warnings", s.warnings}, {"infos", s.infos},
                     {"excluded", s.excluded}, {"findings", findings.size()}};

@@ -172,6 +172,18 @@ json api_run(Repo& repo, const std::string& id) {
   return {{"run", record.to_json()}, {"metrics", metrics}};
 }
 
+json api_run_diff(Repo& repo, const std::string& a, const std::string& b) {
+  const RunRecord ra = find_run(repo, a), rb = find_run(repo, b);
+  json out = compare_runs(repo, ra, rb);
+  out["runs"] = json::array();
+  for (const RunRecord* r : {&ra, &rb}) {
+    json metrics;
+    if (!r->metrics.empty()) metrics = run_metrics(repo, *r);
+    out["runs"].push_back({{"run", r->to_json()}, {"metrics", metrics}});
+  }
+  return out;
+}
+
 json image_json(const Store& store, const Policy& policy, const ObjectId& id) {
   json j = {{"object", id.hex()}};
   std::optional<ImageInfo> info = cached_image_info(store, id, policy);

@@ -198,6 +198,7 @@ json api_rows(Repo& repo, ReportCache& reports, const RowsQuery& query, ServeCou
   const bool filtered = !query.q.empty() || !query.label.empty();
 
   ExampleReader reader(repo, commit.id, query.path);
+  const WorkingExclusions working(repo.root());
   json examples = json::array();
   uint64_t first_line = 0, scanned = 0, next = 0;
   bool done = false;
@@ -226,6 +227,7 @@ json api_rows(Repo& repo, ReportCache& reports, const RowsQuery& query, ServeCou
       ex["line"] = line + 1;
       ex["row"] = refs[i].row.hex();
       ex["label"] = label;
+      ex["exclusion"] = working.state(query.path, line + 1, ex["row"].get<std::string>());
       if (report) {
         ex["excluded"] = report->report.excludes(query.path, line + 1);
         json found = json::array();
@@ -247,7 +249,7 @@ json api_rows(Repo& repo, ReportCache& reports, const RowsQuery& query, ServeCou
   json out = {{"commit", commit.id},    {"path", query.path},      {"rows", file->pointer.rows},
               {"size", file->pointer.size}, {"offset", query.offset}, {"limit", query.limit},
               {"examples", examples},   {"scanned", scanned},      {"filtered", filtered},
-              {"checked", report != nullptr}};
+              {"checked", report != nullptr}, {"exclusions_malformed", working.malformed()}};
   out["next_offset"] = done ? json(next) : json();
   return out;
 }

@@ -151,6 +151,33 @@ struct Server::Impl {
     });
   }
 
+  // A POST endpoint that edits the working folder: refused when read-only,
+  // the body validated before the repository is opened, the lock held for
+  // this request only.
+  void write_api(const std::string& pattern, serve::Curation action) {
+    http.Post(pattern, [this, action, pattern](const httplib::Request& req, httplib::Response& res) {
+      if (options.read_only) {
+        counters.refused++;
+        send_json(res, 403, {{"error", "kura serve runs with --read-only: " + pattern +
+                                           " is refused and nothing was changed; restart it without "
+                                           "--read-only to curate, or use 'kura exclude' / 'kura include'"}});
+        return;
+      }
+      guarded(res, [&] {
+        const serve::CurationRequest request = serve::parse_curation(req.body, action);
+        std::lock_guard<std::mutex> lock(repo_mutex);
+        auto repo = open_repo();
+        send_json(res, 200, serve::api_curate(*repo, request, action));
+      });
+    });
+    http.Get(pattern, [this, pattern](const httplib::Request&, httplib::Response& res) {
+      counters.refused++;
+      res.set_header("Allow", "POST");
+      send_json(res, 405, {{"error", "GET " + pattern + " is refused: it changes the working folder, so it is POST only "
+                                     "(with the X-Kura-Token header and a JSON body {path, line, reason})"}});
+    });
+  }
+
   void routes();
   void serve_object(const httplib::Request& req, httplib::Response& res);
   void serve_thumb(const httplib::Request& req, httplib::Response& res);
@@ -160,6 +187,12 @@ struct Server::Impl {
 namespace {
 std::string param(const httplib::Request& req, const char* name) {
   return req.has_param(name) ? req.get_param_value(name) : std::string();
+}
+std::string run_id(const httplib::Request& req, const char* name) {
+  const std::string id = param(req, name);
+  if (id.size() < 4 || id.size() > 64 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    fail(ErrorCode::kInvalidInput, std::string("parameter '") + name + "' must be 4 to 64 lower-case hex digits of a run id");
+  return id;
 }
 }  // namespace
 
@@ -253,11 +286,14 @@ void Server::Impl::routes() {
   });
   api("/api/runs", [](Repo& repo, const httplib::Request&) { return serve::api_runs(repo); });
   api("/api/run", [](Repo& repo, const httplib::Request& req) {
-    const std::string id = param(req, "id");
-    if (id.size() < 4 || id.size() > 64 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
-      fail(ErrorCode::kInvalidInput, "parameter 'id' must be 4 to 64 lower-case hex digits of a run id");
-    return serve::api_run(repo, id);
+    return serve::api_run(repo, run_id(req, "id"));
   });
+  api("/api/run-diff", [](Repo& repo, const httplib::Request& req) {
+    return serve::api_run_diff(repo, run_id(req, "a"), run_id(req, "b"));
+  });
+  api("/api/exclusions", [](Repo& repo, const httplib::Request&) { return serve::api_exclusions(repo); });
+  write_api("/api/exclude", serve::Curation::kExclude);
+  write_api("/api/include", serve::Curation::kInclude);
   api("/api/image", [](Repo& repo, const httplib::Request& req) {
     const ObjectId id = check_id("id", param(req, "id"));
     if (!repo.store().has_object(id))

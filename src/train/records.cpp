@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <set>
 
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
@@ -19,6 +20,25 @@ const std::pair<const char*, const char*> kPinned[] = {
     {"DNNL_MAX_CPU_ISA", "AVX2"},     // oneDNN's convolutions, likewise
     {"OMP_WAIT_POLICY", "passive"},   // busy-waiting threads crawl on a shared machine
 };
+
+// "key.sub" with both values for each leaf that differs.
+void json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& at, nlohmann::json& out) {
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (auto& [k, v] : a.items()) keys.insert(k);
+    for (auto& [k, v] : b.items()) keys.insert(k);
+    for (const auto& k : keys)
+      json_diff(a.contains(k) ? a[k] : nlohmann::json(), b.contains(k) ? b[k] : nlohmann::json(),
+                at.empty() ? k : at + "." + k, out);
+  } else if (a != b) {
+    out.push_back({{"key", at}, {"a", a}, {"b", b}});
+  }
+}
+
+std::string commit_of(const RunRecord& r) {
+  const nlohmann::json& c = r.spec.is_object() && r.spec.contains("commit") ? r.spec["commit"] : nlohmann::json();
+  return c.is_string() ? c.get<std::string>() : std::string();
+}
 
 }  // namespace
 
@@ -175,6 +195,16 @@ nlohmann::json run_metrics(const Repo& repo, const RunRecord& record) {
   auto id = ObjectId::from_hex(record.metrics);
   if (!id) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad metrics object");
   return nlohmann::json::parse(const_cast<Repo&>(repo).store().read_object(*id));
+}
+
+nlohmann::json compare_runs(const Repo& repo, const RunRecord& a, const RunRecord& b) {
+  nlohmann::json spec = nlohmann::json::array(), data = nlohmann::json::array(), metrics = nlohmann::json::array();
+  json_diff(a.spec, b.spec, "", spec);
+  const std::string ca = commit_of(a), cb = commit_of(b);
+  if (ca != cb && !ca.empty() && !cb.empty())
+    for (const auto& c : repo.changes(ca, cb)) data.push_back({{"path", c.path}, {"change", change_name(c.change)}});
+  json_diff(a.summary, b.summary, "", metrics);
+  return {{"a", a.id}, {"b", b.id}, {"spec", spec}, {"data", data}, {"metrics", metrics}};
 }
 
 }  // namespace kura

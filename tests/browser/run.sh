@@ -2,7 +2,9 @@
 # The browser test of kura serve (CTest label `browser`): builds a small
 # repository with the built kura, serves it on a free port and drives
 # Debian's Chromium (headless) through it with puppeteer-core
-# (serve_browser.cjs). Screenshots go to BUILD_DIR/browser/screenshots/.
+# (serve_browser.cjs); a second server of it runs --read-only. The repository
+# has two commits and a `kura train` run on each (1 and 2 epochs, ~5 s each).
+# Screenshots go to BUILD_DIR/browser/screenshots/.
 #
 #   tests/browser/run.sh KURA_BINARY BUILD_DIR
 #
@@ -36,8 +38,10 @@ fi
 
 repo=$(mktemp -d /tmp/kura-browser-XXXXXX)
 server_pid=
+ro_pid=
 cleanup() {
   if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [[ -n $ro_pid ]]; then kill "$ro_pid" 2>/dev/null || true; wait "$ro_pid" 2>/dev/null || true; fi
   rm -rf "$repo"
 }
 trap cleanup EXIT
@@ -68,20 +72,31 @@ export KURA_AUTHOR_NAME="Browser Test" KURA_AUTHOR_EMAIL=browser@example.com
   table penguin "$src/tests/data/windows.jpg" >train.jsonl
   "$kura" add . >/dev/null
   "$kura" -q commit -m "line 2: another picture and label" >/dev/null
+  # Two real runs for the runs page: one epoch on the first commit, two on the second.
+  "$kura" -q train --rev HEAD~1 --threads 2 --set epochs=1 >/dev/null
+  "$kura" -q train --threads 2 --set epochs=2 --seed 1 >/dev/null
 )
 
 "$kura" -C "$repo" serve --port 0 >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
-url=
-for _ in $(seq 1 100); do
-  url=$(grep -m1 '^http://' "$work/serve.out" || true)
-  [[ -n $url ]] && break
-  sleep 0.1
-done
-if [[ -z $url ]]; then
-  echo "kura serve printed no address:" >&2
-  cat "$work/serve.out" "$work/serve.err" >&2
-  exit 2
-fi
+# The same repository served --read-only, for the page without buttons.
+"$kura" -C "$repo" serve --port 0 --read-only >"$work/serve-ro.out" 2>"$work/serve-ro.err" &
+ro_pid=$!
+address() {  # the address a server printed to file $1
+  local u=
+  for _ in $(seq 1 100); do
+    u=$(grep -m1 '^http://' "$1" || true)
+    [[ -n $u ]] && break
+    sleep 0.1
+  done
+  if [[ -z $u ]]; then
+    echo "kura serve printed no address:" >&2
+    cat "$1" >&2
+    exit 2
+  fi
+  echo "$u"
+}
+url=$(address "$work/serve.out")
+ro_url=$(address "$work/serve-ro.out")
 
-NODE_PATH=$work/node_modules node "$here/serve_browser.cjs" "$url" "$work/screenshots"
+NODE_PATH=$work/node_modules node "$here/serve_browser.cjs" "$url" "$work/screenshots" "$kura" "$repo" "$ro_url"

@@ -11,6 +11,7 @@
 #include "kura/error.hpp"
 #include "kura/image_facts.hpp"
 #include "kura/serve.hpp"
+#include "kura/train.hpp"
 #include "repo/fixture.hpp"
 
 using namespace kura;
@@ -31,11 +32,12 @@ std::string grey_png() { return read_file(data_path("") / ".." / "check" / "data
 // and 9 hold the grey PNG), then a served view of it.
 struct Served {
   RepoFixture f;
+  bool read_only;
   std::string commit1;
   std::unique_ptr<Server> server;
   std::thread thread;
 
-  Served() {
+  explicit Served(bool read_only = false) : read_only(read_only) {
     f.write(".kura/checks.json", R"({"rules": {"image.bad_color_mode": "warn"}, "detect_faces": false})");
     f.write("train.jsonl", table(""));
     f.write("notes/readme.txt", "hello\n");
@@ -64,6 +66,7 @@ struct Served {
     o.root = f.dir.path();
     o.port = 0;
     o.token = "testtoken0123456789";
+    o.read_only = read_only;
     o.lock_timeout = std::chrono::milliseconds(5000);
     server = std::make_unique<Server>(o);
     thread = std::thread([this] { server->run(); });
@@ -86,6 +89,21 @@ struct Served {
     if (token) h.emplace("X-Kura-Token", server->token());
     return c.Get(path.c_str(), h);
   }
+  // A write as the page sends it: POST, JSON body, the token header.
+  httplib::Result post(const std::string& path, const std::string& body, bool token = true) const {
+    httplib::Client c = client();
+    httplib::Headers h;
+    if (token) h.emplace("X-Kura-Token", server->token());
+    return c.Post(path.c_str(), h, body, "application/json");
+  }
+  json post_json(const std::string& path, const json& body, int want = 200) const {
+    auto r = post(path, body.dump());
+    REQUIRE(r);
+    INFO("POST " << path << " " << body.dump() << " -> " << r->status << " " << r->body);
+    REQUIRE(r->status == want);
+    return json::parse(r->body);
+  }
+  fs::path exclusions() const { return f.dir / "kura-exclusions.jsonl"; }
   json get_json(const std::string& path, int want = 200) const {
     auto r = get(path);
     REQUIRE(r);
@@ -273,4 +291,211 @@ TEST_CASE("serve holds no repository lock between requests, so the library commi
   REQUIRE(d["files"][0]["rows"].size() == 1);
   CHECK(d["files"][0]["rows"][0]["kind"] == "modified");
   CHECK(d["files"][0]["rows"][0]["new_line"] == 2);
+}
+
+namespace {
+
+// `kura status --json` and `kura check --json` of the working folder, as a user runs them.
+json kura_json(const fs::path& dir, const std::vector<std::string>& args) {
+  RunResult r = run_kura(dir, args);
+  INFO("kura " << args[0] << ": " << r.exit_code << " " << r.err);
+  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+  return json::parse(r.out);
+}
+
+bool listed(const json& changes, const std::string& path, const std::string& change) {
+  for (const auto& c : changes)
+    if (c["path"] == path && c["change"] == change) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("serve excludes an example by POST and kura status and kura check see it until it is included", "[serve]") {
+  Served s;
+  {  // an empty exclusion record committed, so the page's edit shows as a modification
+    OpenOptions o;
+    o.lock_timeout = std::chrono::milliseconds(0);
+    auto repo = Repo::open(s.f.dir.path(), o);
+    write_file(s.exclusions(), "");
+    let_clock_tick();
+    repo->add({s.f.dir.path().string()});
+    CommitOptions c;
+    c.message = "an empty exclusion record";
+    repo->commit(c);
+  }
+  CHECK(kura_json(s.f.dir.path(), {"status", "--json"})["clean"] == true);
+  json rows = s.get_json("/api/rows?path=train.jsonl&limit=5");
+  const json& line4 = rows["examples"][3];
+  REQUIRE(line4["line"] == 4);
+  CHECK(line4["exclusion"].is_null());
+
+  json r = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 4}, {"row", line4["row"]}, {"reason", "a grey scan"}});
+  CHECK(r["changed"] == 1);
+  CHECK(r["excluded"] == true);
+  REQUIRE(r["changes"].size() == 1);
+  CHECK(r["changes"][0]["action"] == "excluded");
+  CHECK(r["changes"][0]["row"] == line4["row"]);
+  CHECK(read_file(s.exclusions()).find("a grey scan") != std::string::npos);
+
+  json st = kura_json(s.f.dir.path(), {"status", "--json"});
+  CHECK(listed(st["unstaged"], "kura-exclusions.jsonl", "modified"));
+  CHECK(st["staged"].empty());
+  json check = kura_json(s.f.dir.path(), {"check", "--json"});
+  bool excluded_line4 = false;
+  for (const auto& f : check["findings"])
+    if (f["rule"] == "curation.excluded" && f["path"] == "train.jsonl" && f["line"] == 4) excluded_line4 = true;
+  CHECK(excluded_line4);
+  CHECK(check["summary"]["excluded"].get<int>() >= 1);
+
+  // The pages see the working folder's state; excluding again changes nothing.
+  json again = s.get_json("/api/rows?path=train.jsonl&limit=5");
+  CHECK(again["examples"][3]["exclusion"]["reason"] == "a grey scan");
+  CHECK(again["examples"][2]["exclusion"].is_null());
+  json gallery = s.get_json("/api/findings?rule=image.bad_color_mode");
+  CHECK(gallery["findings"][0]["row"] == line4["row"]);
+  CHECK(gallery["findings"][0]["exclusion"]["reason"] == "a grey scan");
+  CHECK(gallery["findings"][1]["exclusion"].is_null());
+  json listing = s.get_json("/api/exclusions");
+  REQUIRE(listing["exclusions"].size() == 1);
+  CHECK(listing["exclusions"][0]["lines_now"] == json::array({4}));
+  json twice = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 4}, {"reason", "again"}});
+  CHECK(twice["changed"] == 0);
+  CHECK(twice["changes"][0]["action"] == "already excluded");
+
+  json back = s.post_json("/api/include", {{"path", "train.jsonl"}, {"line", 4}, {"row", line4["row"]}});
+  CHECK(back["changed"] == 1);
+  CHECK(back["excluded"] == false);
+  CHECK(back["changes"][0]["action"] == "included");
+  CHECK(kura_json(s.f.dir.path(), {"status", "--json"})["clean"] == true);
+  CHECK(s.get_json("/api/rows?path=train.jsonl&limit=5")["examples"][3]["exclusion"].is_null());
+}
+
+TEST_CASE("serve excludes an image file by path and includes it again", "[serve]") {
+  Served s;
+  write_file(s.f.dir / "photos/cat.jpg", data_file("fish.jpg"));
+  json r = s.post_json("/api/exclude", {{"path", "photos/cat.jpg"}, {"reason", "not a cat"}});
+  CHECK(r["changes"][0]["action"] == "excluded");
+  CHECK(r["changes"][0]["line"] == 0);
+  CHECK(list_exclusions(s.f.dir.path()).size() == 1);
+  json back = s.post_json("/api/include", {{"path", "photos/cat.jpg"}});
+  CHECK(back["changes"][0]["action"] == "included");
+  CHECK(list_exclusions(s.f.dir.path()).empty());
+}
+
+TEST_CASE("serve refuses bad curation requests with the status and message of each", "[serve]") {
+  Served s;
+  const std::string good = json{{"path", "train.jsonl"}, {"line", 2}, {"reason", "blurry"}}.dump();
+  auto message = [](const httplib::Result& r) { return json::parse(r->body)["error"].get<std::string>(); };
+
+  auto no_token = s.post("/api/exclude", good, false);
+  REQUIRE(no_token);
+  CHECK(no_token->status == 403);
+  httplib::Client c = s.client();
+  auto cookie_only = c.Post("/api/exclude", {{"Cookie", "kura_token=" + s.server->token()}}, good, "application/json");
+  CHECK(cookie_only->status == 403);
+  CHECK(message(cookie_only).find("X-Kura-Token header") != std::string::npos);
+  auto wrong = c.Post("/api/exclude", {{"X-Kura-Token", "wrong"}}, good, "application/json");
+  CHECK(wrong->status == 403);
+
+  auto get = s.get("/api/exclude?path=train.jsonl&line=2&reason=x");
+  CHECK(get->status == 405);
+  CHECK(get->get_header_value("Allow") == "POST");
+  CHECK(message(get).find("POST only") != std::string::npos);
+  CHECK(s.get("/api/include")->status == 405);
+
+  json up = s.post_json("/api/exclude", {{"path", "../outside.jsonl"}, {"line", 1}, {"reason", "x"}}, 400);
+  CHECK(up["error"].get<std::string>().find("'..'") != std::string::npos);
+  s.post_json("/api/exclude", {{"path", "/etc/passwd"}, {"reason", "x"}}, 400);
+  json kura_dir = s.post_json("/api/exclude", {{"path", ".kura/checks.json"}, {"reason", "x"}}, 400);
+  CHECK(kura_dir["error"].get<std::string>().find(".kura/") != std::string::npos);
+  json line0 = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 0}, {"reason", "x"}}, 400);
+  CHECK(line0["error"].get<std::string>().find("from 1") != std::string::npos);
+  s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", -3}, {"reason", "x"}}, 400);
+  s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", "2"}, {"reason", "x"}}, 400);
+  json empty = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 2}, {"reason", "  "}}, 400);
+  CHECK(empty["error"].get<std::string>().find("'reason' is required") != std::string::npos);
+  s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 2}}, 400);
+  json unknown = s.post_json("/api/exclude", {{"path", "missing.jsonl"}, {"line", 1}, {"reason", "x"}}, 404);
+  CHECK(unknown["error"].get<std::string>().find("does not exist in the working folder") != std::string::npos);
+  s.post_json("/api/include", {{"path", "missing.jsonl"}, {"line", 1}}, 404);
+  json past = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 13}, {"reason", "x"}}, 400);
+  CHECK(past["error"].get<std::string>().find("has 12 lines") != std::string::npos);
+  json whole = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"reason", "x"}}, 400);
+  CHECK(whole["error"].get<std::string>().find("name the lines") != std::string::npos);
+  json moved = s.post_json("/api/exclude",
+                           {{"path", "train.jsonl"}, {"line", 2}, {"row", std::string(64, 'a')}, {"reason", "x"}}, 409);
+  CHECK(moved["error"].get<std::string>().find("the file changed since") != std::string::npos);
+  auto not_json = s.post("/api/exclude", "path=train.jsonl");
+  CHECK(not_json->status == 400);
+  CHECK(message(not_json).find("not JSON") != std::string::npos);
+
+  CHECK_FALSE(fs::exists(s.exclusions()));  // nothing above wrote the record
+}
+
+TEST_CASE("serve with read-only refuses every write with 403 and changes nothing", "[serve]") {
+  Served s(true);
+  CHECK(s.get_json("/api/session")["read_only"] == true);
+  json r = s.post_json("/api/exclude", {{"path", "train.jsonl"}, {"line", 2}, {"reason", "blurry"}}, 403);
+  CHECK(r["error"].get<std::string>().find("--read-only") != std::string::npos);
+  s.post_json("/api/include", {{"path", "train.jsonl"}, {"line", 2}}, 403);
+  CHECK_FALSE(fs::exists(s.exclusions()));
+  CHECK(kura_json(s.f.dir.path(), {"status", "--json"})["clean"] == true);
+  CHECK(s.get_json("/api/rows?path=train.jsonl&limit=2")["examples"][1]["exclusion"].is_null());
+}
+
+TEST_CASE("serve compares two runs as kura run diff does: spec and data and metrics", "[serve]") {
+  Served s;
+  std::string a, b;
+  {
+    OpenOptions o;
+    o.lock_timeout = std::chrono::milliseconds(0);
+    auto repo = Repo::open(s.f.dir.path(), o);
+    ExternalRun run;
+    run.commit = s.commit1;
+    run.model = "resnet18";
+    run.settings = {{"lr", 0.01}, {"batch", 8}};  // no "epochs", as a script may record it
+    run.files = {"train.jsonl"};
+    run.weights = "weights of run a";
+    run.metrics = {{"epochs", json::array({{{"epoch", 1}, {"train_loss", 1.5}, {"top5", 0.4}},
+                                           {{"epoch", 2}, {"train_loss", 0.9}, {"top5", 0.6}}})}};
+    a = record_external_run(*repo, run).id;
+    write_file(s.f.dir / "train.jsonl", Served::table("a penguin"));
+    let_clock_tick();
+    repo->add({s.f.dir.path().string()});
+    CommitOptions c;
+    c.message = "relabel line 2";
+    run.commit = repo->commit(c).id;
+    run.settings["lr"] = 0.001;
+    run.weights = "weights of run b";
+    run.metrics["epochs"][1]["train_loss"] = 0.7;
+    b = record_external_run(*repo, run).id;
+  }
+  json d = s.get_json("/api/run-diff?a=" + a + "&b=" + b.substr(0, 8));
+  CHECK(d["a"] == a);
+  CHECK(d["b"] == b);
+  bool lr = false, commit = false;
+  for (const auto& x : d["spec"]) {
+    if (x["key"] == "settings.lr") lr = x["a"] == 0.01 && x["b"] == 0.001;
+    if (x["key"] == "commit") commit = x["a"] == s.commit1;
+  }
+  CHECK(lr);
+  CHECK(commit);
+  REQUIRE(d["data"].size() == 1);
+  CHECK(d["data"][0] == json({{"path", "train.jsonl"}, {"change", "modified"}}));
+  bool loss = false;
+  for (const auto& x : d["metrics"])
+    if (x["key"] == "train_loss") loss = x["a"] == 0.9 && x["b"] == 0.7;
+  CHECK(loss);
+  REQUIRE(d["runs"].size() == 2);
+  CHECK(d["runs"][1]["metrics"]["epochs"][1]["train_loss"] == 0.7);
+
+  // The command line prints the same comparison (one function in the library).
+  RunResult cli = run_kura(s.f.dir.path(), {"run", "diff", a, b, "--json"});
+  REQUIRE(cli.exit_code == 0);
+  json printed = json::parse(cli.out);
+  for (const char* k : {"a", "b", "spec", "data", "metrics"}) CHECK(printed[k] == d[k]);
+
+  s.get_json("/api/run-diff?a=" + a + "&b=0000", 404);
+  s.get_json("/api/run-diff?a=" + a + "&b=../x", 400);
 }

@@ -38,6 +38,18 @@ async function api(path, params) {
   return j;
 }
 
+// A write (POST, JSON body): the token header is what the server checks.
+async function post(path, body) {
+  const r = await fetch('/api/' + path, {
+    method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+    headers: { 'X-Kura-Token': session.token, 'Content-Type': 'application/json' }
+  });
+  let j;
+  try { j = await r.json(); } catch (e) { throw new Error('the server answered ' + r.status + ' without JSON'); }
+  if (!r.ok) throw new Error(j.error || ('the server answered ' + r.status));
+  return j;
+}
+
 const short = id => (id || '').slice(0, 12);
 const when = t => new Date(t * 1000).toLocaleString();
 function bytes(n) {
@@ -87,6 +99,48 @@ document.getElementById('overlay').addEventListener('click', e => {
   if (e.target.id === 'overlay') e.target.hidden = true;
 });
 document.addEventListener('keydown', e => { if (e.key === 'Escape') document.getElementById('overlay').hidden = true; });
+
+// --- curation ---------------------------------------------------------------
+// The working folder's exclusion of one example (path, line, row) or image
+// file (path, line 0), with Exclude…/Include; `state` is the API's
+// `exclusion` ({reason, line} or null). Read-only: the state, no buttons.
+function curation(target, state) {
+  const box = el('span', { class: 'curation', 'data-path': target.path, 'data-line': target.line || 0 });
+  const draw = (st, message, error) => {
+    const parts = [];
+    if (st) parts.push(el('span', { class: 'badge excluded now', title: 'in the working folder\'s kura-exclusions.jsonl' },
+      'excluded now: ' + st.reason));
+    if (!session.read_only) {
+      if (st) parts.push(el('button', { type: 'button', class: 'include', onclick: () => act('include') }, 'Include'));
+      else parts.push(el('button', { type: 'button', class: 'exclude', onclick: ask }, 'Exclude…'));
+    }
+    if (message) parts.push(el('span', { class: 'result muted' }, message));
+    if (error) parts.push(el('span', { class: 'result error' }, error));
+    box.replaceChildren(...parts);
+  };
+  const ask = () => {
+    const reason = el('input', { class: 'reason', placeholder: 'reason (required)', size: 28 });
+    const form = el('form', { class: 'ask', onsubmit: e => { e.preventDefault(); act('exclude', reason.value); } },
+      reason, el('button', { type: 'submit', class: 'confirm' }, 'Exclude'),
+      el('button', { type: 'button', onclick: () => draw(state) }, 'Cancel'));
+    box.replaceChildren(form);
+    reason.focus();
+  };
+  const act = async (what, reason) => {
+    const body = { path: target.path };
+    if (target.line) body.line = target.line;
+    if (target.row) body.row = target.row;
+    if (what === 'exclude') body.reason = reason;
+    try {
+      const r = await post(what, body);
+      const c = r.changes[0] || {};
+      state = r.excluded ? { reason: c.reason || reason, line: c.line } : null;
+      draw(state, c.action + (r.changed ? ' · kura-exclusions.jsonl changed (kura status shows it; not committed)' : ''));
+    } catch (e) { draw(state, '', e.message); }
+  };
+  draw(state);
+  return box;
+}
 
 // --- history --------------------------------------------------------------
 function checks(s) {
@@ -140,10 +194,11 @@ async function viewTree(p) {
 }
 
 // --- JSONL examples -------------------------------------------------------
-function example(ex) {
+function example(ex, path) {
   const head = el('div', { class: 'head' }, 'line ' + ex.line, ' · row ', el('code', {}, short(ex.row)),
-    ex.excluded ? el('span', { class: 'badge excluded' }, 'excluded') : null,
-    (ex.findings || []).map(f => el('span', { class: 'badge ' + f.severity, title: f.message + ' — ' + f.fix }, f.rule)));
+    ex.excluded ? el('span', { class: 'badge excluded', title: 'in this commit\'s check report' }, 'excluded in this commit') : null,
+    (ex.findings || []).map(f => el('span', { class: 'badge ' + f.severity, title: f.message + ' — ' + f.fix }, f.rule)),
+    curation({ path, line: ex.line, row: ex.row }, ex.exclusion));
   let body;
   if (!ex.json) body = el('div', { class: 'msg' }, el('div', { class: 'role' }, 'not JSON'), el('div', { class: 'body mono' }, ex.text));
   else if (!ex.messages.length) body = el('div', { class: 'msg' }, el('div', { class: 'role' }, 'row'), el('div', { class: 'body mono' }, ex.text || ''));
@@ -171,7 +226,7 @@ async function viewRows(p) {
       link('tree', { rev: r.commit, path: path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '' }, 'back to the files')),
     el('p', { class: 'muted' }, r.examples.length ? `lines ${r.examples[0].line}–${last}` : 'no example here',
       r.filtered ? ` (${r.scanned} rows searched)` : '', r.checked ? '' : ' · this commit has no check report'),
-    el('div', { id: 'examples' }, r.examples.map(example)),
+    el('div', { id: 'examples' }, r.examples.map(ex => example(ex, path))),
     el('div', { class: 'pager' },
       offset > 0 ? el('button', { id: 'prev', onclick: () => go(Math.max(0, offset - 50)) }, 'Previous') : null,
       r.next_offset !== null ? el('button', { id: 'next', onclick: () => go(r.next_offset) }, 'Next') : null));
@@ -210,7 +265,9 @@ async function viewFindings(p) {
       el('div', {}, el('span', { class: 'badge ' + x.severity }, x.severity), x.excluded ? el('span', { class: 'badge excluded' }, 'excluded') : null,
         el('code', {}, x.rule)),
       el('div', {}, x.line ? link('rows', { rev: r.commit, path: x.path, offset: x.line - 1 }, `${x.path}:${x.line}`) : x.path),
-      el('div', {}, x.message), el('div', { class: 'muted' }, x.fix)))),
+      el('div', {}, x.message), el('div', { class: 'muted' }, x.fix),
+      x.line && x.row ? curation({ path: x.path, line: x.line, row: x.row }, x.exclusion)
+        : !x.line && !/\.jsonl$/i.test(x.path) ? curation({ path: x.path, line: 0 }, x.exclusion) : null))),
     el('div', { class: 'pager' },
       f.offset > 0 ? el('button', { onclick: () => go({ rule: f.rule, offset: Math.max(0, f.offset - 60) }) }, 'Previous') : null,
       f.offset + r.findings.length < r.matching ? el('button', { onclick: () => go({ rule: f.rule, offset: f.offset + 60 }) }, 'Next') : null));
@@ -249,8 +306,11 @@ async function viewDiff(p) {
   let d;
   try { d = await api('diff', { a, b }); } catch (e) { show(el('h1', {}, 'Diff'), form, failure(e)); return; }
   const t = d.totals;
-  const chartBox = el('div', {}, el('canvas', { id: 'labels' }));
-  const all = (d.labels || []).find(l => l.path === null);
+  const chartBox = el('div', { class: 'chart-wide' }, el('canvas', { id: 'labels' }));
+  // kura diff --labels gives an entry for all tables together (path null)
+  // only when there are several; with one table, that table's is the total.
+  const labelSets = d.labels || [];
+  const all = labelSets.find(l => l.path === null) || (labelSets.length === 1 ? labelSets[0] : null);
   show(el('h1', {}, 'Diff'), form,
     el('p', {}, `${short(d.from)} → ${short(d.to)}: files +${t.files_added} -${t.files_deleted} ~${t.files_modified}, ` +
       `rows +${t.rows_added} -${t.rows_removed} ~${t.rows_modified} moved ${t.rows_moved}, images +${t.images_added} -${t.images_removed}`),
@@ -266,40 +326,107 @@ async function viewDiff(p) {
       f.rows_total ? el('p', { class: 'muted' }, `${f.rows_shown} of ${f.rows_total} row changes shown; kura diff --json has all`) : null)));
   if (all && all.labels.length && window.Chart) {
     const top = all.labels.slice(0, 20);
-    new Chart(document.getElementById('labels'), { type: 'bar', options: { maintainAspectRatio: false, plugins: { title: { display: true, text: 'labels, old and new' } } },
+    new Chart(document.getElementById('labels'), { type: 'bar', options: { maintainAspectRatio: false, plugins: { title: { display: true, text: 'label drift' + (all.path ? ' (' + all.path + ')' : '') + ': old and new counts' } } },
       data: { labels: top.map(l => l.label), datasets: [{ label: 'old', data: top.map(l => l.old), backgroundColor: '#e8a29b' },
                                                          { label: 'new', data: top.map(l => l.new), backgroundColor: '#8fcf98' }] } });
   }
 }
 
 // --- runs -----------------------------------------------------------------
-async function viewRuns() {
+// Chart.js 3 (Debian's) draws every series grey unless told a colour.
+const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const colour = i => palette[i % palette.length];
+// Speed and memory are not quality: they stay in the tables, out of the charts.
+const charted = k => !/second|rss|bytes|memory/.test(k);
+// Runs may be kura's own or external (recipe "external", recorded from
+// Python): settings may lack "epochs", an epoch holds any numbers.
+const spec = r => (r && r.spec) || {};
+function epochsText(r) {
+  const done = (r.summary || {}).epochs_done, planned = (spec(r).settings || {}).epochs;
+  if (done === undefined) return '';
+  return typeof planned === 'number' ? `${done}/${planned}` : String(done);
+}
+const shown = v => v === null || v === undefined ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v);
+
+async function viewRuns(p) {
   const r = await api('runs');
+  const a = p.get('a') || '', b = p.get('b') || '';
+  const pick = (side, x, chosen) => el('input', { type: 'radio', name: side, value: x.id, class: 'pick-' + side,
+                                                 checked: x.id === chosen });
+  const compare = () => {
+    const ca = document.querySelector('input[name=a]:checked'), cb = document.querySelector('input[name=b]:checked');
+    if (ca && cb) location.hash = '#/runs?' + query({ a: ca.value, b: cb.value });
+  };
   show(el('h1', {}, 'Training runs'),
-    r.runs.length === 0 ? el('p', { class: 'muted' }, 'No training run yet (kura train).') :
-    el('table', {}, el('tr', {}, el('th', {}, 'run'), el('th', {}, 'commit'), el('th', {}, 'recipe'), el('th', {}, 'status'), el('th', {}, 'started')),
-      r.runs.map(x => el('tr', {}, el('td', {}, link('run', { id: x.id }, el('code', {}, short(x.id)))),
-        el('td', {}, el('code', {}, short((x.spec || {}).commit))), el('td', {}, (x.spec || {}).recipe || ''),
-        el('td', {}, x.status), el('td', {}, x.started ? when(x.started) : '')))));
+    r.runs.length === 0 ? el('p', { class: 'muted' }, 'No training run yet (kura train).') : [
+      el('table', { id: 'runs' }, el('tr', {}, el('th', {}, 'A'), el('th', {}, 'B'), el('th', {}, 'run'), el('th', {}, 'commit'),
+          el('th', {}, 'recipe'), el('th', {}, 'epochs'), el('th', {}, 'status'), el('th', {}, 'started')),
+        r.runs.map((x, i) => el('tr', { class: 'run' },
+          el('td', {}, pick('a', x, a || (r.runs[1] || {}).id)), el('td', {}, pick('b', x, b || (i === 0 ? x.id : ''))),
+          el('td', {}, link('run', { id: x.id }, el('code', {}, short(x.id)))),
+          el('td', {}, el('code', {}, short(spec(x).commit))),
+          el('td', {}, spec(x).recipe || '', spec(x).recipe === 'external' && (spec(x).settings || {}).model ? ' (' + spec(x).settings.model + ')' : ''),
+          el('td', {}, epochsText(x)), el('td', {}, x.status), el('td', {}, x.started ? when(x.started) : '')))),
+      r.runs.length > 1 ? el('p', {}, el('button', { id: 'compare', type: 'button', onclick: compare }, 'Compare A and B')) : null,
+      el('div', { id: 'comparison' })]);
+  if (a && b) await drawComparison(a, b);
+}
+
+async function drawComparison(a, b) {
+  const box = document.getElementById('comparison');
+  let d;
+  try { d = await api('run-diff', { a, b }); } catch (e) { box.replaceChildren(failure(e)); return; }
+  const diffTable = (id, rows, empty) => rows.length === 0 ? el('p', { class: 'muted', id }, empty) :
+    el('table', { id, class: 'run-diff' }, el('tr', {}, el('th', {}, 'key'), el('th', {}, 'A ' + short(d.a)), el('th', {}, 'B ' + short(d.b))),
+      rows.map(x => el('tr', {}, el('td', {}, el('code', {}, x.key)), el('td', { class: 'old' }, shown(x.a)), el('td', { class: 'new' }, shown(x.b)))));
+  const [ra, rb] = d.runs;
+  const ca = spec(ra.run).commit, cb = spec(rb.run).commit;
+  box.replaceChildren(
+    el('h2', {}, 'A ', el('code', {}, short(d.a)), ' compared with B ', el('code', {}, short(d.b))),
+    el('h3', {}, 'Spec'), diffTable('spec-diff', d.spec, 'The specs are identical.'),
+    el('h3', {}, 'Data'),
+    ca === cb ? el('p', { class: 'muted', id: 'data-diff' }, 'Both trained on commit ' + short(ca) + '.') :
+      el('div', { id: 'data-diff' },
+        el('p', {}, `${d.data.length} files differ between the commits `, link('diff', { a: ca, b: cb }, short(ca) + ' → ' + short(cb))),
+        el('ul', {}, d.data.map(x => el('li', {}, x.change + ' ', el('code', {}, x.path))))),
+    el('h3', {}, 'Metrics'), diffTable('metric-diff', d.metrics, 'The final metrics are identical.'),
+    el('div', { class: 'charts' }, el('div', {}, el('canvas', { id: 'cmp-loss' })), el('div', {}, el('canvas', { id: 'cmp-other' }))));
+  if (!window.Chart) return;
+  const epochs = x => (x.metrics && Array.isArray(x.metrics.epochs)) ? x.metrics.epochs : [];
+  const keys = new Set();
+  for (const x of d.runs) for (const e of epochs(x)) for (const [k, v] of Object.entries(e)) if (k !== 'epoch' && typeof v === 'number') keys.add(k);
+  const n = Math.max(...d.runs.map(x => epochs(x).length), 0);
+  const sets = pred => [...keys].filter(k => charted(k) && pred(k)).flatMap((k, j) => d.runs.map((x, i) => ({
+    label: (i ? 'B ' : 'A ') + k, borderDash: i ? [6, 3] : [], borderColor: colour(j), backgroundColor: colour(j),
+    data: epochs(x).map(e => typeof e[k] === 'number' ? e[k] : null) })));
+  const chart = (id, ds, title) => new Chart(document.getElementById(id), { type: 'line',
+    options: { maintainAspectRatio: false, plugins: { title: { display: true, text: title } } },
+    data: { labels: Array.from({ length: n }, (_, i) => i + 1), datasets: ds } });
+  chart('cmp-loss', sets(k => k.includes('loss')), 'loss per epoch, A solid, B dashed');
+  chart('cmp-other', sets(k => !k.includes('loss')), 'other metrics per epoch, A solid, B dashed');
 }
 
 async function viewRun(p) {
   const r = await api('run', { id: p.get('id') });
-  const epochs = (r.metrics && r.metrics.epochs) || [];
-  const series = key => epochs.map(e => e[key] === undefined ? null : e[key]);
-  const keys = epochs.length ? Object.keys(epochs[0]).filter(k => k !== 'epoch') : [];
+  const epochs = (r.metrics && Array.isArray(r.metrics.epochs)) ? r.metrics.epochs : [];
+  const series = key => epochs.map(e => typeof e[key] === 'number' ? e[key] : null);
+  const keySet = new Set();
+  for (const e of epochs) for (const [k, v] of Object.entries(e || {})) if (k !== 'epoch' && typeof v === 'number') keySet.add(k);
+  const keys = [...keySet].filter(charted);
   const loss = keys.filter(k => k.includes('loss')), acc = keys.filter(k => !k.includes('loss'));
-  show(el('h1', {}, 'Run ', el('code', {}, short(r.run.id))),
+  const labels = (r.metrics && r.metrics.labels) || [];
+  show(el('h1', {}, 'Run ', el('code', {}, short(r.run.id)), spec(r.run).recipe === 'external' ? el('span', { class: 'badge info' }, 'external') : null),
     el('pre', { class: 'mono' }, JSON.stringify(r.run.spec, null, 2)),
-    el('div', { class: 'charts' }, el('div', {}, el('canvas', { id: 'loss' })), el('div', {}, el('canvas', { id: 'acc' }))),
-    r.metrics && r.metrics.confusion ? el('div', {}, el('h2', {}, 'Confusion matrix'),
-      el('table', {}, el('tr', {}, el('th', {}, 'true \\ predicted'), (r.metrics.labels || []).map(l => el('th', {}, l))),
-        r.metrics.confusion.map((row, i) => el('tr', {}, el('th', {}, (r.metrics.labels || [])[i]), row.map(n => el('td', {}, n)))))) : null);
+    epochs.length ? el('div', { class: 'charts' }, el('div', {}, el('canvas', { id: 'loss' })), el('div', {}, el('canvas', { id: 'acc' })))
+      : el('p', { class: 'muted' }, 'No per-epoch metrics recorded.'),
+    r.metrics && Array.isArray(r.metrics.confusion) ? el('div', {}, el('h2', {}, 'Confusion matrix'),
+      el('table', {}, el('tr', {}, el('th', {}, 'true \\ predicted'), labels.map(l => el('th', {}, l))),
+        r.metrics.confusion.map((row, i) => el('tr', {}, el('th', {}, labels[i]), (row || []).map(n => el('td', {}, n)))))) : null);
   if (!window.Chart || !epochs.length) return;
   const line = (id, ks, title) => new Chart(document.getElementById(id), { type: 'line', options: { maintainAspectRatio: false, plugins: { title: { display: true, text: title } } },
-    data: { labels: epochs.map((e, i) => e.epoch !== undefined ? e.epoch : i + 1), datasets: ks.map(k => ({ label: k, data: series(k) })) } });
+    data: { labels: epochs.map((e, i) => typeof e.epoch === 'number' ? e.epoch : i + 1), datasets: ks.map((k, j) => ({ label: k, data: series(k), borderColor: colour(j), backgroundColor: colour(j) })) } });
   line('loss', loss, 'loss per epoch');
-  line('acc', acc, 'accuracy per epoch');
+  line('acc', acc, 'other metrics per epoch');
 }
 
 // --- routing --------------------------------------------------------------
