@@ -182,7 +182,7 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
         for (const auto& d : spec_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
         if (ra.spec["commit"] == rb.spec["commit"]) std::cout << "data: the same commit\n";
         else {
-          std::cout << "data: " << data.size() << " files differ (kura diff " << short_id(ra.spec["commit"]) << " "
+          std::cout << "data: " << data.size() << (data.size() == 1 ? " file differs" : " files differ") << " (kura diff " << short_id(ra.spec["commit"]) << " "
                     << short_id(rb.spec["commit"]) << ")\n";
           for (const auto& d : data) std::cout << "  " << d["change"].get<std::string>() << "  " << d["path"].get<std::string>() << "\n";
         }

@@ -164,7 +164,7 @@ async function imagesLoaded(page, selector, min) {
     const specDiff = await page.$eval('#spec-diff', e => e.textContent);
     expect(specDiff.includes('commit') && specDiff.includes('settings.epochs'), 'the spec differences name commit and settings.epochs');
     const dataDiff = await page.$eval('#data-diff', e => e.textContent);
-    expect(/1 files differ/.test(dataDiff) && dataDiff.includes('train.jsonl'), 'the data difference: ' + dataDiff.slice(0, 80));
+    expect(/1 file differs/.test(dataDiff) && dataDiff.includes('train.jsonl'), 'the data difference: ' + dataDiff.slice(0, 80));
     const metricRows = await page.$$eval('#metric-diff tr', r => r.length);
     expect(metricRows > 2, 'metric differences listed (' + (metricRows - 1) + ' rows)');
     const cmp = await chartDrawn(page, 'canvas#cmp-loss');

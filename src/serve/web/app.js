@@ -387,7 +387,7 @@ async function drawComparison(a, b) {
     el('h3', {}, 'Data'),
     ca === cb ? el('p', { class: 'muted', id: 'data-diff' }, 'Both trained on commit ' + short(ca) + '.') :
       el('div', { id: 'data-diff' },
-        el('p', {}, `${d.data.length} files differ between the commits `, link('diff', { a: ca, b: cb }, short(ca) + ' → ' + short(cb))),
+        el('p', {}, `${d.data.length} ${d.data.length === 1 ? 'file differs' : 'files differ'} between the commits `, link('diff', { a: ca, b: cb }, short(ca) + ' → ' + short(cb))),
         el('ul', {}, d.data.map(x => el('li', {}, x.change + ' ', el('code', {}, x.path))))),
     el('h3', {}, 'Metrics'), diffTable('metric-diff', d.metrics, 'The final metrics are identical.'),
     el('div', { class: 'charts' }, el('div', {}, el('canvas', { id: 'cmp-loss' })), el('div', {}, el('canvas', { id: 'cmp-other' }))));
