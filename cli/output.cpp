@@ -59,27 +59,6 @@ void print_json(const nlohmann::json& j, const char* key, const CheckReport& rep
   std::cout << "\n}\n";
 }
 
-nlohmann::json to_json(const CommitInfo& c) {
-  return {{"id", c.id},
-          {"parents", c.parents},
-          {"author_name", c.author_name},
-          {"author_email", c.author_email},
-          {"time", c.time},
-          {"message", c.message},
-          {"tree", c.tree}};
-}
-
-nlohmann::json to_json(const FileEntry& f) {
-  nlohmann::json j = {{"path", f.path},
-                      {"mode", f.mode == 0120000 ? "120000" : f.mode == 0100755 ? "100755" : "100644"},
-                      {"kind", kind_name(f.pointer.kind)},
-                      {"object", f.pointer.object.hex()},
-                      {"size", f.pointer.size},
-                      {"sha256", f.pointer.file_sha.hex()}};
-  if (f.pointer.kind == FileKind::kTable) j["rows"] = f.pointer.rows;
-  return j;
-}
-
 std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, bool json, Mode mode) {
   OpenOptions options;
   if (mode == Mode::kRead) options.access = Access::kReadOnly;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kura/repo.hpp"
+#include "kura/repo_json.hpp"
 
 namespace kura::cli {
 
@@ -57,8 +58,8 @@ void print_json(const nlohmann::json& j, const char* key, const CheckReport& rep
 // force over the tracked policy, so a clone would check differently.
 void note_policy(const Policy& policy, bool quiet);
 
-nlohmann::json to_json(const CommitInfo& c);
-nlohmann::json to_json(const FileEntry& f);
+inline nlohmann::json to_json(const CommitInfo& c) { return commit_json(c); }
+inline nlohmann::json to_json(const FileEntry& f) { return file_json(f); }
 
 // Draws "phase  done/total  bytes  rate" on stderr, at most ~10 times a second.
 class ProgressBar {

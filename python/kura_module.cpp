@@ -23,6 +23,7 @@
 #include "kura/objects.hpp"
 #include "kura/remote.hpp"
 #include "kura/repo.hpp"
+#include "kura/repo_json.hpp"
 #include "kura/store.hpp"
 #include "kura/train.hpp"
 
@@ -69,22 +70,6 @@ py::object from_json(const nlohmann::json& j) {
   // Never destroyed: it must not outlive the interpreter's finalisation.
   static py::object* loads = new py::object(py::module_::import("json").attr("loads"));
   return (*loads)(j.dump());
-}
-
-nlohmann::json commit_json(const CommitInfo& c) {  // as `kura log --json`
-  return {{"id", c.id},       {"parents", c.parents}, {"author_name", c.author_name}, {"author_email", c.author_email},
-          {"time", c.time},   {"message", c.message}, {"tree", c.tree}};
-}
-
-nlohmann::json file_json(const FileEntry& f) {  // as `kura ls-files --json`
-  nlohmann::json j = {{"path", f.path},
-                      {"mode", f.mode == 0120000 ? "120000" : f.mode == 0100755 ? "100755" : "100644"},
-                      {"kind", kind_name(f.pointer.kind)},
-                      {"object", f.pointer.object.hex()},
-                      {"size", f.pointer.size},
-                      {"sha256", f.pointer.file_sha.hex()}};
-  if (f.pointer.kind == FileKind::kTable) j["rows"] = f.pointer.rows;
-  return j;
 }
 
 // Read-only access to a repository that takes no lock, so commits go on
