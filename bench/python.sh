@@ -29,7 +29,7 @@ mkdir -p "$RUN"
 table=$RUN/table
 if [ ! -f "$RUN/.table" ]; then
   rm -rf "$table" && mkdir -p "$table"
-  cp "$DATA/jsonl/train.jsonl" "$table/train.jsonl"
+  cp "$DATA/jsonl/v00.jsonl" "$table/train.jsonl"
   (cd "$table" && "$KURA" -q init &&
     printf '%s\n' '{"profile": "generic", "detect_faces": false}' >kura-checks.json &&
     "$KURA" -q add . && "$KURA" -q commit -m table >/dev/null)

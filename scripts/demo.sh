@@ -294,6 +294,10 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d and all("c
   "$exported/llava/train.json" || die "train.json is not a LLaVA list"
 note 'the folder is exactly what HEAD exports to: re-derived and compared file by file'
 run export --verify "$exported/llava" --rev HEAD
+note 'the export passes the llava profile'"'"'s checks (its row format, then the images), run in the export folder'
+(cd "$exported/llava" && run check --profile llava train.json validation.json) ||
+  die "the LLaVA export does not pass kura check --profile llava"
+ok "the LLaVA export is clean for a LLaVA trainer"
 note 'change one byte of an image: verify names the file'
 victim=$(find "$exported/llava/images" -type f | sort | head -1)
 printf 'x' | dd of="$victim" bs=1 seek=200 conv=notrunc 2>/dev/null
@@ -302,10 +306,6 @@ run export --verify "$exported/llava" || status=$?
 ((status == 1)) || die "kura export --verify did not notice a changed image (exit $status)"
 ok "verify named the changed file"
 echo "The export is in $exported/llava"
-note 'the export passes the llava profile'"'"'s checks (its row format, then the images), run in the export folder'
-(cd "$exported/llava" && run check --profile llava train.json validation.json) ||
-  die "the LLaVA export does not pass kura check --profile llava"
-ok "the LLaVA export is clean for a LLaVA trainer"
 
 # --- curation: leave one example out by hand (docs/checks.md, Exclusions) -------
 section "Leaving one example out by hand, in a tracked file"

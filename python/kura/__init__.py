@@ -28,8 +28,9 @@ _orphans = []  # handles inherited across fork(): never closed in the child
 class Image:
     """An image of an example: `id` is the SHA-256 of its bytes."""
 
-    def __init__(self, repo, id, file, url, pointer, message):
+    def __init__(self, repo, id, file, url, pointer, message, data=None):
         self._repo = repo
+        self._bytes = data       # read with its chunk of rows, when the store had it
         self.id = id or None     # None for a remote URL
         self.file = file or None  # the commit's file it names, None when inline
         self.url = url or None    # an http(s) URL kept as such
@@ -41,6 +42,8 @@ class Image:
         """The exact committed bytes (SHA-256-checked)."""
         if self.id is None:
             raise Error("the image at %s is the remote URL %s, not in the commit" % (self.pointer, self.url), "not_found")
+        if self._bytes is not None:
+            return self._bytes
         return self._repo._handle.object(self.id)
 
     @property
