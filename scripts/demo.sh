@@ -264,7 +264,7 @@ ds = ChatImageDataset(repo, rev="HEAD", file="train.jsonl", size=32)
 print("commit %s: %d examples, %d labels, %d excluded" % (ds.commit[:12], len(ds), len(ds.labels), ds.excluded))
 torch.manual_seed(0)
 net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, len(ds.labels)))
-opt = torch.optim.SGD(net.parameters(), lr=0.1)
+opt = torch.optim.SGD(net.parameters(), lr=0.01)
 epochs = []
 for epoch in (1, 2):
     total = 0.0
@@ -276,7 +276,7 @@ for epoch in (1, 2):
         total += loss.item() * len(y)
     epochs.append({"epoch": epoch, "train_loss": total / len(ds)})
     print("epoch %d  train loss %.4f" % (epoch, epochs[-1]["train_loss"]))
-run = record_run(ds, model="linear-32px", weights=net, settings={"lr": 0.1, "epochs": 2, "batch_size": 4}, metrics=epochs)
+run = record_run(ds, model="linear-32px", weights=net, settings={"lr": 0.01, "epochs": 2, "batch_size": 4}, metrics=epochs)
 print("recorded run", run["id"][:12])
 PY
 run runs
