@@ -51,6 +51,14 @@ std::string sha256_hex(const std::string& bytes) { return sha256(bytes).hex(); }
 fs::path data_path(const std::string& name) { return fs::path(KURA_TEST_DATA) / name; }
 std::string data_file(const std::string& name) { return read_file(data_path(name)); }
 std::string base64(const std::string& bytes) { return base64_encode(bytes); }
+std::string text_rows(int n, const std::string& prefix) {
+  std::string out;
+  for (int i = 0; i < n; ++i)
+    out += R"({"messages":[{"role":"user","content":"Say )" + prefix + std::to_string(i) +
+           R"("},{"role":"assistant","content":")" + prefix + std::to_string(i) + "\"}]}\n";
+  return out;
+}
+
 std::string kura_binary() { return KURA_BIN; }
 std::string source_dir() { return KURA_SOURCE_DIR; }
 

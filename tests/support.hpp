@@ -32,6 +32,8 @@ std::string sha256_hex(const std::string& bytes);
 std::string data_file(const std::string& name);
 fs::path data_path(const std::string& name);
 std::string base64(const std::string& bytes);
+// n valid text-only chat rows ("Say <prefix><i>" / "<prefix><i>"), one a line.
+std::string text_rows(int n, const std::string& prefix = "w");
 
 struct RunResult {
   int exit_code = -1;  // -signal when killed

@@ -19,14 +19,6 @@ std::string row(const std::string& image_bytes, const std::string& label) {
          base64(image_bytes) + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
 }
 
-std::string text_rows(int n, const std::string& prefix = "word") {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += R"({"messages":[{"role":"user","content":"Say )" + prefix + std::to_string(i) +
-           R"("},{"role":"assistant","content":")" + prefix + std::to_string(i) + "\"}]}\n";
-  return out;
-}
-
 CheckReport check(RepoFixture& f, CheckScope scope = CheckScope::kWorkingFolder, const std::string& rev = "",
                   const std::vector<std::string>& paths = {}) {
   CheckOptions o;
@@ -54,7 +46,7 @@ void commit(RepoFixture& f, const std::string& message) {
 TEST_CASE("the tracked kura-checks.json decides, per scope, and .kura/checks.json overrides it key by key",
           "[check][curation]") {
   RepoFixture f;
-  f.write("train.jsonl", text_rows(10) + row(check_image("cmyk.jpg"), "cmyk") + "\n");
+  f.write("train.jsonl", text_rows(10, "word") + row(check_image("cmyk.jpg"), "cmyk") + "\n");
   REQUIRE(count(check(f), "image.bad_color_mode") == 1);
   REQUIRE_FALSE(check(f).ok());
 
@@ -91,7 +83,7 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
           "[check][curation]") {
   RepoFixture f;
   const std::string cmyk = row(check_image("cmyk.jpg"), "cmyk");
-  f.write("train.jsonl", text_rows(10) + cmyk + "\n");
+  f.write("train.jsonl", text_rows(10, "word") + cmyk + "\n");
   REQUIRE_FALSE(check(f).ok());
 
   auto changes = exclude(f.dir.path(), {{"train.jsonl", 11}}, "scanned in CMYK; re-scan pending");
@@ -111,7 +103,7 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
   REQUIRE(exclude(f.dir.path(), {{"train.jsonl", 11}}, "again")[0].action == "already excluded");
 
   // A line inserted above: the exclusion moves with the row.
-  f.write("train.jsonl", text_rows(1, "first") + text_rows(10) + cmyk + "\n");
+  f.write("train.jsonl", text_rows(1, "first") + text_rows(10, "word") + cmyk + "\n");
   r = check(f);
   REQUIRE(r.ok());
   REQUIRE(r.excludes("train.jsonl", 12));
@@ -120,13 +112,13 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
 
   // The row itself edited: the exclusion no longer applies, and says so.
   const std::string edited = row(check_image("cmyk.jpg"), "a CMYK picture");
-  f.write("train.jsonl", text_rows(1, "first") + text_rows(10) + edited + "\n");
+  f.write("train.jsonl", text_rows(1, "first") + text_rows(10, "word") + edited + "\n");
   r = check(f);
   REQUIRE_FALSE(r.ok());
   REQUIRE(count(r, "curation.stale_exclusion", kExclusionsFile, 1) == 1);
 
   // include takes the line back; the file keeps what is left, in order.
-  f.write("train.jsonl", text_rows(1, "first") + text_rows(10) + cmyk + "\n");
+  f.write("train.jsonl", text_rows(1, "first") + text_rows(10, "word") + cmyk + "\n");
   REQUIRE(check(f).ok());
   REQUIRE(include(f.dir.path(), {{"train.jsonl", 12}})[0].action == "included");
   REQUIRE_FALSE(check(f).ok());
@@ -136,7 +128,7 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
 
 TEST_CASE("exclusions: image files by path, bad targets refused, bad lines named", "[check][curation]") {
   RepoFixture f;
-  f.write("train.jsonl", text_rows(10));
+  f.write("train.jsonl", text_rows(10, "word"));
   f.write("photos/cmyk.jpg", check_image("cmyk.jpg"));
   REQUIRE_FALSE(check(f).ok());
   exclude(f.dir.path(), {{"photos/cmyk.jpg", 0}}, "print scan");
@@ -171,7 +163,7 @@ TEST_CASE("exclusions: image files by path, bad targets refused, bad lines named
 
 TEST_CASE("a commit honours the staged exclusions, and the report stored with it records them", "[check][curation]") {
   RepoFixture f;
-  f.write("train.jsonl", text_rows(10) + row(check_image("cmyk.jpg"), "cmyk") + "\n");
+  f.write("train.jsonl", text_rows(10, "word") + row(check_image("cmyk.jpg"), "cmyk") + "\n");
   f.add_all();
   CommitOptions o;
   o.message = "blocked";
@@ -190,7 +182,7 @@ TEST_CASE("a commit honours the staged exclusions, and the report stored with it
 TEST_CASE("a check of one split compares it with the other for leakage, and reports only the checked file",
           "[check][curation]") {
   RepoFixture f;
-  f.write("train.jsonl", text_rows(10) + row(data_file("fish.jpg"), "fish") + "\n" + "{broken\n");
+  f.write("train.jsonl", text_rows(10, "word") + row(data_file("fish.jpg"), "fish") + "\n" + "{broken\n");
   f.write("validation.jsonl", row(data_file("linux.jpg"), "logo") + "\n" + row(data_file("fish.jpg"), "fish") + "\n");
   for (CheckScope scope : {CheckScope::kWorkingFolder, CheckScope::kIndex}) {
     if (scope == CheckScope::kIndex) f.add_all();

@@ -25,14 +25,6 @@ std::string data_url(const std::string& bytes, const std::string& type) {
   return "data:image/" + type + ";base64," + base64(bytes);
 }
 
-std::string text_rows(int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += R"({"messages":[{"role":"user","content":"Say w)" + std::to_string(i) + R"("},{"role":"assistant","content":"w)" +
-           std::to_string(i) + "\"}]}\n";
-  return out;
-}
-
 FixReport fix(RepoFixture& f, bool dry_run = false, const std::vector<std::string>& paths = {}) {
   FixOptions o;
   o.policy = f.repo->policy();

@@ -17,14 +17,6 @@ std::string row(const std::string& image, const std::string& label) {
          base64(image) + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})" + "\n";
 }
 
-std::string text_rows(int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += R"({"messages":[{"role":"user","content":"Say w)" + std::to_string(i) + R"("},{"role":"assistant","content":"w)" +
-           std::to_string(i) + "\"}]}\n";
-  return out;
-}
-
 std::string cmyk() { return read_file(data_path("../check/data/cmyk.jpg")); }
 
 RunResult ok(const fs::path& dir, const std::vector<std::string>& args) {

@@ -12,14 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string rows(int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += R"({"messages":[{"role":"user","content":"Say w)" + std::to_string(i) + R"("},{"role":"assistant","content":"w)" +
-           std::to_string(i) + "\"}]}\n";
-  return out;
-}
-
 std::string path_row(const std::string& path) {
   return R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":")" + path +
          R"("}}]},{"role":"assistant","content":"red"}]})" "\n";
@@ -38,7 +30,7 @@ TEST_CASE("cli: kura fix converts a GIF that a row names and kura check passes a
   TempDir d;
   write_file(d / "photos/pic.gif", red_gif());
   write_file(d / "photos/ink.jpg", cmyk_jpeg());
-  write_file(d / "train.jsonl", rows(10) + path_row("photos/pic.gif"));
+  write_file(d / "train.jsonl", text_rows(10) + path_row("photos/pic.gif"));
   write_file(d / "kura-checks.json", R"({"detect_faces": false})");
   ok(d.path(), {"init"});
   REQUIRE(run_kura(d.path(), {"check"}).exit_code == 1);
@@ -60,7 +52,7 @@ TEST_CASE("cli: kura fix converts a GIF that a row names and kura check passes a
                            Catch::Contains("photos/pic.gif -> photos/pic.png: GIF -> PNG, 32x24\n") &&
                            Catch::Contains("train.jsonl:11 message 0 part 0: image path 'photos/pic.gif' -> 'photos/pic.png'\n") &&
                            Catch::Contains("nothing is staged"));
-  CHECK(read_file(d / "train.jsonl") == rows(10) + path_row("photos/pic.png"));
+  CHECK(read_file(d / "train.jsonl") == text_rows(10) + path_row("photos/pic.png"));
   CHECK_FALSE(fs::exists(d / "photos/pic.gif"));
 
   const RunResult checked = run_kura(d.path(), {"check", "--json"});

@@ -36,14 +36,6 @@ std::string grey_png(int seed) {
   return out;
 }
 
-std::string text_rows(int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += R"({"messages":[{"role":"user","content":"Say w)" + std::to_string(i) + R"("},{"role":"assistant","content":"w)" +
-           std::to_string(i) + "\"}]}\n";
-  return out;
-}
-
 std::string image_row(const std::string& url) {
   return R"({"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":")" +
          url + R"("}}]},{"role":"assistant","content":"a thing"}]})" + "\n";
