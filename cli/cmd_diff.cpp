@@ -147,6 +147,8 @@ std::string sizes(const FileDiff& f) {
   return f.old_file ? a : b;
 }
 
+}  // namespace
+
 void print_stat(const DiffReport& r) {
   size_t width = 0;
   for (const auto& f : r.files) width = std::max(width, file_head(f).size());
@@ -162,6 +164,8 @@ void print_stat(const DiffReport& r) {
             << t.rows_moved << "; images +" << t.images_added << " -" << t.images_removed << "; "
             << human_bytes(t.old_bytes) << " -> " << human_bytes(t.new_bytes) << "\n";
 }
+
+namespace {
 
 void print_full(const DiffReport& r) {
   for (const auto& f : r.files) {
@@ -200,12 +204,15 @@ void add_diff_commands(CLI::App& app, Global& g, Action& action) {
   auto* cmd = app.add_subcommand("diff", "Show what changed: files, JSONL rows, messages and images");
   struct Args {
     std::vector<std::string> revs;
-    bool stat = false, json = false, name_only = false, exit_code = false, labels = false;
+    bool stat = false, json = false, name_only = false, exit_code = false, labels = false, staged = false;
     std::string key, label_field;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("revs", a->revs, "none: HEAD against the working folder; REV: REV against it; REV_A REV_B: two commits")
+  cmd->add_option("revs", a->revs,
+                  "none: HEAD against the working folder; REV: REV against it; REV_A REV_B or REV_A..REV_B: two "
+                  "commits; REV_A...REV_B: REV_B against the merge base of the two")
       ->expected(0, 2);
+  cmd->add_flag("--staged,--cached", a->staged, "The index (what the next commit holds) against HEAD, or against REV");
   cmd->add_flag("--stat", a->stat, "Counts per file and in total");
   cmd->add_flag("--name-only", a->name_only, "Only the paths of the changed files");
   cmd->add_option("--key", a->key, "Match JSONL rows by this JSON pointer (e.g. /id)");
@@ -216,8 +223,26 @@ void add_diff_commands(CLI::App& app, Global& g, Action& action) {
   cmd->callback([&g, &action, a] {
     action = [&g, a] {
       DiffOptions o;
-      if (!a->revs.empty()) o.from = a->revs[0];
-      if (a->revs.size() == 2) o.to = a->revs[1];
+      std::vector<std::string> revs = a->revs;
+      std::string symmetric;  // A...B: B against merge-base(A, B), resolved once the repository is open
+      if (revs.size() == 1) {
+        const std::string& r = revs[0];
+        const size_t three = r.find("...");
+        const size_t two = r.find("..");
+        if (three != std::string::npos) {
+          symmetric = r;
+          revs = {r.substr(0, three), r.substr(three + 3)};
+        } else if (two != std::string::npos) {
+          revs = {r.substr(0, two), r.substr(two + 2)};
+        }
+        for (auto& side : revs)
+          if (side.empty()) side = "HEAD";  // git: "A.." is "A..HEAD"
+      }
+      if (!revs.empty()) o.from = revs[0];
+      if (revs.size() == 2) o.to = revs[1];
+      o.staged = a->staged;
+      if (a->staged && revs.size() == 2)
+        fail(ErrorCode::kInvalidInput, "--staged compares the index with one commit (HEAD by default), not two");
       o.paths = g.paths;
       o.key = a->key;
       o.labels = a->labels || !a->label_field.empty();
@@ -226,6 +251,13 @@ void add_diff_commands(CLI::App& app, Global& g, Action& action) {
       // Two commits only read, unless image facts or label counts are to be cached.
       const bool reads_only = !o.to.empty() && o.detail != DiffDetail::kFull && !o.labels;
       auto repo = open_repo(g, "diff", a->json, reads_only ? Mode::kRead : Mode::kWrite);
+      if (!symmetric.empty()) {
+        o.from = repo->merge_base(revs[0], revs[1]);
+        if (o.from.empty())
+          fail(ErrorCode::kNotFound, "'" + revs[0] + "' and '" + revs[1] + "' have no common ancestor, so '" + symmetric +
+                                         "' has no base; compare them directly with 'kura diff " + revs[0] + " " +
+                                         revs[1] + "'");
+      }
       DiffReport r = diff(*repo, o);
       if (a->json) {
         print_json(r.to_json());

@@ -1,8 +1,12 @@
 // kura log, show, ls-files, checkout, switch, branch, tag.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "commands.hpp"
+#include "kura/diff.hpp"
 #include "kura/error.hpp"
 #include "report.hpp"
 
@@ -12,23 +16,129 @@ namespace kura::cli {
 
 namespace {
 
-void print_commit(const CommitInfo& c) {
-  std::cout << color("commit " + c.id, "33") << "\n";
+// Commit id -> the names pointing at it, as git log decorates: "HEAD -> main",
+// "tag: v1", "origin/main".
+using Decorations = std::map<std::string, std::vector<std::string>>;
+
+Decorations decorations(Repo& repo) {
+  Decorations out;
+  const std::string head_ref = repo.head_ref();
+  std::string head;
+  try {
+    head = repo.resolve("HEAD").id;
+  } catch (const Error&) {
+    // no commit yet: nothing to decorate
+  }
+  const auto tags = repo.tags();
+  std::map<std::string, std::string> tag_target;
+  for (const auto& t : tags) tag_target["refs/tags/" + t.name] = t.target;
+  if (!head.empty() && head_ref.empty()) out[head].push_back("HEAD");
+  for (const auto& [name, target] : repo.refs()) {
+    if (name.rfind("refs/heads/", 0) == 0) {
+      const std::string branch = name.substr(11);
+      if (name == head_ref) out[target].insert(out[target].begin(), "HEAD -> " + branch);
+      else out[target].push_back(branch);
+    } else if (name.rfind("refs/remotes/", 0) == 0) {
+      out[target].push_back(name.substr(13));
+    } else if (name.rfind("refs/tags/", 0) == 0) {
+      auto it = tag_target.find(name);
+      out[it == tag_target.end() ? target : it->second].push_back("tag: " + name.substr(10));
+    }
+  }
+  return out;
+}
+
+std::string decoration_text(const Decorations& d, const std::string& id) {
+  auto it = d.find(id);
+  if (it == d.end() || it->second.empty()) return "";
+  std::string s = " (";
+  for (size_t i = 0; i < it->second.size(); ++i) s += (i ? ", " : "") + it->second[i];
+  return color(s + ")", "33");
+}
+
+void print_commit(const CommitInfo& c, const std::string& decoration = "", const std::string& prefix = "",
+                  const std::string& body_prefix = "") {
+  std::cout << prefix << color("commit " + c.id, "33") << decoration << "\n";
   if (c.parents.size() > 1) {
-    std::cout << "Merge:";
+    std::cout << body_prefix << "Merge:";
     for (const auto& p : c.parents) std::cout << " " << p.substr(0, 12);
     std::cout << "\n";
   }
-  std::cout << "Author: " << c.author_name << " <" << c.author_email << ">\n";
-  std::cout << "Date:   " << format_time(c.time, c.offset_minutes) << "\n\n";
+  std::cout << body_prefix << "Author: " << c.author_name << " <" << c.author_email << ">\n";
+  std::cout << body_prefix << "Date:   " << format_time(c.time, c.offset_minutes) << "\n" << body_prefix << "\n";
   size_t start = 0;
   while (start < c.message.size()) {
     size_t nl = c.message.find('\n', start);
     if (nl == std::string::npos) nl = c.message.size();
-    std::cout << "    " << c.message.substr(start, nl - start) << "\n";
+    std::cout << body_prefix << "    " << c.message.substr(start, nl - start) << "\n";
     start = nl + 1;
   }
 }
+
+// git log --graph's columns: one lane per line of history still to be
+// drawn, each waiting for the commit it names.
+class Graph {
+ public:
+  // The row's prefix for `c` ("| * " ...), and the lines that connect it to
+  // the next row, which `connectors` receives.
+  // The row's prefix for `c` ("| * " ...). `before` receives the lines
+  // drawn above it (lanes that end at it: "|/"), `after` those below it (a
+  // merge's other parents opening lanes: "|\\").
+  std::string row(const CommitInfo& c, std::vector<std::string>& before, std::vector<std::string>& after) {
+    before.clear();
+    after.clear();
+    size_t col = find(c.id);
+    if (col == lanes_.size()) lanes_.push_back(c.id);
+    // Lanes that also wait for this commit end here (branches joining).
+    std::vector<size_t> joins;
+    for (size_t i = col + 1; i < lanes_.size(); ++i)
+      if (lanes_[i] == c.id) joins.push_back(i);
+    if (!joins.empty()) {
+      // "|/": a lane that ends here, and those right of it, move one left.
+      std::string l;
+      for (size_t i = 0; i < lanes_.size(); ++i) l += "| ";
+      for (size_t i = joins.front(); i < lanes_.size(); ++i) l[2 * i - 1] = '/', l[2 * i] = ' ';
+      before.push_back(trim(l));
+      for (auto it = joins.rbegin(); it != joins.rend(); ++it) lanes_.erase(lanes_.begin() + *it);
+    }
+    std::string line;
+    for (size_t i = 0; i < lanes_.size(); ++i) line += i == col ? "* " : "| ";
+    if (c.parents.empty()) {
+      lanes_.erase(lanes_.begin() + col);
+    } else {
+      lanes_[col] = c.parents[0];
+      size_t added = 0;
+      for (size_t k = 1; k < c.parents.size(); ++k)
+        if (find(c.parents[k]) == lanes_.size()) lanes_.insert(lanes_.begin() + col + 1 + added++, c.parents[k]);
+      if (added) {
+        // "|\\": the merge's other parents open lanes to its right; the
+        // lanes that were there move right with them.
+        std::string l;
+        for (size_t i = 0; i < col; ++i) l += "| ";
+        l += "|" + std::string(added, '\\');
+        for (size_t i = col + 1 + added; i < lanes_.size(); ++i) l += " \\";
+        after.push_back(l);
+      }
+    }
+    return line;
+  }
+  // The prefix of a commit's other lines (its message), after row().
+  std::string continuation() const {
+    std::string l;
+    for (size_t i = 0; i < lanes_.size(); ++i) l += "| ";
+    return l.empty() ? "  " : l;
+  }
+
+ private:
+  size_t find(const std::string& id) const {
+    return std::find(lanes_.begin(), lanes_.end(), id) - lanes_.begin();
+  }
+  static std::string trim(std::string s) {
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+  }
+  std::vector<std::string> lanes_;
+};
 
 std::string pad(std::string s, size_t n) {
   if (s.size() < n) s.resize(n, ' ');
@@ -50,33 +160,82 @@ nlohmann::json refs_json(const std::vector<RefInfo>& refs) {
 
 void add_history_commands(CLI::App& app, Global& g, Action& action) {
   {
-    auto* cmd = app.add_subcommand("log", "Show the history of a branch or commit");
-    auto rev = std::make_shared<std::string>("HEAD");
+    auto* cmd = app.add_subcommand("log", "Show the history of a branch or commit (-- PATH: only commits changing it)");
+    auto revs = std::make_shared<std::vector<std::string>>();
     auto n = std::make_shared<size_t>(0);
     auto json = std::make_shared<bool>(false);
     auto oneline = std::make_shared<bool>(false);
-    cmd->add_option("rev", *rev, "Where to start (default HEAD)");
+    auto all = std::make_shared<bool>(false);
+    auto graph = std::make_shared<bool>(false);
+    cmd->add_option("revs", *revs, "Where to start (default HEAD); A..B: what B has and A lacks; A...B: what either has and the other lacks");
     cmd->add_option("-n,--max-count", *n, "Show at most N commits");
     cmd->add_flag("--oneline", *oneline, "One line per commit");
+    cmd->add_flag("--all", *all, "Every branch, remote-tracking branch and tag, not only HEAD");
+    cmd->add_flag("--graph", *graph, "Draw the lines of history beside the commits");
     cmd->add_flag("--json", *json, "Print JSON");
-    cmd->callback([&g, &action, rev, n, json, oneline] {
-      action = [&g, rev, n, json, oneline] {
+    cmd->callback([&g, &action, revs, n, json, oneline, all, graph] {
+      action = [&g, revs, n, json, oneline, all, graph] {
         auto repo = open_repo(g, "log", *json, Mode::kRead);
-        auto commits = repo->log(*rev, *n);
+        LogOptions o;
+        o.all = *all;
+        o.max_count = *n;
+        o.paths = g.paths;
+        for (const auto& r : *revs) {
+          const size_t three = r.find("..."), two = r.find("..");
+          if (three != std::string::npos || two != std::string::npos) {
+            const size_t cut = three != std::string::npos ? three : two;
+            std::string a = r.substr(0, cut), b = r.substr(cut + (three != std::string::npos ? 3 : 2));
+            if (a.empty()) a = "HEAD";
+            if (b.empty()) b = "HEAD";
+            o.revs.push_back(b);
+            if (three != std::string::npos) {
+              o.revs.push_back(a);
+              const std::string base = repo->merge_base(a, b);
+              if (!base.empty()) o.hide.push_back(base);
+            } else {
+              o.hide.push_back(a);
+            }
+            continue;
+          }
+          // A name that is no revision but a path here is a path, as git takes it.
+          try {
+            repo->resolve(r);
+            o.revs.push_back(r);
+          } catch (const Error& e) {
+            std::error_code ec;
+            if (e.code() != ErrorCode::kNotFound || !std::filesystem::exists(r, ec)) throw;
+            o.paths.push_back(r);
+          }
+        }
+        const auto commits = repo->log(o);
+        const Decorations deco = decorations(*repo);
         if (*json) {
           nlohmann::json a = nlohmann::json::array();
-          for (const auto& c : commits) a.push_back(to_json(c));
+          for (const auto& c : commits) {
+            nlohmann::json j = to_json(c);
+            auto it = deco.find(c.id);
+            j["refs"] = it == deco.end() ? std::vector<std::string>{} : it->second;
+            a.push_back(j);
+          }
           print_json(a);
           return 0;
         }
+        Graph lanes;
+        std::vector<std::string> before, connectors;
         for (size_t i = 0; i < commits.size(); ++i) {
           const auto& c = commits[i];
+          const std::string prefix = *graph ? lanes.row(c, before, connectors) : "";
+          for (const auto& l : before) std::cout << l << "\n";
           if (*oneline) {
-            std::cout << color(c.id.substr(0, 12), "33") << " " << c.message.substr(0, c.message.find('\n')) << "\n";
+            std::cout << prefix << color(c.id.substr(0, 12), "33") << decoration_text(deco, c.id) << " "
+                      << c.message.substr(0, c.message.find('\n')) << "\n";
           } else {
-            if (i) std::cout << "\n";
-            print_commit(c);
+            if (i && !*graph) std::cout << "\n";
+            print_commit(c, decoration_text(deco, c.id), prefix, *graph ? lanes.continuation() : "");
           }
+          for (const auto& l : connectors) std::cout << l << "\n";
+          if (*graph && !*oneline && i + 1 < commits.size() && connectors.empty())
+            std::cout << lanes.continuation() << "\n";
         }
         return 0;
       };
@@ -91,6 +250,8 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     auto per_rule = std::make_shared<size_t>(kFindingsPerRule);
     auto info = std::make_shared<bool>(false);
     auto binary = std::make_shared<bool>(false);
+    auto stat = std::make_shared<bool>(false);
+    cmd->add_flag("--stat", *stat, "For a commit: files, rows and images it changed, with counts (as 'kura diff --stat')");
     cmd->add_option("object", *spec, "REV, REV:PATH or an object ID (64 hex digits, or 8 or more of its first) (default HEAD)");
     cmd->add_flag("--info", *info,
                   "For an object ID or REV:PATH of a media file: its kind, size, format, colour mode, EXIF orientation "
@@ -100,8 +261,8 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--all", *all, "Print every finding of the commit's checks (default: the first 20 of each rule)");
     cmd->add_option("--max-per-rule", *per_rule, "Findings printed per rule (default 20; 0: all)");
     cmd->add_flag("--json", *json, "Print JSON (for REV:PATH: the file's entry, not its bytes)");
-    cmd->callback([&g, &action, spec, json, all, per_rule, info, binary, filter_args] {
-      action = [&g, spec, json, all, per_rule, info, binary, filter_args] {
+    cmd->callback([&g, &action, spec, json, all, per_rule, info, binary, filter_args, stat] {
+      action = [&g, spec, json, all, per_rule, info, binary, filter_args, stat] {
         auto repo = open_repo(g, "show", *json, Mode::kRead);
         ShowObjectOptions so;
         so.info = *info;
@@ -134,6 +295,23 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           fail(ErrorCode::kInvalidInput, "--info describes a stored object: give its id (8 to 64 hex digits) or "
                                          "REV:PATH of a media file, not the commit '" + *spec + "'");
         CommitInfo c = *target.commit;
+        if (*stat) {
+          DiffOptions o;
+          o.from = c.parents.empty() ? "" : c.parents[0];
+          o.to = c.id;
+          o.detail = DiffDetail::kStat;
+          const DiffReport r = diff(*repo, o);
+          if (*json) {
+            nlohmann::json j = to_json(c);
+            j["diff"] = r.to_json();
+            print_json(j);
+            return 0;
+          }
+          print_commit(c, decoration_text(decorations(*repo), c.id));
+          std::cout << "\n";
+          if (!r.empty()) print_stat(r);
+          return 0;
+        }
         auto changes = repo->changes(c.parents.empty() ? "" : c.parents[0], c.id);
         auto report = repo->commit_report(c.id);
         const ReportFilter filter = report ? filter_args->filter(*report) : ReportFilter{};
@@ -149,7 +327,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           }
           return 0;
         }
-        print_commit(c);
+        print_commit(c, decoration_text(decorations(*repo), c.id));
         std::cout << "\n";
         for (const auto& e : changes) std::cout << " " << pad(change_name(e.change), 11) << e.path << "\n";
         if (!report) {
@@ -244,15 +422,39 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     auto name = std::make_shared<std::string>();
     auto create = std::make_shared<bool>(false);
     auto force = std::make_shared<bool>(false);
-    cmd->add_option("branch", *name, "Branch name")->required();
-    cmd->add_flag("-c,--create", *create, "Create the branch at HEAD first");
+    auto start = std::make_shared<std::string>();
+    auto detach = std::make_shared<bool>(false);
+    cmd->add_option("branch", *name, "Branch name; '-': the branch (or commit) HEAD was on before")->required();
+    cmd->add_option("start", *start, "With -c: where the new branch starts (default HEAD)");
+    cmd->add_flag("-c,--create", *create, "Create the branch first");
+    cmd->add_flag("-d,--detach", *detach, "Check out a commit with HEAD detached, on no branch");
     cmd->add_flag("-f,--force", *force, "Overwrite local changes");
-    cmd->callback([&g, &action, name, create, force] {
-      action = [&g, name, create, force] {
+    cmd->callback([&g, &action, name, create, force, start, detach] {
+      action = [&g, name, create, force, start, detach] {
         auto repo = open_repo(g, "switch", false);
-        auto r = repo->switch_branch(*name, *create, *force);
+        std::string target = *name;
+        if (target == "-") {
+          if (*create) fail(ErrorCode::kInvalidInput, "'-' names where HEAD was before; it cannot be created with -c");
+          target = repo->previous_head();
+          if (target.empty())
+            fail(ErrorCode::kNotFound, "there is no previous branch: HEAD has not been on another branch or commit (in this repository's reflog)");
+        }
+        const bool is_commit = target.size() == 40 && target.find_first_not_of("0123456789abcdef") == std::string::npos;
+        if (*detach || (is_commit && *name == "-")) {
+          CheckoutOptions o;
+          o.force = *force;
+          auto r = repo->checkout(target, o);
+          if (!g.quiet) std::cout << "HEAD is now at " << r.commit.substr(0, 12) << " (detached)\n";
+          return 0;
+        }
+        if (!start->empty()) {
+          if (!*create) fail(ErrorCode::kInvalidInput, "a start point ('" + *start + "') goes with -c NAME START");
+          repo->create_branch(target, *start, false);
+        }
+        const bool created = *create;
+        auto r = repo->switch_branch(target, *create && start->empty(), *force);
         if (!g.quiet)
-          std::cout << "Switched to " << (*create ? "a new " : "") << "branch '" << *name << "' (wrote "
+          std::cout << "Switched to " << (created ? "a new " : "") << "branch '" << target << "' (wrote "
                     << r.files_written << " files, removed " << r.files_removed << ")\n";
         return 0;
       };
@@ -266,10 +468,16 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
     auto json = std::make_shared<bool>(false);
     cmd->add_option("args", *args, "NAME [START]")->expected(0, 2);
     cmd->add_option("-d,--delete", *del, "Delete this branch");
+    auto remotes = std::make_shared<bool>(false);
+    auto every = std::make_shared<bool>(false);
+    auto verbose = std::make_shared<bool>(false);
     cmd->add_flag("-f,--force", *force, "Move an existing branch");
+    cmd->add_flag("-r,--remotes", *remotes, "List the remote-tracking branches (origin/main ...)");
+    cmd->add_flag("-a,--all", *every, "List local and remote-tracking branches");
+    cmd->add_flag("-v,--verbose", *verbose, "With each branch, its upstream and how far ahead or behind it is");
     cmd->add_flag("--json", *json, "Print JSON");
-    cmd->callback([&g, &action, args, del, force, json] {
-      action = [&g, args, del, force, json] {
+    cmd->callback([&g, &action, args, del, force, json, remotes, every, verbose] {
+      action = [&g, args, del, force, json, remotes, every, verbose] {
         auto repo = open_repo(g, "branch", *json);
         if (!del->empty()) {
           repo->delete_branch(*del);
@@ -281,14 +489,67 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           if (!g.quiet) std::cout << "Created branch '" << (*args)[0] << "'\n";
           return 0;
         }
-        auto branches = repo->branches();
+        std::vector<RefInfo> branches = *remotes ? std::vector<RefInfo>{} : repo->branches();
+        std::vector<RefInfo> tracking;
+        if (*remotes || *every)
+          for (const auto& [ref, target] : repo->refs())
+            if (ref.rfind("refs/remotes/", 0) == 0) tracking.push_back({ref.substr(13), target, false, "", ""});
+        // Each local branch's upstream (branch.NAME.remote / .merge) and distance from it.
+        struct Upstream {
+          std::string name;
+          uint64_t ahead = 0, behind = 0;
+        };
+        std::map<std::string, Upstream> upstreams;
+        for (const auto& b : branches) {
+          const auto remote = repo->config("branch." + b.name + ".remote");
+          const auto merge = repo->config("branch." + b.name + ".merge");
+          if (!remote || !merge || merge->rfind("refs/heads/", 0) != 0) continue;
+          Upstream u;
+          u.name = *remote + "/" + merge->substr(11);
+          const auto refs = repo->refs();
+          auto it = refs.find("refs/remotes/" + u.name);
+          if (it != refs.end()) {
+            LogOptions ahead, behind;
+            ahead.revs = {b.target}, ahead.hide = {it->second};
+            behind.revs = {it->second}, behind.hide = {b.target};
+            u.ahead = repo->log(ahead).size();
+            u.behind = repo->log(behind).size();
+          }
+          upstreams[b.name] = u;
+        }
         if (*json) {
-          print_json(refs_json(branches));
+          nlohmann::json a = refs_json(branches);
+          for (auto& j : a) {
+            auto it = upstreams.find(j["name"].get<std::string>());
+            if (it != upstreams.end())
+              j["upstream"] = {{"name", it->second.name}, {"ahead", it->second.ahead}, {"behind", it->second.behind}};
+            j["remote"] = false;
+          }
+          for (auto j : refs_json(tracking)) {
+            j["remote"] = true;
+            a.push_back(j);
+          }
+          print_json(a);
           return 0;
         }
-        for (const auto& b : branches)
+        for (const auto& b : branches) {
           std::cout << (b.current ? "* " : "  ") << (b.current ? color(b.name, "32") : b.name) << "  "
-                    << b.target.substr(0, 12) << "\n";
+                    << b.target.substr(0, 12);
+          auto it = upstreams.find(b.name);
+          if (*verbose && it != upstreams.end()) {
+            std::cout << " [" << color(it->second.name, "34");
+            if (it->second.ahead || it->second.behind) {
+              std::cout << ":";
+              if (it->second.ahead) std::cout << " ahead " << it->second.ahead;
+              if (it->second.ahead && it->second.behind) std::cout << ",";
+              if (it->second.behind) std::cout << " behind " << it->second.behind;
+            }
+            std::cout << "]";
+          }
+          std::cout << "\n";
+        }
+        for (const auto& t : tracking)
+          std::cout << "  " << color((*every ? "remotes/" : "") + t.name, "31") << "  " << t.target.substr(0, 12) << "\n";
         return 0;
       };
     });

@@ -79,10 +79,11 @@ std::string default_message(Repo& repo, const std::string& rev) {
   return "Merge '" + rev + "'";
 }
 
-int print_commit(const Global& g, Repo& repo, const CommitInfo& c, bool json, const CheckReport* report) {
+int print_commit(const Global& g, Repo& repo, const CommitInfo& c, bool json, const CheckReport* report,
+                 const std::string& verb) {
   if (json) {
     nlohmann::json j = to_json(c);
-    j["result"] = "merge";
+    j["result"] = verb;
     j["committed"] = true;
     if (report) print_json(j, "checks", *report);
     else print_json(j);
@@ -102,8 +103,9 @@ int print_commit(const Global& g, Repo& repo, const CommitInfo& c, bool json, co
 }  // namespace
 
 int report_stopped_merge(const MergeResult& r, const std::string& theirs, const std::string& branch, bool json,
-                         bool quiet) {
+                         bool quiet, bool revert) {
   const int rc = r.conflicts.empty() ? 0 : 1;
+  const std::string verb = revert ? "revert" : "merge";
   if (json) {
     nlohmann::json conflicts = nlohmann::json::array();
     for (const auto& c : r.conflicts) conflicts.push_back(conflict_json(c));
@@ -117,21 +119,30 @@ int report_stopped_merge(const MergeResult& r, const std::string& theirs, const 
   }
   if (r.conflicts.empty()) {
     if (!quiet)
-      std::cout << "merged " << theirs << " into '" << branch << "' without committing (--no-commit): "
-                << "the result is staged; 'kura merge --continue' commits it, 'kura merge --abort' undoes it\n";
+      std::cout << (revert ? "reverted " + theirs + " on '" : "merged " + theirs + " into '") << branch
+                << "' without committing (--no-commit): the result is staged; 'kura " << verb
+                << " --continue' commits it, 'kura " << verb << " --abort' undoes it\n";
     return rc;
   }
-  std::cout << "merge of " << theirs << " into '" << branch << "' stopped: " << r.conflicts.size()
+  std::cout << verb << " of " << theirs << (revert ? " on '" : " into '") << branch << "' stopped: " << r.conflicts.size()
             << (r.conflicts.size() == 1 ? " path conflicts" : " paths conflict") << "\n";
   for (const auto& c : r.conflicts) print_conflict(c);
-  std::cout << "The rest is merged and staged. Resolve each conflict: in a table, keep the rows you want between "
+  std::cout << "The rest is " << (revert ? "reverted" : "merged")
+            << " and staged. Resolve each conflict: in a table, keep the rows you want between "
                "the <<<<<<< and >>>>>>> lines and delete the marker lines, or take one side whole with 'kura checkout "
-               "--ours|--theirs -- PATH'; then 'kura add PATH' and 'kura merge --continue' (or 'kura merge --abort')\n";
+               "--ours|--theirs -- PATH'"
+            << (revert ? " (theirs: the reverted commit's parent)" : "") << "; then 'kura add PATH' and 'kura " << verb
+            << " --continue' (or 'kura " << verb << " --abort')\n";
   return rc;
 }
 
-void add_merge_commands(CLI::App& app, Global& g, Action& action) {
-  auto* cmd = app.add_subcommand("merge", "Merge a branch or commit into the current branch, tables row by row");
+namespace {
+
+// kura merge and kura revert: one command shape, three-way underneath.
+void add_merge_like(CLI::App& app, Global& g, Action& action, bool revert) {
+  const std::string verb = revert ? "revert" : "merge";
+  auto* cmd = revert ? app.add_subcommand("revert", "Make a commit that undoes a commit's changes, tables row by row")
+                     : app.add_subcommand("merge", "Merge a branch or commit into the current branch, tables row by row");
   auto rev = std::make_shared<std::string>();
   auto message = std::make_shared<std::string>();
   auto key = std::make_shared<std::string>();
@@ -140,39 +151,48 @@ void add_merge_commands(CLI::App& app, Global& g, Action& action) {
   auto cont = std::make_shared<bool>(false);
   auto no_verify = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
-  cmd->add_option("rev", *rev, "Branch, tag or commit to merge");
-  cmd->add_option("-m,--message", *message, "The merge commit's message (default: Merge branch 'NAME')");
+  cmd->add_option("rev", *rev, revert ? "The commit to undo" : "Branch, tag or commit to merge");
+  cmd->add_option("-m,--message", *message,
+                  revert ? "The new commit's message (default: Revert \"SUBJECT\")"
+                         : "The merge commit's message (default: Merge branch 'NAME')");
   cmd->add_option("--key", *key, "JSON pointer pairing table rows (e.g. /id; default: config kura.key, else by content)");
-  cmd->add_flag("--no-commit", *no_commit, "Merge and stage, but stop before committing");
-  cmd->add_flag("--abort", *abort, "Put back the working folder and the index as they were before the merge");
-  cmd->add_flag("--continue", *cont, "Commit the merge once every conflict is resolved and staged");
-  cmd->add_flag("-n,--no-verify", *no_verify, "Commit even if the checks find errors in the merged files");
+  // git's letters: revert -n is --no-commit; kura merge -n (like commit -n) is --no-verify.
+  cmd->add_flag(revert ? "-n,--no-commit" : "--no-commit", *no_commit, "Stage the result, but stop before committing");
+  cmd->add_flag("--abort", *abort, "Put back the working folder and the index as they were before the " + verb);
+  cmd->add_flag("--continue", *cont, "Commit the " + verb + " once every conflict is resolved and staged");
+  cmd->add_flag(revert ? "--no-verify" : "-n,--no-verify", *no_verify,
+                "Commit even if the checks find errors in the resulting files");
   cmd->add_flag("--json", *json, "Print JSON");
-  cmd->callback([&g, &action, rev, message, key, no_commit, abort, cont, no_verify, json] {
-    action = [&g, rev, message, key, no_commit, abort, cont, no_verify, json] {
+  cmd->callback([&g, &action, rev, message, key, no_commit, abort, cont, no_verify, json, revert, verb] {
+    action = [&g, rev, message, key, no_commit, abort, cont, no_verify, json, revert, verb] {
       if (*abort + *cont > 1) fail(ErrorCode::kInvalidInput, "give either --abort or --continue, not both");
       if ((*abort || *cont) && !rev->empty())
-        fail(ErrorCode::kInvalidInput, "--abort and --continue act on the merge in progress; give no revision");
+        fail(ErrorCode::kInvalidInput, "--abort and --continue act on the " + verb + " in progress; give no revision");
       if (!*abort && !*cont && rev->empty())
-        fail(ErrorCode::kInvalidInput, "name what to merge (a branch, tag or commit), or give --continue or --abort");
-      auto repo = open_repo(g, "merge", *json);
-      if (*abort) {
+        fail(ErrorCode::kInvalidInput, revert ? "name the commit to revert, or give --continue or --abort"
+                                              : "name what to merge (a branch, tag or commit), or give --continue or --abort");
+      auto repo = open_repo(g, verb, *json);
+      if (*abort || *cont) {
         auto state = repo->merge_state();
-        repo->abort_merge();
-        if (*json) print_json({{"result", "aborted"}, {"head", state ? state->orig_head : ""}});
-        else if (!g.quiet) std::cout << "merge aborted: the working folder and the index are as before the merge\n";
-        return 0;
-      }
-      if (*cont) {
-        auto state = repo->merge_state();
-        if (!state) fail(ErrorCode::kNotFound, "there is no merge to continue (no merge is in progress)");
+        if (!state) fail(ErrorCode::kNotFound, "there is no " + verb + " to " + (*abort ? "abort" : "continue") + " (no " +
+                                                   verb + " is in progress)");
+        if ((state->kind == "revert") != revert)
+          fail(ErrorCode::kConflict, "a " + state->kind + " is in progress, not a " + verb + ": use 'kura " + state->kind +
+                                         (*abort ? " --abort'" : " --continue'"));
+        if (*abort) {
+          repo->abort_merge();
+          if (*json) print_json({{"result", "aborted"}, {"head", state->orig_head}});
+          else if (!g.quiet)
+            std::cout << verb << " aborted: the working folder and the index are as before the " << verb << "\n";
+          return 0;
+        }
         CommitOptions o;
         o.message = message->empty() ? state->message : *message;
         o.verify = !*no_verify;
         CheckReport report;
         try {
           CommitInfo c = repo->commit(o, &report);
-          return print_commit(g, *repo, c, *json, o.verify ? &report : nullptr);
+          return print_commit(g, *repo, c, *json, o.verify ? &report : nullptr, verb);
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kCheckFailed) throw;
           print_failed_checks(e, report, *json);
@@ -188,13 +208,14 @@ void add_merge_commands(CLI::App& app, Global& g, Action& action) {
       const std::string branch = repo->current_branch();
       MergeResult r;
       try {
-        r = repo->merge(*rev, message->empty() ? default_message(*repo, *rev) : *message, o);
+        r = revert ? repo->revert(*rev, *message, o)
+                   : repo->merge(*rev, message->empty() ? default_message(*repo, *rev) : *message, o);
       } catch (const Error& e) {
         if (e.code() != ErrorCode::kCheckFailed) throw;
         print_failed_checks(e, failed, *json);
       }
-      if (r.stopped) return report_stopped_merge(r, *rev, branch, *json, g.quiet);
-      const char* how = r.up_to_date ? "up-to-date" : r.fast_forward ? "fast-forward" : "merge";
+      if (r.stopped) return report_stopped_merge(r, *rev, branch, *json, g.quiet, revert);
+      const char* how = revert ? "revert" : r.up_to_date ? "up-to-date" : r.fast_forward ? "fast-forward" : "merge";
       if (*json) {
         nlohmann::json j = {{"result", how},
                             {"theirs", *rev},
@@ -212,12 +233,20 @@ void add_merge_commands(CLI::App& app, Global& g, Action& action) {
         } else {
           std::cout << how << ": " << branch << " is now at " << r.commit.substr(0, 10) << " ("
                     << r.checkout.files_written << " files written, " << r.checkout.files_removed << " removed)\n";
-          for (const auto& t : r.tables_merged) std::cout << "  " << t << ": merged row by row\n";
+          for (const auto& t : r.tables_merged)
+            std::cout << "  " << t << ": " << (revert ? "reverted" : "merged") << " row by row\n";
         }
       }
       return 0;
     };
   });
+}
+
+}  // namespace
+
+void add_merge_commands(CLI::App& app, Global& g, Action& action) {
+  add_merge_like(app, g, action, /*revert=*/false);
+  add_merge_like(app, g, action, /*revert=*/true);
 }
 
 }  // namespace kura::cli

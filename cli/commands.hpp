@@ -10,6 +10,10 @@
 
 #include "output.hpp"
 
+namespace kura {
+struct DiffReport;
+}
+
 namespace kura::cli {
 
 using Action = std::function<int()>;
@@ -21,12 +25,15 @@ void add_check_commands(CLI::App& app, Global& g, Action& action);    // check, 
 void add_exclude_commands(CLI::App& app, Global& g, Action& action);  // exclude include
 void add_fix_commands(CLI::App& app, Global& g, Action& action);      // fix
 void add_diff_commands(CLI::App& app, Global& g, Action& action);     // diff
+// `kura diff --stat`'s lines (kura show --stat prints them too).
+void print_stat(const DiffReport& report);
 void add_remote_commands(CLI::App& app, Global& g, Action& action);   // remote push fetch pull clone
 void add_merge_commands(CLI::App& app, Global& g, Action& action);    // merge
 // Prints a merge that stopped (conflicts, or --no-commit) as text or JSON
 // and returns its exit status: 1 with conflicts, 0 without (cmd_merge.cpp).
 int report_stopped_merge(const MergeResult& r, const std::string& theirs, const std::string& branch, bool json,
-                         bool quiet);
+                         bool quiet,
+                         bool revert = false);
 // kura show's object ids (cli/show_object.cpp). What `spec` names: a
 // commit, or a stored object by its id or a prefix of 8 or more hex digits;
 // Error naming the candidates when it is ambiguous, or `spec` when neither.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -125,7 +126,74 @@ void add_global_options(CLI::App& app, Global& g) {
   app.add_flag("-q,--quiet", g.quiet, "No progress bars or informational output");
 }
 
+namespace {
+
+// Damerau-Levenshtein distance (adjacent swaps count one), as git's
+// "did you mean" measures it.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The command word of the command line (after the global options), or ""
+// when there is none. Sets `*help` when a global --help/--version comes first.
+std::string command_word(int argc, char** argv, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-C" || a == "--lock-timeout") {
+      ++i;  // their value
+      continue;
+    }
+    if (a == "-h" || a == "--help" || a == "--version" || a.rfind("--lock-timeout=", 0) == 0) {
+      if (a[0] == '-' && a.find("lock-timeout") == std::string::npos) *help = true;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;  // -q and the like
+    return a;
+  }
+  return "";
+}
+
+}  // namespace
+
 int run_command_line(CLI::App& app, Global& g, const std::function<int()>& action, int argc, char** argv) {
+  bool help = false;
+  const std::string word = command_word(argc, argv, &help);
+  if (!help) {
+    if (word.empty()) {
+      // `kura` alone: the usage, as git prints it.
+      std::cout << app.help();
+      return 2;
+    }
+    const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+    bool known = false;
+    for (const CLI::App* sub : commands) known = known || sub->check_name(word);
+    if (!known) {
+      size_t best = std::string::npos;
+      std::vector<std::string> nearest;
+      for (const CLI::App* sub : commands) {
+        const size_t d = edit_distance(word, sub->get_name());
+        if (d < best) best = d, nearest.clear();
+        if (d == best) nearest.push_back(sub->get_name());
+      }
+      std::cerr << "kura: '" << word << "' is not a kura command";
+      if (best != std::string::npos && best <= std::max<size_t>(2, word.size() / 3)) {
+        std::cerr << "; the most similar " << (nearest.size() == 1 ? "is: " : "are: ");
+        for (size_t i = 0; i < nearest.size(); ++i) std::cerr << (i ? ", " : "") << nearest[i];
+        std::cerr << "\n";
+      } else {
+        std::cerr << "; see 'kura --help' for the list of commands\n";
+      }
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -339,9 +339,17 @@ note 'git would see two edits of one file; kura merges the rows'
 run merge ann -m "Merge Ann's checks"
 sed -n 2p train.jsonl | grep -q 'checked by Ann' && sed -n 4p train.jsonl | grep -q 'checked by Bob' ||
   die "the merged train.jsonl does not hold both edits"
-run log --oneline -n 4
+run log --graph --oneline -n 5
 run fsck
 ok "both edits are in the merged train.jsonl"
+
+note "Bob's relabel was wrong: revert his commit; kura undoes that row only, Ann's edit stays"
+run revert HEAD~1
+sed -n 2p train.jsonl | grep -q 'checked by Ann' && ! grep -q 'checked by Bob' train.jsonl ||
+  die "the revert did not undo row 4 alone"
+run show --stat HEAD
+run log --oneline -- train.jsonl
+ok "row 4 is back as it was; row 2 keeps Ann's edit"
 
 section "Done"
 echo "The dataset and its .kura/ repository are in $work"

@@ -64,7 +64,8 @@ enum class DiffDetail {
 
 struct DiffOptions {
   std::string from = "HEAD";  // a revision
-  std::string to;             // a revision; empty: the working folder
+  std::string to;             // a revision; empty: the working folder (or the index, with `staged`)
+  bool staged = false;        // `to` empty: the index, what the next commit would hold (diff --staged)
   // Only files at or under these paths (relative to the current folder, or
   // absolute); empty: all.
   std::vector<std::string> paths;
@@ -167,7 +168,8 @@ struct TableLabels {
 };
 
 struct DiffReport {
-  std::string from, to;              // commit ids; `to` empty for the working folder
+  std::string from, to;              // commit ids; `to` empty for the working folder or the index
+  bool staged = false;               // `to` is the index (DiffOptions::staged)
   std::vector<FileDiff> files;       // path order
   DiffTotals totals;
   std::vector<TableLabels> labels;   // with DiffOptions::labels: per table, then "" for all tables

@@ -90,7 +90,13 @@ struct StatusReport {
   std::vector<std::string> untracked;
   uint64_t files_hashed = 0;
   bool merging = false;                   // a merge is in progress (merge_state())
+  std::string merge_kind;                 // "merge" or "revert" while one is in progress
   std::vector<std::string> merge_conflicts;  // its conflicting paths
+  // The branch's upstream ("origin/main": config branch.NAME.remote and
+  // .merge, when that remote-tracking branch exists here), and how many
+  // commits HEAD has that it lacks (ahead) and it has that HEAD lacks.
+  std::string upstream;
+  uint64_t ahead = 0, behind = 0;
   bool clean() const { return staged.empty() && unstaged.empty() && untracked.empty(); }
 };
 
@@ -113,6 +119,10 @@ struct CommitOptions {
   // and refuse the commit when they find an error; false is git's --no-verify.
   bool verify = true;
   unsigned threads = 0;
+  // Replace HEAD's commit (git's --amend): the new commit takes HEAD's
+  // parents, and HEAD's message when `message` is empty. The branch moves
+  // from HEAD to the new commit by compare-and-swap, as any commit does.
+  bool amend = false;
 };
 
 enum class CheckScope {
@@ -129,6 +139,33 @@ struct CheckoutOptions {
   // before HEAD, which then points at it (pull's fast-forward and merge).
   std::string update_ref;
   std::string reflog;  // the branch's reflog message for update_ref
+};
+
+// git reset's modes: what besides HEAD's branch moves to the commit.
+enum class ResetMode {
+  kSoft,   // only the branch: the index and the files stay (the difference shows as staged)
+  kMixed,  // and the index: the files stay (the difference shows as unstaged)
+  kHard,   // and the files: local changes to tracked files are discarded
+};
+
+// git restore: which versions of the paths come back, and where to.
+struct RestoreOptions {
+  std::string source;    // a revision; empty: the index (for the files) or HEAD (for the index)
+  bool staged = false;   // restore the index entries
+  bool worktree = true;  // restore the working files
+};
+
+// Which commits Repo::log() lists.
+struct LogOptions {
+  std::vector<std::string> revs;   // where to start; empty: HEAD
+  bool all = false;                // also every branch, remote-tracking branch and tag
+  std::vector<std::string> hide;   // leave out what these reach (git's A..B: hide A, start at B)
+  // Only commits that change a file at or under one of these paths
+  // (relative to the current folder, or absolute): a commit is listed when
+  // the paths' content differs from each of its parents' (git's default
+  // history simplification); a root commit, when it has any such file.
+  std::vector<std::string> paths;
+  size_t max_count = 0;            // 0: all
 };
 
 struct CheckoutResult {
@@ -301,7 +338,8 @@ struct MergeOptions {
 // A merge in progress (.kura/MERGE_STATE): stopped at conflicts, or by
 // --no-commit, until commit (merge --continue) or abort_merge().
 struct MergeState {
-  std::string theirs, theirs_name;  // hex commit being merged, and its name
+  std::string kind = "merge";       // or "revert": the commit then has HEAD as its only parent
+  std::string theirs, theirs_name;  // hex commit being merged (reverted: its parent), and its name
   std::string orig_head;            // hex commit HEAD was at
   std::string branch;               // "refs/heads/main"
   std::string message;              // the merge commit's message
@@ -379,6 +417,10 @@ class Repo {
   // Resolves a revision: full or short id, branch, tag, HEAD, HEAD~N, REV^.
   CommitInfo resolve(const std::string& rev) const;
   std::vector<CommitInfo> log(const std::string& rev, size_t max_count) const;
+  // Newest first, a commit always before its parents (GIT_SORT_TOPOLOGICAL | TIME).
+  std::vector<CommitInfo> log(const LogOptions& options) const;
+  // The best common ancestor of two commits (hex), "" when they have none.
+  std::string merge_base(const std::string& a, const std::string& b) const;
   // Files of a commit's tree, or of the index when rev is empty; path order.
   std::vector<FileEntry> ls_files(const std::string& rev,
                                   const std::vector<std::string>& paths = {}) const;
@@ -404,8 +446,26 @@ class Repo {
   std::vector<FileEntry> working_files(const std::vector<std::string>& paths);
 
   CheckoutResult checkout(const std::string& rev, const CheckoutOptions& options);
-  // Moves HEAD to branch `name` and checks it out; `create` makes it at HEAD first.
+  // Moves HEAD to branch `name` and checks it out; `create` makes it at HEAD
+  // first. Without `create`, a name that is no local branch but is exactly
+  // one remote's branch (refs/remotes/R/NAME) makes a local branch there that
+  // tracks it (config branch.NAME.remote and .merge), as git switch does.
   CheckoutResult switch_branch(const std::string& name, bool create, bool force);
+  // Where HEAD was before the last command that moved it to another branch
+  // or commit, from HEAD's reflog: a branch's short name, or a commit id
+  // (hex) when it was detached; "" when there is none ('kura switch -').
+  std::string previous_head() const;
+  // git reset REV: moves HEAD's branch (HEAD itself when detached) to `rev`,
+  // with the index and the files as `mode` says. kMixed and kHard are
+  // journaled: a kill is finished by the next command (docs/architecture.md).
+  // kHard also removes files staged as new that `rev` does not have. Error
+  // (kConflict) during a merge or revert (end it first).
+  CheckoutResult reset(const std::string& rev, ResetMode mode);
+  // git restore PATHS: the working files from the index (or `source`),
+  // and with `staged` the index entries from HEAD (or `source`). A path that
+  // the source lacks is removed (from the index, or the folder) when it is
+  // tracked; one that matches nothing tracked is Error(kNotFound). Journaled.
+  CheckoutResult restore(const std::vector<std::string>& paths, const RestoreOptions& options);
 
   std::vector<RefInfo> branches() const;
   void create_branch(const std::string& name, const std::string& start, bool force);
@@ -465,7 +525,14 @@ class Repo {
   // (Error(kConflict) otherwise, nothing changed), so abort_merge() can
   // restore it exactly. Error(kConflict) when a merge is already in progress.
   MergeResult merge(const std::string& theirs, const std::string& message, const MergeOptions& options = {});
-  // The merge in progress, if any.
+  // git revert REV: a new commit on HEAD that undoes what `rev` changed
+  // against its first parent. Tables merge row by row as in merge() (base
+  // `rev`, theirs its parent), so later edits to other rows are kept; a row
+  // changed since is a conflict of that row. A conflict stops the revert as
+  // a merge stops (merge_state(), kind "revert"); commit() then makes a
+  // commit with HEAD as its only parent. `message` empty: "Revert "SUBJECT"".
+  MergeResult revert(const std::string& rev, const std::string& message, const MergeOptions& options = {});
+  // The merge (or revert) in progress, if any.
   std::optional<MergeState> merge_state() const;
   // Puts the working folder and the index back as they were before the
   // merge (files the merge added are removed) and ends it. Error(kNotFound)
@@ -488,6 +555,8 @@ class Repo {
   // Finishes what an interrupted process left (src/repo/recover.cpp): stale
   // lock files of libgit2, temporaries, the operation in the journal.
   void recover();
+  MergeResult merge_or_revert(const std::string& theirs, const std::string& message, const MergeOptions& options,
+                              bool revert);
   std::unique_ptr<Impl> impl_;
 };
 

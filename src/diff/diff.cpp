@@ -45,8 +45,23 @@ Files to_map(std::vector<FileEntry> entries) {
 }
 
 // The files of both sides that may differ, by path.
-void changed_sides(Repo& repo, const std::string& from, const std::string& to, bool working,
+void changed_sides(Repo& repo, const std::string& from, const std::string& to, bool working, bool staged,
                    const std::vector<std::string>& specs, Files& old_files, Files& new_files) {
+  if (working && staged) {
+    // A commit against the index: entries are compared as stored, no file is read.
+    Files all_old = from.empty() ? Files{} : to_map(repo.ls_files(from, specs));
+    Files all_new = to_map(repo.ls_files("", specs));
+    for (auto& [path, e] : all_old) {
+      auto it = all_new.find(path);
+      if (it != all_new.end() && same(e, it->second)) {
+        all_new.erase(it);
+        continue;
+      }
+      old_files.emplace(path, std::move(e));
+    }
+    new_files = std::move(all_new);
+    return;
+  }
   if (!working) {
     // Two commits: only the paths whose pointer blobs differ are read.
     for (const auto& c : repo.changes(from, to)) {
@@ -183,7 +198,10 @@ DiffReport diff(Repo& repo, const DiffOptions& options) {
   report.from = commit_id(repo, options.from);
   if (!working) report.to = repo.resolve(options.to).id;
   Files old_files, new_files;
-  changed_sides(repo, report.from, report.to, working, specs, old_files, new_files);
+  if (options.staged && !working)
+    fail(ErrorCode::kInvalidInput, "--staged compares a commit with the index; give one revision, not two");
+  report.staged = working && options.staged;
+  changed_sides(repo, report.from, report.to, working, options.staged, specs, old_files, new_files);
 
   // Pair by path, then a deleted and an added file with the same bytes are a rename.
   std::vector<FileDiff> files;

@@ -90,7 +90,9 @@ json stat_json(const TableStat& s) {
 }  // namespace
 
 nlohmann::json DiffReport::to_json() const {
-  json j = {{"from", from.empty() ? json(nullptr) : json(from)}, {"to", to.empty() ? json(nullptr) : json(to)}};
+  json j = {{"from", from.empty() ? json(nullptr) : json(from)},
+            {"to", to.empty() ? json(nullptr) : json(to)},
+            {"staged", staged}};
   const DiffTotals& t = totals;
   j["totals"] = {{"files_added", t.files_added},       {"files_deleted", t.files_deleted},
                  {"files_modified", t.files_modified}, {"files_renamed", t.files_renamed},

@@ -66,6 +66,9 @@ std::unique_ptr<Backend> open_backend(const RemoteSettings& settings);
 std::unique_ptr<Backend> open_folder_backend(const std::string& url, const std::string& path,
                                              unsigned connections);
 std::unique_ptr<Backend> open_s3_backend(const RemoteSettings& settings);
+// A working repository (a folder holding .kura/) read as a remote: fetch and
+// clone only (repo_backend.cpp).
+std::unique_ptr<Backend> open_repo_backend(const std::string& url, const std::string& path);
 
 // Key names (the layout in include/kura/remote.hpp).
 std::string object_key(const ObjectId& id);

@@ -78,6 +78,9 @@ CloneResult clone(const std::string& url, const fs::path& dir, const CloneOption
     } else {
       repo->set_ref("refs/heads/" + branch, tip, "clone: from " + url);
     }
+    // The branch tracks origin's, as git clone sets it up (status: ahead/behind).
+    repo->set_config("branch." + branch + ".remote", "origin");
+    repo->set_config("branch." + branch + ".merge", "refs/heads/" + branch);
     result.branch = branch;
     result.commit = tip;
   } catch (...) {

@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <cstring>
+#include <filesystem>
 #include <regex>
 
 #include "kura/error.hpp"
@@ -118,12 +119,16 @@ std::unique_ptr<Backend> open_backend(const RemoteSettings& s) {
   // A URL an older kura stored with a password: refused, not used and never shown.
   refuse_userinfo(s.url, "the URL of remote '" + s.name + "'");
   if (s.url.rfind("s3://", 0) == 0) return open_s3_backend(s);
-  if (s.url.rfind("file://", 0) == 0)
-    return open_folder_backend(redact_url(s.url), s.url.substr(7), s.connections);
-  if (s.url.find("://") != std::string::npos)
+  const bool file = s.url.rfind("file://", 0) == 0;
+  if (!file && s.url.find("://") != std::string::npos)
     fail(ErrorCode::kInvalidInput,
          "'" + redact_url(s.url) + "': a remote is a folder path, file://PATH or s3://BUCKET/PREFIX");
-  return open_folder_backend(redact_url(s.url), s.url, s.connections);
+  const std::string path = file ? s.url.substr(7) : s.url;
+  // A folder holding .kura/ is somebody's working repository, not a remote's layout.
+  std::error_code ec;
+  if (std::filesystem::is_directory(std::filesystem::path(path) / ".kura", ec))
+    return open_repo_backend(redact_url(s.url), path);
+  return open_folder_backend(redact_url(s.url), path, s.connections);
 }
 
 std::string object_key(const ObjectId& id) {

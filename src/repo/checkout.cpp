@@ -11,6 +11,7 @@
 #include "kura/error.hpp"
 #include "repo/index.hpp"
 #include "repo/journal.hpp"
+#include "repo/merge_state.hpp"
 #include "repo/repo_impl.hpp"
 #include "util/fs.hpp"
 #include "util/parallel.hpp"
@@ -116,8 +117,11 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
   const StatusReport local = need_status ? repo.status() : StatusReport{};
   std::set<std::string> changed_locally;
   for (const auto& s : local.staged) changed_locally.insert(s.path);
-  std::set<std::string> unstaged;
-  for (const auto& s : local.unstaged) unstaged.insert(s.path);
+  std::set<std::string> unstaged, unsaved;  // unsaved: changed bytes, not a deletion (nothing to lose)
+  for (const auto& s : local.unstaged) {
+    unstaged.insert(s.path);
+    if (s.change != Change::kDeleted) unsaved.insert(s.path);
+  }
   changed_locally.insert(unstaged.begin(), unstaged.end());
   const std::set<std::string> untracked(local.untracked.begin(), local.untracked.end());
   const bool check_conflicts = !run.force && !run.resume;
@@ -133,7 +137,7 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
       size_t before = to_write.size();
       for (auto it = target.lower_bound(spec); it != target.end() && path_under(it->first, spec); ++it) {
         // Staged content is safe in the store; only unsaved work is protected.
-        if (check_conflicts && (unstaged.count(it->first) || untracked.count(it->first)))
+        if (check_conflicts && (unsaved.count(it->first) || untracked.count(it->first)))
           conflicts.push_back(it->first);
         to_write.push_back(I.entry_of(it->first, it->second));
       }
@@ -157,7 +161,11 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
       if (!t && h) to_remove.push_back(path);
       // A staged new file that neither commit has: --force unstages it and
       // leaves the file (untracked); without --force it stays staged.
-      if (!t && !h && run.force && index.count(path)) batch.erase(Table::kIndex, path);
+      // reset --hard removes it, as git does (its bytes stay in the store until gc).
+      if (!t && !h && run.force && index.count(path)) {
+        batch.erase(Table::kIndex, path);
+        if (run.remove_staged_new) to_remove.push_back(path);
+      }
     }
     // A file of the target inside what is an untracked file here.
     for (const auto& [path, file] : target)
@@ -176,6 +184,8 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
                         {"force", run.force}, {"paths", run.specs}};
     j["head"] = run.head ? nlohmann::json(*run.head) : nlohmann::json(nullptr);
     if (!run.update_ref.empty()) j["update_ref"] = run.update_ref, j["update_old"] = run.update_old;
+    if (run.remove_staged_new) j["remove_staged_new"] = true;
+    if (!run.reflog.empty()) j["reflog"] = run.reflog;
     write_journal(I.kura_dir, j);
   }
   for (const auto& path : to_remove) {
@@ -210,6 +220,7 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
     }
   }
   if (run.head) {
+    enable_reflogs(I.git.get());  // repositories made before kura kept them
     before_ref_write("move HEAD");
     if (!run.head->empty()) {
       git::check(git_repository_set_head(I.git.get(), run.head->c_str()), "cannot move HEAD");
@@ -249,6 +260,43 @@ CheckoutResult Repo::checkout(const std::string& rev, const CheckoutOptions& opt
 
 CheckoutResult Repo::switch_branch(const std::string& name, bool create, bool force) {
   Impl& I = *impl_;
+  git_reference* local = nullptr;
+  if (!create && git_branch_lookup(&local, I.git.get(), name.c_str(), GIT_BRANCH_LOCAL) != 0) {
+    // git's "--guess": exactly one remote has a branch of that name.
+    std::vector<std::string> remotes;
+    for (const auto& [ref, target] : refs()) {
+      const std::string prefix = "refs/remotes/";
+      if (ref.rfind(prefix, 0) != 0 || ref.size() <= name.size() + 1 ||
+          ref.compare(ref.size() - name.size() - 1, std::string::npos, "/" + name) != 0)
+        continue;
+      const std::string remote = ref.substr(prefix.size(), ref.size() - prefix.size() - name.size() - 1);
+      if (remote.find('/') == std::string::npos) remotes.push_back(remote);
+    }
+    if (remotes.size() > 1)
+      fail(ErrorCode::kConflict, "'" + name + "' is a branch of several remotes (" + remotes[0] + ", " + remotes[1] +
+                                     "); make it from one with 'kura switch -c " + name + " " + remotes[0] + "/" + name +
+                                     "' (kura branch " + name + " " + remotes[0] + "/" + name + " first)");
+    if (remotes.size() == 1) {
+      const std::string upstream = remotes[0] + "/" + name;
+      create_branch(name, "refs/remotes/" + upstream, false);
+      set_config("branch." + name + ".remote", remotes[0]);
+      set_config("branch." + name + ".merge", "refs/heads/" + name);
+      I.notice("branch '" + name + "' set up to track '" + upstream + "'");
+      try {
+        CheckoutOptions options;
+        options.force = force;
+        return checkout(name, options);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kConflict) throw;
+        // Refused before writing a file: take the new branch back too.
+        delete_branch(name);
+        unset_config("branch." + name + ".remote");
+        unset_config("branch." + name + ".merge");
+        throw;
+      }
+    }
+  }
+  if (local) git_reference_free(local);
   if (create) {
     if (!I.head_oid()) {
       // No commit yet: the new branch is born with the first commit.
@@ -265,6 +313,204 @@ CheckoutResult Repo::switch_branch(const std::string& name, bool create, bool fo
   CheckoutOptions options;
   options.force = force;
   return checkout(name, options);
+}
+
+// --- reset ---------------------------------------------------------------
+
+namespace {
+
+// Moves `ref` ("refs/heads/NAME", or "HEAD" when detached) from `old` to
+// `target` by compare-and-swap; a ref already at `target` (a resumed reset)
+// is left alone.
+void move_ref_to(Repo& repo, Repo::Impl& I, const std::string& ref, const std::string& old, const std::string& target,
+                 const std::string& reflog) {
+  const std::string now = ref == "HEAD" ? (I.head_oid() ? git::hex(*I.head_oid()) : "") : I.ref_target(ref);
+  if (now == target) return;
+  if (now != old)
+    fail(ErrorCode::kConflict, "'" + ref + "' moved during the reset (it is at " + now.substr(0, 10) +
+                                   "); run the command again");
+  enable_reflogs(I.git.get());
+  before_ref_write("move '" + ref + "'");
+  if (ref == "HEAD") {
+    git_oid oid = git::oid_from_hex(target);
+    git::check(git_repository_set_head_detached(I.git.get(), &oid), "cannot move HEAD");
+  } else {
+    repo.set_ref(ref, target, reflog);
+  }
+}
+
+}  // namespace
+
+// The index becomes `target`'s tree (one synced batch), then the ref moves:
+// reset --mixed, and its recovery.
+void run_reset_mixed(Repo& repo, Repo::Impl& I, const std::string& target, const std::string& ref,
+                     const std::string& old, const std::string& reflog) {
+  const TreeFiles files = I.flatten_rev(target);
+  std::vector<std::pair<std::string, TreeFile>> list(files.begin(), files.end());
+  TableBatch batch;
+  for (const auto& [path, entry] : load_index(*I.store))
+    if (!files.count(path)) batch.erase(Table::kIndex, path);
+  for (const FileEntry& e : I.entries_of(list)) batch.put(Table::kIndex, e.path, encode_entry(e));
+  // The stat cache describes the working files, which stay: it stays too.
+  I.store->write(batch, Sync::kYes);
+  move_ref_to(repo, I, ref, old, target, reflog);
+}
+
+CheckoutResult Repo::reset(const std::string& rev, ResetMode mode) {
+  Impl& I = *impl_;
+  if (auto m = read_merge_state(I.kura_dir))
+    fail(ErrorCode::kConflict, std::string("a ") + (m->state.kind == "revert" ? "revert" : "merge") +
+                                   " is in progress; end it first ('kura " +
+                                   (m->state.kind == "revert" ? "revert" : "merge") + " --abort'), then reset");
+  git::Commit commit = I.commit_of(rev);
+  const std::string target = git::hex(*git_commit_id(commit.get()));
+  const std::string ref = I.head_target_ref();
+  const auto head = I.head_oid();
+  const std::string old = head ? git::hex(*head) : "";
+  const std::string reflog = "reset: moving to " + rev;
+  CheckoutResult result;
+  result.commit = target;
+  result.detached = ref == "HEAD";
+  switch (mode) {
+    case ResetMode::kSoft:
+      move_ref_to(*this, I, ref, old, target, reflog);  // one atomic step
+      return result;
+    case ResetMode::kMixed:
+      write_journal(I.kura_dir, {{"op", "reset"}, {"command", I.options.command}, {"mode", "mixed"},
+                                 {"target", target}, {"ref", ref}, {"old", old}, {"reflog", reflog}});
+      run_reset_mixed(*this, I, target, ref, old, reflog);
+      clear_journal(I.kura_dir);
+      return result;
+    case ResetMode::kHard: {
+      // A forced checkout that moves the branch: files, index, branch, HEAD,
+      // under checkout's journal.
+      CheckoutRun run;
+      run.rev = rev;
+      run.force = true;
+      run.remove_staged_new = true;
+      run.reflog = reflog;
+      if (ref == "HEAD") {
+        run.head = "";
+      } else {
+        run.update_ref = ref;
+        run.update_old = old;
+        run.head = ref;
+      }
+      return run_checkout(*this, I, target, run);
+    }
+  }
+  return result;
+}
+
+// --- restore -------------------------------------------------------------
+
+// restore()'s work on repository-relative `specs`; `source` is a commit
+// (hex) or "" (the index for the files, HEAD for the index). Every step is
+// idempotent, so recovery runs it again.
+CheckoutResult run_restore(Repo& repo, Repo::Impl& I, const std::vector<std::string>& specs,
+                           const std::vector<std::string>& given, const std::string& source, bool staged,
+                           bool worktree) {
+  Store& store = *I.store;
+  CheckoutResult result;
+  const auto index = load_index(store);
+  // Where each side's versions come from.
+  const std::string index_from = source.empty() ? (I.head_oid() ? git::hex(*I.head_oid()) : "") : source;
+  const TreeFiles index_source = staged ? I.flatten_rev(index_from) : TreeFiles{};
+  const bool files_from_index = !staged && source.empty();
+  const TreeFiles file_source = worktree && !files_from_index ? I.flatten_rev(staged ? index_from : source) : TreeFiles{};
+
+  std::map<std::string, FileEntry> index_puts;  // path -> entry to stage
+  std::vector<std::string> index_erases;
+  std::vector<FileEntry> to_write;
+  std::vector<std::string> to_remove;
+  for (size_t k = 0; k < specs.size(); ++k) {
+    const std::string& spec = specs[k];
+    std::set<std::string> tracked;
+    for (auto it = index.lower_bound(spec); it != index.end() && path_under(it->first, spec); ++it)
+      tracked.insert(it->first);
+    for (const TreeFiles* from : {&index_source, &file_source})
+      for (auto it = from->lower_bound(spec); it != from->end() && path_under(it->first, spec); ++it)
+        tracked.insert(it->first);
+    if (tracked.empty())
+      fail(ErrorCode::kNotFound, "'" + (k < given.size() ? given[k] : spec) + "' matches no file kura tracks (in the index" +
+                                     (source.empty() ? std::string(staged ? " or HEAD" : "") : " or " + source.substr(0, 10)) +
+                                     ")");
+    for (const auto& path : tracked) {
+      check_tree_path(path);
+      if (staged) {
+        auto s = index_source.find(path);
+        if (s != index_source.end()) index_puts[path] = I.entry_of(path, s->second);
+        else index_erases.push_back(path);
+      }
+      if (!worktree) continue;
+      if (files_from_index) {
+        auto x = index.find(path);
+        if (x != index.end()) to_write.push_back(x->second);
+      } else {
+        auto f = file_source.find(path);
+        if (f != file_source.end()) to_write.push_back(I.entry_of(path, f->second));
+        else to_remove.push_back(path);
+      }
+    }
+  }
+  for (const auto& f : to_write) check_no_symlink_parents(I.root, f.path);
+
+  TableBatch batch;
+  for (const auto& path : to_remove) {
+    std::error_code ec;
+    fs::remove(I.root / path, ec);  // gone already is fine
+    for (fs::path dir = (I.root / path).parent_path(); dir != I.root; dir = dir.parent_path())
+      if (!fs::remove(dir, ec)) break;  // only empty folders go
+    batch.erase(Table::kStatCache, path);
+    ++result.files_removed;
+  }
+  // Only files whose bytes differ are written again.
+  std::vector<FileEntry> changed;
+  if (!to_write.empty()) {
+    std::vector<std::string> paths;
+    for (const auto& f : to_write) paths.push_back(f.path);
+    std::map<std::string, FileEntry> now;
+    for (auto& e : repo.working_files(paths)) now.emplace(e.path, std::move(e));
+    for (const auto& f : to_write) {
+      auto it = now.find(f.path);
+      if (it != now.end() && it->second.mode == f.mode && it->second.pointer.object == f.pointer.object) continue;
+      changed.push_back(f);
+    }
+  }
+  const auto written = write_files(repo, I, changed, result);
+  const int64_t settled_before = fs_now_ns(I.kura_dir / "tmp");
+  for (const auto& w : written) {
+    if (w.stat.mtime_ns < settled_before) batch.put(Table::kStatCache, w.entry.path, encode_cached(w));
+    else batch.erase(Table::kStatCache, w.entry.path);
+  }
+  for (const auto& [path, e] : index_puts) batch.put(Table::kIndex, path, encode_entry(e));
+  for (const auto& path : index_erases) batch.erase(Table::kIndex, path);
+  store.write(batch, Sync::kYes);
+  result.commit = source;
+  return result;
+}
+
+CheckoutResult Repo::restore(const std::vector<std::string>& paths, const RestoreOptions& options) {
+  Impl& I = *impl_;
+  if (paths.empty()) fail(ErrorCode::kInvalidInput, "name the paths to restore ('.' for all of them)");
+  if (!options.staged && !options.worktree)
+    fail(ErrorCode::kInvalidInput, "nothing to restore: neither the files nor the index (--staged) was asked for");
+  std::string source;
+  if (!options.source.empty()) source = git::hex(*git_commit_id(I.commit_of(options.source).get()));
+  else if (options.staged && !I.head_oid())
+    fail(ErrorCode::kNotFound, "there is no commit yet to restore the index from (use 'kura rm --cached' to unstage)");
+  std::vector<std::string> specs;
+  const fs::path cwd = fs::current_path();
+  for (const auto& given : paths) {
+    std::string spec = relative_to_root(I.root, cwd, given);
+    if (spec == ".") spec.clear();
+    specs.push_back(spec);
+  }
+  write_journal(I.kura_dir, {{"op", "restore"}, {"command", I.options.command}, {"paths", specs},
+                             {"source", source}, {"staged", options.staged}, {"worktree", options.worktree}});
+  CheckoutResult result = run_restore(*this, I, specs, paths, source, options.staged, options.worktree);
+  clear_journal(I.kura_dir);
+  return result;
 }
 
 }  // namespace kura

@@ -60,28 +60,37 @@ std::string format_signature(const git_signature* sig) {
 
 CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   Impl& I = *impl_;
-  std::string message = options.message;
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  if (message.empty()) fail(ErrorCode::kInvalidInput, "empty commit message; give one with -m");
-  message += "\n";
-
-  // During a merge, this is its commit: second parent theirs, once every
-  // conflicting path is resolved and staged.
+  // During a merge (or revert), this is its commit: once every conflicting
+  // path is resolved and staged; a merge's second parent is theirs.
   const auto merging = read_merge_state(I.kura_dir);
-  if (merging) check_merge_resolved(*this, I, *merging);
-  size_t files_in_index = 0;
-  const git_oid tree_oid = I.build_tree(&files_in_index);
+  const bool merge_parent = merging && merging->state.kind != "revert";
   const auto head = I.head_oid();
-  if (merging && (!head || git::hex(*head) != merging->state.orig_head))
-    fail(ErrorCode::kConflict, "HEAD moved since the merge of " + merging->state.theirs.substr(0, 10) +
-                                   " began; end it with 'kura merge --abort'");
   git::Commit parent;
   if (head) {
     git_commit* c = nullptr;
     git::check(git_commit_lookup(&c, I.git.get(), &*head), "cannot read HEAD's commit");
     parent.reset(c);
   }
-  if (!options.allow_empty && !merging) {
+  if (options.amend) {
+    if (!head) fail(ErrorCode::kNotFound, "there is no commit to amend yet (HEAD is unborn)");
+    if (merging)
+      fail(ErrorCode::kConflict, std::string("cannot amend during a ") + (merge_parent ? "merge" : "revert") +
+                                     "; finish it with 'kura " + (merge_parent ? "merge" : "revert") + " --continue' first");
+  }
+  std::string message = options.message;
+  if (message.empty() && options.amend) message = git_commit_message(parent.get());
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  if (message.empty()) fail(ErrorCode::kInvalidInput, "empty commit message; give one with -m");
+  message += "\n";
+
+  if (merging) check_merge_resolved(*this, I, *merging);
+  size_t files_in_index = 0;
+  const git_oid tree_oid = I.build_tree(&files_in_index);
+  if (merging && (!head || git::hex(*head) != merging->state.orig_head))
+    fail(ErrorCode::kConflict, "HEAD moved since the " + std::string(merge_parent ? "merge" : "revert") + " of " +
+                                   merging->state.theirs.substr(0, 10) + " began; end it with 'kura " +
+                                   (merge_parent ? "merge" : "revert") + " --abort'");
+  if (!options.allow_empty && !merging && !options.amend) {
     const bool same = head ? git_oid_equal(git_commit_tree_id(parent.get()), &tree_oid)
                            : files_in_index == 0;
     if (same)
@@ -110,8 +119,14 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
   // The commit text as git_commit_create_buffer writes it, without making
   // libgit2 load and parse the (possibly large) new tree first.
   std::string content = "tree " + git::hex(tree_oid) + "\n";
-  if (head) content += "parent " + git::hex(*head) + "\n";
-  if (merging) content += "parent " + merging->state.theirs + "\n";
+  if (options.amend) {
+    // The amended commit's place: its parents, not itself.
+    for (unsigned k = 0; k < git_commit_parentcount(parent.get()); ++k)
+      content += "parent " + git::hex(*git_commit_parent_id(parent.get(), k)) + "\n";
+  } else if (head) {
+    content += "parent " + git::hex(*head) + "\n";
+  }
+  if (merge_parent) content += "parent " + merging->state.theirs + "\n";
   const std::string who = format_signature(sig.get());
   content += "author " + who + "\ncommitter " + who + "\nencoding UTF-8\n\n" + message;
   // The report id rides in a header of its own, so it is part of the commit id.
@@ -125,7 +140,8 @@ CommitInfo Repo::commit(const CommitOptions& options, CheckReport* report_out) {
              "cannot write the commit");
   I.store->sync_tables();  // tree and commit durable before the ref names them
 
-  const std::string log_message = "commit: " + message.substr(0, message.find('\n'));
+  const std::string log_message =
+      std::string(options.amend ? "commit (amend): " : "commit: ") + message.substr(0, message.find('\n'));
   const std::string& target = target_ref;
   before_ref_write("move '" + target + "' to the new commit");
   git_reference* updated = nullptr;

@@ -1,5 +1,5 @@
 // The operation journal: .kura/journal names the multi-step operation that
-// is under way (checkout, switch, merge, commit, gc), written durably before
+// is under way (checkout, switch, merge, commit, gc, reset, restore), written durably before
 // its first change and removed after its last. A process killed in between
 // leaves it behind; the next kura process that opens the repository (it
 // holds the repository lock, so the writer is gone) reads it, says what was
@@ -9,9 +9,14 @@
 // safety"):
 //   {"op": "checkout", "pid": 123, "command": "kura switch", "target": "<commit>",
 //    "head": "refs/heads/b1" | "" (detached at target) | null (paths only),
-//    "force": false, "paths": ["a/b", ...], "update_ref": "refs/heads/main", "update_old": "<commit>"}
+//    "force": false, "paths": ["a/b", ...], "update_ref": "refs/heads/main", "update_old": "<commit>",
+//    "remove_staged_new": true (reset --hard), "reflog": "reset: moving to HEAD~1"}
 //   {"op": "commit", "pid": 123, "command": "kura commit", "ref": "refs/heads/main", "old": "<commit>" | ""}
 //   {"op": "gc", "pid": 123, "command": "kura gc", "prune_seconds": 1209600}
+//   {"op": "reset", "pid": 123, "command": "kura reset", "mode": "mixed", "target": "<commit>",
+//    "ref": "refs/heads/main" | "HEAD" (detached), "old": "<commit>" | "", "reflog": "..."}
+//   {"op": "restore", "pid": 123, "command": "kura restore", "paths": ["a/b", ""(all)],
+//    "source": "<commit>" | "" (the index, or HEAD for staged), "staged": false, "worktree": true}
 #pragma once
 
 #include <nlohmann/json.hpp>

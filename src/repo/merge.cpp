@@ -72,16 +72,33 @@ Side side_of(const Repo::Impl& I, const std::string& path, const git_index_entry
 }  // namespace
 
 MergeResult Repo::merge(const std::string& theirs, const std::string& message, const MergeOptions& options) {
+  return merge_or_revert(theirs, message, options, /*revert=*/false);
+}
+
+MergeResult Repo::revert(const std::string& rev, const std::string& message, const MergeOptions& options) {
+  return merge_or_revert(rev, message, options, /*revert=*/true);
+}
+
+// merge(): bring `theirs` in. revert(): undo `theirs` (the commit reverted)
+// on HEAD, which git computes as a merge whose base is that commit and whose
+// other side is its parent; the commit then has HEAD as its only parent.
+MergeResult Repo::merge_or_revert(const std::string& theirs, const std::string& message_given,
+                                  const MergeOptions& options, bool revert) {
   Impl& I = *impl_;
   Store& store = *I.store;
   MergeResult result;
-  if (auto m = read_merge_state(I.kura_dir))
-    fail(ErrorCode::kConflict, "a merge of " + (m->state.theirs_name.empty() ? m->state.theirs.substr(0, 10)
-                                                                            : "'" + m->state.theirs_name + "'") +
-                                   " is in progress; resolve it and run 'kura merge --continue', or 'kura merge --abort'");
+  const char* verb = revert ? "revert" : "merge";
+  if (auto m = read_merge_state(I.kura_dir)) {
+    const bool r = m->state.kind == "revert";
+    fail(ErrorCode::kConflict, std::string("a ") + (r ? "revert" : "merge") + " of " +
+                                   (m->state.theirs_name.empty() ? m->state.theirs.substr(0, 10)
+                                                                 : "'" + m->state.theirs_name + "'") +
+                                   " is in progress; resolve it and run 'kura " + (r ? "revert" : "merge") +
+                                   " --continue', or 'kura " + (r ? "revert" : "merge") + " --abort'");
+  }
   const std::string branch_ref = head_ref();
   if (branch_ref.rfind("refs/heads/", 0) != 0)
-    fail(ErrorCode::kConflict, "HEAD is detached; switch to a branch before merging");
+    fail(ErrorCode::kConflict, std::string("HEAD is detached; switch to a branch before ") + (revert ? "reverting" : "merging"));
   const std::string branch = branch_ref.substr(11);
   git::Commit their_commit = I.commit_of(theirs);
   const std::string their_hex = git::hex(*git_commit_id(their_commit.get()));
@@ -90,6 +107,21 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
   std::string key = options.key.empty() ? config("kura.key").value_or("") : options.key;
   if (!key.empty() && key[0] != '/')
     fail(ErrorCode::kInvalidInput, "key '" + key + "' is not a JSON pointer; write it like /id or /metadata/id");
+  std::string message = message_given;
+  if (revert) {
+    if (!head) fail(ErrorCode::kNotFound, "there is no commit yet to revert onto (HEAD is unborn)");
+    if (git_commit_parentcount(their_commit.get()) == 0)
+      fail(ErrorCode::kInvalidInput, "cannot revert " + their_name + ": it is a root commit (nothing before it to go back to)");
+    if (git_commit_parentcount(their_commit.get()) > 1)
+      fail(ErrorCode::kInvalidInput, "cannot revert " + their_name +
+                                         ": it is a merge commit (revert one of the commits it brought in instead)");
+    if (!is_ancestor(their_hex, git::hex(*head)))
+      fail(ErrorCode::kInvalidInput, "cannot revert " + their_name + ": it is not in the history of HEAD");
+    if (message.empty()) {
+      const std::string msg = git_commit_message(their_commit.get()) ? git_commit_message(their_commit.get()) : "";
+      message = "Revert \"" + msg.substr(0, msg.find('\n')) + "\"\n\nThis reverts commit " + their_hex + ".";
+    }
+  }
 
   auto move_to = [&](const std::string& commit, const char* why) {
     // Files, index, branch, HEAD: one journaled checkout, so a kill at any
@@ -106,12 +138,12 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
     return result;
   }
   const std::string ours = git::hex(*head);
-  if (is_ancestor(their_hex, ours)) {
+  if (!revert && is_ancestor(their_hex, ours)) {
     result.up_to_date = true;
     result.commit = ours;
     return result;
   }
-  if (is_ancestor(ours, their_hex)) {
+  if (!revert && is_ancestor(ours, their_hex)) {
     result.fast_forward = true;
     move_to(their_hex, "merge: fast-forward");
     return result;
@@ -121,8 +153,12 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
   git_index* raw = nullptr;
   git_merge_options opts = GIT_MERGE_OPTIONS_INIT;
   opts.flags = GIT_MERGE_FIND_RENAMES;
-  git::check(git_merge_commits(&raw, I.git.get(), our_commit.get(), their_commit.get(), &opts),
-             "cannot merge " + their_name);
+  if (revert)
+    git::check(git_revert_commit(&raw, I.git.get(), their_commit.get(), our_commit.get(), 0, &opts),
+               "cannot revert " + their_name);
+  else
+    git::check(git_merge_commits(&raw, I.git.get(), our_commit.get(), their_commit.get(), &opts),
+               "cannot merge " + their_name);
   git::Owned<git_index, git_index_free> index(raw);
 
   // Paths both sides changed: tables row by row, the rest stays a conflict.
@@ -216,6 +252,8 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
   git::check(git_tree_lookup(&tree, I.git.get(), &tree_oid), "cannot read the merged tree");
   git::Tree tree_owner(tree);
   git::Signature sig = author_signature(I.git.get());
+  if (revert && result.conflicts.empty() && git_oid_equal(&tree_oid, git_commit_tree_id(our_commit.get())))
+    fail(ErrorCode::kNothingToDo, "reverting " + their_name + " changes nothing: what it changed is no longer in HEAD");
 
   if (!result.conflicts.empty() || !options.commit) {
     // Stop with the merge in progress. Only from a folder without local
@@ -224,19 +262,20 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
     if (!local.staged.empty() || !local.unstaged.empty()) {
       const StatusEntry& first = local.staged.empty() ? local.unstaged.front() : local.staged.front();
       fail(ErrorCode::kConflict,
-           "cannot " + std::string(result.conflicts.empty() ? "stop this merge before its commit"
-                                                            : "stop at this merge's " + std::to_string(result.conflicts.size()) +
+           "cannot " + std::string(result.conflicts.empty() ? std::string("stop this ") + verb + " before its commit"
+                                                            : std::string("stop at this ") + verb + "'s " + std::to_string(result.conflicts.size()) +
                                                                   " conflicting path(s) (" + result.conflicts[0].path + "...)") +
                " with local changes (" + first.path + (local.staged.size() + local.unstaged.size() > 1 ? " and more" : "") +
-               "); nothing was changed: commit them (kura add, kura commit), then merge again");
+               "); nothing was changed: commit them (kura add, kura commit), then " + verb + " again");
     }
     const git_commit* parents[1] = {our_commit.get()};
     git_oid worktree;
     git::check(git_commit_create(&worktree, I.git.get(), nullptr, sig.get(), sig.get(), "UTF-8",
-                                 ("kura merge: the clean part of merging " + their_name + "\n").c_str(), tree, 1, parents),
+                                 ("kura " + std::string(verb) + ": the clean part of " + (revert ? "reverting " : "merging ") +
+                                  their_name + "\n").c_str(), tree, 1, parents),
                "cannot write the merge's working state");
     store.sync_tables();  // objects durable before the state names them
-    stored.state = {their_hex, their_name, ours, branch_ref, message, result.conflicts};
+    stored.state = {verb, their_hex, their_name, ours, branch_ref, message, result.conflicts};
     stored.worktree = git::hex(worktree);
     stored.stage = "writing";
     write_merge_state(I.kura_dir, stored);
@@ -263,10 +302,11 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
     if (options.report_out) *options.report_out = report;
     if (!report.ok())
       fail(ErrorCode::kCheckFailed,
-           "merge of " + their_name + " into '" + branch + "' stopped: the merged data has " +
+           std::string(verb) + " of " + their_name + (revert ? " on '" : " into '") + branch + "' stopped: the " +
+               (revert ? "resulting" : "merged") + " data has " +
                std::to_string(report.summary.errors) + (report.summary.errors == 1 ? " error" : " errors") +
                "; nothing was changed here. Fix them on either side, change the rules in kura-checks.json, "
-               "or merge anyway with --no-verify");
+               "or " + verb + " anyway with --no-verify");
     report_hex = I.store_report(report);
     result.checked = true;
     result.report = std::move(report);
@@ -274,7 +314,7 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
   const git_commit* parents[2] = {our_commit.get(), their_commit.get()};
   git_buf text = GIT_BUF_INIT;
   git::check(git_commit_create_buffer(&text, I.git.get(), sig.get(), sig.get(), "UTF-8", (message + "\n").c_str(),
-                                      tree, 2, parents),
+                                      tree, revert ? 1 : 2, parents),
              "cannot write the merge commit");
   const std::string content(text.ptr, text.size);
   git_buf_dispose(&text);
@@ -284,7 +324,7 @@ MergeResult Repo::merge(const std::string& theirs, const std::string& message, c
                                               report_hex.empty() ? nullptr : report_hex.c_str(), kReportHeader),
              "cannot write the merge commit");
   store.sync_tables();  // tree and commit durable before the ref names them
-  move_to(git::hex(commit_oid), "merge");
+  move_to(git::hex(commit_oid), verb);
   return result;
 }
 

@@ -73,6 +73,7 @@ std::optional<StoredMerge> read_merge_state(const fs::path& kura_dir) {
                                   "then run 'kura status'");
   StoredMerge m;
   MergeState& s = m.state;
+  s.kind = j.value("kind", "merge");
   s.theirs = j.value("theirs", "");
   s.theirs_name = j.value("theirs_name", "");
   s.orig_head = j.value("orig_head", "");
@@ -96,7 +97,7 @@ std::optional<StoredMerge> read_merge_state(const fs::path& kura_dir) {
 
 void write_merge_state(const fs::path& kura_dir, const StoredMerge& m) {
   const MergeState& s = m.state;
-  json j = {{"theirs", s.theirs},     {"theirs_name", s.theirs_name}, {"orig_head", s.orig_head},
+  json j = {{"kind", s.kind},          {"theirs", s.theirs},     {"theirs_name", s.theirs_name}, {"orig_head", s.orig_head},
             {"branch", s.branch},     {"message", s.message},         {"worktree", m.worktree},
             {"stage", m.stage},       {"conflicts", json::array()}};
   for (const MergeConflict& c : s.conflicts) {

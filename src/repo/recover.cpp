@@ -112,7 +112,9 @@ void Repo::recover() {
     if (j.contains("head") && j["head"].is_string()) run.head = j["head"].get<std::string>();
     run.update_ref = j.value("update_ref", std::string());
     run.update_old = j.value("update_old", std::string());
-    run.reflog = "recovery: " + j.value("command", std::string("kura"));
+    run.reflog = j.value("reflog", std::string());
+    run.reflog = "recovery: " + (run.reflog.empty() ? j.value("command", std::string("kura")) : run.reflog);
+    run.remove_staged_new = j.value("remove_staged_new", false);
     const std::string target = j.value("target", std::string());
     std::string where = run.head ? (run.head->empty() ? "detached HEAD at " + short_id(target)
                                                       : "'" + run.head->substr(run.head->rfind('/') + 1) + "'")
@@ -135,6 +137,24 @@ void Repo::recover() {
       I.notice(who(j) + " was interrupted after it committed " + short_id(now) + " to '" + branch +
                "': the commit is complete");
     clear_journal(I.kura_dir);
+  } else if (op == "reset") {
+    const std::string target = j.value("target", std::string());
+    const std::string ref = j.value("ref", std::string());
+    I.notice("finishing the reset of " + (ref == "HEAD" ? std::string("HEAD") : "'" + ref.substr(ref.rfind('/') + 1) + "'") +
+             " to " + short_id(target) + " that " + who(j) + " did not complete (it was killed or failed)");
+    run_reset_mixed(*this, I, target, ref, j.value("old", std::string()), "recovery: " + j.value("reflog", std::string("reset")));
+    clear_journal(I.kura_dir);
+    I.notice("done: the index and HEAD are at " + short_id(target) + "; the working files were not touched");
+  } else if (op == "restore") {
+    const auto specs = j.value("paths", std::vector<std::string>{});
+    I.notice("finishing the restore of " + std::to_string(specs.size()) + " path(s) that " + who(j) +
+             " did not complete (it was killed or failed)");
+    remove_temporaries_under(I.root, I.root);
+    const CheckoutResult done = run_restore(*this, I, specs, specs, j.value("source", std::string()),
+                                            j.value("staged", false), j.value("worktree", true));
+    clear_journal(I.kura_dir);
+    I.notice("done: " + std::to_string(done.files_written) + " file(s) written, " +
+             std::to_string(done.files_removed) + " removed");
   } else if (op == "gc") {
     I.notice(who(j) + " was interrupted (it removes only what nothing refers to, so nothing is lost); finishing it");
     GcOptions options;

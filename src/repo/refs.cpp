@@ -1,6 +1,12 @@
 // Revisions, history, branches and tags: thin over libgit2's refs.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+
 #include "kura/error.hpp"
 #include "repo/repo_impl.hpp"
+#include "util/fs.hpp"
 
 namespace kura {
 
@@ -38,6 +44,142 @@ std::vector<CommitInfo> Repo::log(const std::string& rev, size_t max_count) cons
     out.push_back(commit_info(c));
   }
   return out;
+}
+
+void enable_reflogs(git_repository* repo) {
+  git_config* raw = nullptr;
+  git::check(git_repository_config(&raw, repo), "cannot read the git config");
+  git::Config cfg(raw);
+  int on = 0;
+  if (git_config_get_bool(&on, raw, "core.logAllRefUpdates") == 0 && on) return;
+  git::check(git_config_set_bool(raw, "core.logAllRefUpdates", 1), "cannot write config 'core.logAllRefUpdates'");
+}
+
+namespace {
+
+// What a commit holds at each of `specs`: the tree entry's id, or none.
+// Equal vectors: the same content at every path.
+std::vector<std::string> content_at(const git_commit* c, const std::vector<std::string>& specs) {
+  git_tree* raw = nullptr;
+  git::check(git_commit_tree(&raw, c), "cannot read the tree of " + git::hex(*git_commit_id(c)));
+  git::Tree tree(raw);
+  std::vector<std::string> out;
+  out.reserve(specs.size());
+  for (const auto& spec : specs) {
+    if (spec.empty()) {
+      out.push_back(git::hex(*git_tree_id(raw)));
+      continue;
+    }
+    git_tree_entry* e = nullptr;
+    if (git_tree_entry_bypath(&e, raw, spec.c_str()) != 0) {
+      out.emplace_back();
+      continue;
+    }
+    git::TreeEntry owner(e);
+    out.push_back(git::hex(*git_tree_entry_id(e)) + std::to_string(git_tree_entry_filemode(e)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<CommitInfo> Repo::log(const LogOptions& options) const {
+  Impl& I = *impl_;
+  std::vector<CommitInfo> out;
+  git_revwalk* raw = nullptr;
+  git::check(git_revwalk_new(&raw, I.git.get()), "cannot walk history");
+  git::Revwalk walk(raw);
+  git_revwalk_sorting(raw, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+  bool any = false;
+  auto push = [&](const std::string& rev) {
+    git::Commit start = I.commit_of(rev);
+    git::check(git_revwalk_push(raw, git_commit_id(start.get())), "cannot walk history");
+    any = true;
+  };
+  for (const auto& rev : options.revs) push(rev);
+  if (options.revs.empty() && I.head_oid()) push("HEAD");
+  if (options.all)
+    for (const auto& [name, target] : refs()) {
+      // Tags may name an annotated tag object: peel through the revision parser.
+      git_object* obj = nullptr;
+      if (git_revparse_single(&obj, I.git.get(), (name + "^{commit}").c_str()) != 0) continue;
+      git::Object owner(obj);
+      git::check(git_revwalk_push(raw, git_object_id(obj)), "cannot walk history");
+      any = true;
+    }
+  if (!any) return out;  // no commit yet: empty history
+  for (const auto& rev : options.hide) {
+    git::Commit c = I.commit_of(rev);
+    git::check(git_revwalk_hide(raw, git_commit_id(c.get())), "cannot walk history");
+  }
+  std::vector<std::string> specs;
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  for (const auto& p : options.paths) {
+    std::string spec = relative_to_root(I.root, cwd, p);
+    if (spec == ".") spec.clear();
+    specs.push_back(spec);
+  }
+  git_oid oid;
+  while ((options.max_count == 0 || out.size() < options.max_count) && git_revwalk_next(&oid, raw) == 0) {
+    git_commit* c = nullptr;
+    git::check(git_commit_lookup(&c, I.git.get(), &oid), "cannot read commit " + git::hex(oid));
+    git::Commit owner(c);
+    if (!specs.empty()) {
+      const auto mine = content_at(c, specs);
+      bool listed;
+      const unsigned parents = git_commit_parentcount(c);
+      if (parents == 0) {
+        listed = false;
+        for (const auto& m : mine) listed = listed || !m.empty();
+      } else {
+        // Listed when it differs from every parent: a merge that took one
+        // side's version of the paths is not a change of them.
+        listed = true;
+        for (unsigned k = 0; k < parents && listed; ++k) {
+          git_commit* p = nullptr;
+          git::check(git_commit_parent(&p, c, k), "cannot read a parent of " + git::hex(oid));
+          git::Commit p_owner(p);
+          if (content_at(p, specs) == mine) listed = false;
+        }
+      }
+      if (!listed) continue;
+    }
+    out.push_back(commit_info(c));
+  }
+  return out;
+}
+
+std::string Repo::merge_base(const std::string& a, const std::string& b) const {
+  git::Commit ca = impl_->commit_of(a), cb = impl_->commit_of(b);
+  git_oid base;
+  const int rc = git_merge_base(&base, impl_->git.get(), git_commit_id(ca.get()), git_commit_id(cb.get()));
+  if (rc == GIT_ENOTFOUND) return "";
+  git::check(rc, "cannot find the merge base of '" + a + "' and '" + b + "'");
+  return git::hex(base);
+}
+
+std::string Repo::previous_head() const {
+  // git's @{-1}: the newest "checkout: moving from X to Y" of HEAD's reflog,
+  // whose X is not where HEAD is now.
+  git_reflog* raw = nullptr;
+  if (git_reflog_read(&raw, impl_->git.get(), "HEAD") != 0) return "";
+  git::Owned<git_reflog, git_reflog_free> log(raw);
+  const std::string now = current_branch();
+  const std::string now_id = impl_->head_oid() ? git::hex(*impl_->head_oid()) : "";
+  for (size_t i = 0; i < git_reflog_entrycount(raw); ++i) {
+    const git_reflog_entry* e = git_reflog_entry_byindex(raw, i);  // 0: the newest
+    const char* m = git_reflog_entry_message(e);
+    if (!m) continue;
+    const std::string msg = m;
+    const std::string prefix = "checkout: moving from ";
+    if (msg.rfind(prefix, 0) != 0) continue;
+    const size_t to = msg.find(" to ", prefix.size());
+    if (to == std::string::npos) continue;
+    std::string from = msg.substr(prefix.size(), to - prefix.size());
+    if (from == now || from == now_id) continue;
+    return from;
+  }
+  return "";
 }
 
 std::string Repo::current_branch() const {

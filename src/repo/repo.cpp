@@ -55,6 +55,7 @@ void Repo::init(const fs::path& dir, const std::string& branch) {
     git_repository* raw = nullptr;
     git::check(git_repository_init_ext(&raw, (tmp / "git").c_str(), &opts), "cannot create the git repository");
     git::Repository owner(raw);
+    enable_reflogs(raw);
     Store::open(tmp / "store", /*create=*/true);
     write_file_atomic(tmp / ".gitignore", "# kura's own data: not for git\n*\n");
     sync_dir(tmp);

@@ -98,9 +98,20 @@ struct CheckoutRun {
   std::optional<std::string> head;     // where HEAD goes: a branch ref, "" detached; nullopt: stays
   std::string update_ref, update_old;  // a branch moved to the commit first (pull), from update_old
   std::string reflog;
+  bool remove_staged_new = false;      // with force (reset --hard): files staged as new that neither commit has go
   bool resume = false;                 // recovery: finish what the journal names
 };
 CheckoutResult run_checkout(Repo& repo, Repo::Impl& impl, const std::string& commit_hex, const CheckoutRun& run);
+// reset --mixed's work, and restore()'s, as recovery runs them again (src/repo/checkout.cpp).
+void run_reset_mixed(Repo& repo, Repo::Impl& impl, const std::string& target, const std::string& ref,
+                     const std::string& old, const std::string& reflog);
+CheckoutResult run_restore(Repo& repo, Repo::Impl& impl, const std::vector<std::string>& specs,
+                           const std::vector<std::string>& given, const std::string& source, bool staged,
+                           bool worktree);
+
+// Makes libgit2 keep reflogs (core.logAllRefUpdates, off by default in a
+// bare repository): HEAD's tells 'kura switch -' where it was.
+void enable_reflogs(git_repository* repo);
 
 // Called before each ref or HEAD update through libgit2: the test seam
 // (util/fault.hpp) fails it as a failed rename of the ref's lock file would.

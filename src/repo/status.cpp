@@ -18,8 +18,26 @@ StatusReport Repo::status() {
   StatusReport report;
   report.branch = current_branch();
   if (auto head = I.head_oid()) report.head = git::hex(*head);
+  if (!report.branch.empty() && !report.head.empty()) {
+    // git's upstream: branch.NAME.remote and .merge name a remote's branch.
+    const auto remote = config("branch." + report.branch + ".remote");
+    const auto merge = config("branch." + report.branch + ".merge");
+    if (remote && merge && merge->rfind("refs/heads/", 0) == 0) {
+      const std::string upstream = *remote + "/" + merge->substr(11);
+      const std::string theirs = I.ref_target("refs/remotes/" + upstream);
+      if (!theirs.empty()) {
+        report.upstream = upstream;
+        git_oid a = git::oid_from_hex(report.head), b = git::oid_from_hex(theirs);
+        size_t ahead = 0, behind = 0;
+        git::check(git_graph_ahead_behind(&ahead, &behind, I.git.get(), &a, &b),
+                   "cannot compare '" + report.branch + "' with '" + upstream + "'");
+        report.ahead = ahead, report.behind = behind;
+      }
+    }
+  }
   if (auto m = read_merge_state(I.kura_dir)) {
     report.merging = true;
+    report.merge_kind = m->state.kind;
     for (const auto& c : m->state.conflicts) report.merge_conflicts.push_back(c.path);
   }
   const int64_t settled_before = fs_now_ns(I.kura_dir / "tmp");
