@@ -16,37 +16,9 @@ namespace kura::cli {
 
 namespace {
 
-// Commit id -> the names pointing at it, as git log decorates: "HEAD -> main",
-// "tag: v1", "origin/main".
-using Decorations = std::map<std::string, std::vector<std::string>>;
+using Decorations = RefNames;
 
-Decorations decorations(Repo& repo) {
-  Decorations out;
-  const std::string head_ref = repo.head_ref();
-  std::string head;
-  try {
-    head = repo.resolve("HEAD").id;
-  } catch (const Error&) {
-    // no commit yet: nothing to decorate
-  }
-  const auto tags = repo.tags();
-  std::map<std::string, std::string> tag_target;
-  for (const auto& t : tags) tag_target["refs/tags/" + t.name] = t.target;
-  if (!head.empty() && head_ref.empty()) out[head].push_back("HEAD");
-  for (const auto& [name, target] : repo.refs()) {
-    if (name.rfind("refs/heads/", 0) == 0) {
-      const std::string branch = name.substr(11);
-      if (name == head_ref) out[target].insert(out[target].begin(), "HEAD -> " + branch);
-      else out[target].push_back(branch);
-    } else if (name.rfind("refs/remotes/", 0) == 0) {
-      out[target].push_back(name.substr(13));
-    } else if (name.rfind("refs/tags/", 0) == 0) {
-      auto it = tag_target.find(name);
-      out[it == tag_target.end() ? target : it->second].push_back("tag: " + name.substr(10));
-    }
-  }
-  return out;
-}
+Decorations decorations(Repo& repo) { return ref_names(repo); }
 
 std::string decoration_text(const Decorations& d, const std::string& id) {
   auto it = d.find(id);
@@ -211,12 +183,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         const Decorations deco = decorations(*repo);
         if (*json) {
           nlohmann::json a = nlohmann::json::array();
-          for (const auto& c : commits) {
-            nlohmann::json j = to_json(c);
-            auto it = deco.find(c.id);
-            j["refs"] = it == deco.end() ? std::vector<std::string>{} : it->second;
-            a.push_back(j);
-          }
+          for (const auto& c : commits) a.push_back(commit_json(c, deco));
           print_json(a);
           return 0;
         }

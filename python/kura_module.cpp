@@ -159,7 +159,8 @@ class Handle {
     nlohmann::json a = nlohmann::json::array();
     {
       py::gil_scoped_release release;
-      for (const auto& c : repo->log(rev, max_count)) a.push_back(commit_json(c));
+      const RefNames names = ref_names(*repo);
+      for (const auto& c : repo->log(rev, max_count)) a.push_back(commit_json(c, names));
     }
     return from_json(a);
   }
