@@ -73,7 +73,8 @@ static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std
         } else {
           // The temporary lives in .kura/tmp/: a kill leaves nothing in the
           // working folder, and a 255-byte name stays legal.
-          write_file_atomic(abs, f.mode == 0100755 ? 0755 : 0644, I.kura_dir / "tmp",
+          // Made durable below, all at once, before the index names it.
+          write_file_atomic(abs, f.mode == 0100755 ? 0755 : 0644, I.kura_dir / "tmp", Durable::kLater,
                             [&](const auto& write) { repo.read_file(f, write); });
         }
         struct stat st;
@@ -83,6 +84,16 @@ static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std
         ++done;
       },
       [&] { I.progress({"checking out", done.load(), files.size(), bytes.load(), 0}); });
+  // Every byte and name on disk before the caller's index batch says the
+  // files are written: one syncfs per file system, not an fsync per file.
+  // A crash before it leaves the journal, and the next command writes them again.
+  if (!files.empty()) {
+    std::vector<fs::path> paths;
+    std::set<dev_t> seen;
+    for (const auto& w : written)
+      if (seen.insert(static_cast<dev_t>(w.stat.dev)).second) paths.push_back(I.root / w.entry.path);
+    sync_file_systems(paths);
+  }
   result.files_written += files.size();
   result.bytes_written += bytes.load();
   return written;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <tuple>
 #include <cerrno>
+#include <set>
 #include <vector>
 
 #include "kura/error.hpp"
@@ -124,6 +125,29 @@ void write_file_atomic(const fs::path& path, mode_t mode,
 
 void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_dir,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
+  write_file_atomic(path, mode, tmp_dir, Durable::kNow, produce);
+}
+
+void sync_file_systems(const std::vector<fs::path>& paths) {
+  std::set<dev_t> done;
+  for (const auto& p : paths) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) fail_errno("stat", p.string());
+    if (!done.insert(st.st_dev).second) continue;
+    // A link is opened as its folder: syncfs wants a descriptor on the file system.
+    const fs::path open_path = S_ISLNK(st.st_mode) ? p.parent_path() : p;
+    Fd fd(::open(open_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.get() < 0) fail_errno("open", open_path.string());
+    if (fault::point(fault::Op::kSync)) {
+      errno = EIO;
+      fail_errno("sync the file system of", p.string());
+    }
+    if (::syncfs(fd.get()) != 0) fail_errno("sync the file system of", p.string());
+  }
+}
+
+void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_dir, Durable durable,
+                       const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
   fs::path tmp = (tmp_dir.empty() ? path.parent_path() : tmp_dir) / temporary_name();
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) fail_errno("create", tmp.string());
@@ -143,7 +167,7 @@ void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_di
     });
     write_all(fd.get(), buffer, path.string());
     if (::fchmod(fd.get(), mode) != 0) fail_errno("chmod", path.string());
-    if (checked_fsync(fd.get()) != 0) fail_errno("fsync", path.string());
+    if (durable == Durable::kNow && checked_fsync(fd.get()) != 0) fail_errno("fsync", path.string());
     if (::close(fd.release()) != 0) fail_errno("close", path.string());
     if (rename_file(tmp.c_str(), path.c_str()) != 0) {
       if (errno != EXDEV || tmp_dir.empty()) fail_errno("rename into place", path.string());
@@ -151,7 +175,7 @@ void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_di
       // the working folder): copy once more, beside the file.
       std::ignore = ::unlink(tmp.c_str());  // best effort: garbage now
       tmp.clear();
-      write_file_atomic(path, mode, fs::path(), produce);
+      write_file_atomic(path, mode, fs::path(), durable, produce);
     }
   } catch (...) {
     if (!tmp.empty()) std::ignore = ::unlink(tmp.c_str());  // best effort: the temporary is garbage now

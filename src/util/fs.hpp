@@ -46,6 +46,18 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
 void write_file_atomic(const std::filesystem::path& path, mode_t mode, const std::filesystem::path& tmp_dir,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce);
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, mode_t mode = 0644);
+// When a written file must be on disk: before write_file_atomic returns
+// (fsync), or later, all at once, when the caller calls sync_file_systems()
+// before anything records the file as written (checkout's index): one
+// syncfs instead of an fsync per file (git's core.fsyncMethod=batch idea).
+enum class Durable { kNow, kLater };
+void write_file_atomic(const std::filesystem::path& path, mode_t mode, const std::filesystem::path& tmp_dir,
+                       Durable durable,
+                       const std::function<void(const std::function<void(std::string_view)>&)>& produce);
+// syncfs(2) of each file system that holds one of `paths` (one call per
+// file system), behind the test seam as an fsync: every file written there
+// is then on disk, with its name.
+void sync_file_systems(const std::vector<std::filesystem::path>& paths);
 // rename(2) behind the test seam (util/fault.hpp): -1 with errno on failure.
 int rename_file(const char* from, const char* to);
 // A fresh temporary file name, ".kura-tmp-<pid>-<n>": short, so that it never
