@@ -127,22 +127,48 @@ class Handle {
     return to_bytes(out);
   }
 
-  // The bytes of an object, SHA-256-checked.
-  std::string object_bytes(const std::string& hex) {
-    const ObjectId id = object_id(hex);
+  // The bytes of the objects `hexes` names, in that order, SHA-256-checked,
+  // in one batched store read on this thread (a DataLoader batch: a thread
+  // started per read cost more than the read of a small image).
+  std::vector<std::string> objects_bytes(const std::vector<std::string>& hexes) {
+    std::vector<ObjectId> ids;  // distinct, in first-use order
+    std::vector<size_t> slot(hexes.size());
+    std::unordered_map<ObjectId, size_t, ObjectIdHash> seen;
+    for (size_t i = 0; i < hexes.size(); ++i) {
+      const ObjectId id = object_id(hexes[i]);
+      auto [it, added] = seen.emplace(id, ids.size());
+      if (added) ids.push_back(id);
+      slot[i] = it->second;
+    }
+    std::vector<std::optional<std::string>> got;
     for (int attempt = 0;; ++attempt) {
       auto repo = repo_;
-      try {
+      {
         py::gil_scoped_release release;
-        return read_objects(repo->store(), {id}, ObjectCheck::kSha256, 1).at(0);
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::kNotFound || attempt > 0) throw;
+        got = repo->store().get_objects(ids, ObjectCheck::kSha256);
       }
+      size_t absent = 0;
+      while (absent < got.size() && got[absent]) ++absent;
+      if (absent == got.size()) break;
+      if (attempt > 0)
+        fail(ErrorCode::kNotFound, "object " + ids[absent].hex() + " not found in the store; run 'kura fsck'");
       fresh();  // stored after this handle was opened
     }
+    const bool distinct = ids.size() == hexes.size();  // the usual case: move, not copy
+    std::vector<std::string> out(hexes.size());
+    for (size_t i = 0; i < hexes.size(); ++i) out[i] = distinct ? std::move(*got[slot[i]]) : *got[slot[i]];
+    return out;
   }
 
+  std::string object_bytes(const std::string& hex) { return std::move(objects_bytes({hex}).at(0)); }
+
   py::bytes object(const std::string& hex) { return to_bytes(object_bytes(hex)); }
+
+  py::list objects(const std::vector<std::string>& hexes) {
+    py::list out;
+    for (const std::string& b : objects_bytes(hexes)) out.append(to_bytes(b));
+    return out;
+  }
 
   py::object files(const std::string& rev) {
     auto repo = fresh();
@@ -278,12 +304,13 @@ py::dict image_info(Handle& h, const std::string& hex) {
 }
 
 // The examples of one table of one commit, a chunk of rows at a time (flat
-// memory in the table's size), minus what the checks exclude.
+// memory in the table's size), minus what the checks exclude. With
+// `read_images`, a chunk's images are read with its rows.
 class Examples {
  public:
   Examples(std::shared_ptr<Handle> handle, const std::string& path, const std::string& rev, bool include_excluded,
-           bool allow_check_errors)
-      : h_(std::move(handle)), path_(path), include_excluded_(include_excluded) {
+           bool allow_check_errors, bool read_images)
+      : h_(std::move(handle)), path_(path), include_excluded_(include_excluded), read_images_(read_images) {
     commit_ = h_->resolve(rev);
     repo_ = h_->current();
     table_ = Handle::file(*repo_, path, commit_);
@@ -306,9 +333,70 @@ class Examples {
   // (line, row JSON text, [(image id, file or "", url, pointer, message,
   // bytes or None)]) or StopIteration.
   py::tuple next() {
+    const exporter::Example* ex = nullptr;
+    {
+      py::gil_scoped_release release;
+      ex = advance();
+    }
+    if (!ex) throw py::stop_iteration();
+    py::list images;
+    for (const exporter::Image& img : ex->images) {
+      auto got = bytes_.find(img.media);
+      images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url, img.pointer,
+                                   img.message,
+                                   got == bytes_.end() ? py::object(py::none()) : py::object(to_bytes(got->second))));
+    }
+    return py::make_tuple(line_, ex->json.dump(), images);
+  }
+
+  // What kura.torch.ChatImageDataset keeps of the rest of the table, read
+  // in one call without building a Python object per example: for each
+  // example with an image at index `image`, its line, that image's id and
+  // its label (Example.label's rule: the text of the last assistant
+  // message, None without one; reading stops after the first None, which
+  // the data set reports). Examples without such an image (none, too few, a
+  // remote URL) are counted.
+  py::dict image_items(size_t image) {
+    std::vector<uint64_t> lines;
+    std::vector<std::string> ids;
+    std::vector<std::optional<std::string>> labels;
+    uint64_t without_image = 0;
+    {
+      py::gil_scoped_release release;
+      while (const exporter::Example* ex = advance()) {
+        if (ex->images.size() <= image || ex->images[image].media.is_zero()) {
+          ++without_image;
+          continue;
+        }
+        lines.push_back(line_);
+        ids.push_back(ex->images[image].media.hex());
+        labels.push_back(label(*ex));
+        if (!labels.back()) break;
+      }
+    }
+    py::dict d;
+    d["lines"] = lines;
+    d["ids"] = ids;
+    d["labels"] = labels;
+    d["without_image"] = without_image;
+    return d;
+  }
+
+ private:
+  exporter::FileLookup lookup() {
+    return [this](const std::string& p) -> std::optional<FileEntry> {
+      auto it = files_.find(p);
+      if (it == files_.end()) it = files_.emplace(p, repo_->file_at(commit_, p)).first;
+      return it->second;
+    };
+  }
+
+  // The next example to hand out (line_ its line), nullptr after the last.
+  // Touches no Python object: called with the GIL released.
+  const exporter::Example* advance() {
     for (;;) {
       while (i_ >= rows_.size()) {
-        if (k_ >= chunks_.size()) throw py::stop_iteration();
+        if (k_ >= chunks_.size()) return nullptr;
         load(k_++);
       }
       const size_t at = i_++;
@@ -325,33 +413,42 @@ class Examples {
       const std::optional<exporter::Example>& ex = examples_[at];
       if (!ex) fail(ErrorCode::kInvalidInput, path_ + " line " + std::to_string(line) + ": " + whys_[at]);
       bool skip = false;
-      py::list images;
-      for (const exporter::Image& img : ex->images) {
+      for (const exporter::Image& img : ex->images)
         if (!img.file.empty() && !include_excluded_ && report_->excludes(img.file, 0)) skip = true;
-        auto got = bytes_.find(img.media);
-        images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url,
-                                     img.pointer, img.message,
-                                     got == bytes_.end() ? py::object(py::none()) : py::object(to_bytes(got->second))));
-      }
       if (skip) {
         ++excluded_;
         continue;
       }
-      return py::make_tuple(line, ex->json.dump(), images);
+      return &*ex;
     }
   }
 
- private:
-  exporter::FileLookup lookup() {
-    return [this](const std::string& p) -> std::optional<FileEntry> {
-      auto it = files_.find(p);
-      if (it == files_.end()) it = files_.emplace(p, repo_->file_at(commit_, p)).first;
-      return it->second;
-    };
+  // kura.Example.label on the row read_example accepted: the last message
+  // whose role is "assistant"; a string content as it is, a list's text
+  // parts joined by "\n" (image parts left out), no content "".
+  static std::optional<std::string> label(const exporter::Example& ex) {
+    const auto& messages = ex.json["messages"];
+    for (size_t m = messages.size(); m-- > 0;) {
+      const auto& msg = messages[m];
+      if (msg["role"] != "assistant") continue;
+      if (!msg.contains("content")) return std::string();
+      const auto& content = msg["content"];
+      if (content.is_string()) return content.get<std::string>();
+      std::string out;
+      bool first = true;
+      if (content.is_array())
+        for (const auto& part : content)
+          if (part.contains("type") && part["type"] == "text") {
+            if (!first) out += "\n";
+            first = false;
+            out += part["text"].get<std::string>();
+          }
+      return out;
+    }
+    return std::nullopt;
   }
 
   void load(size_t k) {
-    py::gil_scoped_release release;
     const Store& store = repo_->store();
     const std::vector<RowRef> refs = read_chunk(store, chunks_[k]);
     std::vector<ObjectId> ids;
@@ -373,7 +470,7 @@ class Examples {
         for (const exporter::Image& img : examples_[i]->images)
           if (!img.media.is_zero() && bytes_.emplace(img.media, std::string()).second) media.push_back(img.media);
     }
-    if (media.empty()) return;
+    if (media.empty() || !read_images_) return;
     std::vector<std::optional<std::string>> got = store.get_objects(media, ObjectCheck::kSha256);
     for (size_t i = 0; i < media.size(); ++i) {
       if (got[i]) bytes_[media[i]] = std::move(*got[i]);
@@ -384,7 +481,7 @@ class Examples {
   std::shared_ptr<Handle> h_;
   std::shared_ptr<Repo> repo_;  // the store as it was when iteration began
   std::string path_, commit_;
-  bool include_excluded_;
+  bool include_excluded_, read_images_;
   FileEntry table_;
   const CheckReport* report_ = nullptr;
   std::vector<ManifestChunk> chunks_;
@@ -438,6 +535,7 @@ PYBIND11_MODULE(_kura, m) {
       .def("resolve", &Handle::resolve)
       .def("read", &Handle::read)
       .def("object", &Handle::object)
+      .def("objects", &Handle::objects)
       .def("files", &Handle::files)
       .def("log", &Handle::log)
       .def("changes", &Handle::changes)
@@ -463,10 +561,13 @@ PYBIND11_MODULE(_kura, m) {
            })
       .def("image_info", [](std::shared_ptr<Handle> h, const std::string& id) { return image_info(*h, id); });
   py::class_<Examples>(m, "Examples")
-      .def(py::init<std::shared_ptr<Handle>, const std::string&, const std::string&, bool, bool>())
+      .def(py::init<std::shared_ptr<Handle>, const std::string&, const std::string&, bool, bool, bool>(),
+           py::arg("handle"), py::arg("path"), py::arg("rev"), py::arg("include_excluded"),
+           py::arg("allow_check_errors"), py::arg("read_images") = true)
       .def_property_readonly("commit", &Examples::commit)
       .def_property_readonly("excluded", &Examples::excluded)
       .def_property_readonly("blank", &Examples::skipped_blank)
       .def("__iter__", [](Examples& e) -> Examples& { return e; }, py::return_value_policy::reference_internal)
-      .def("__next__", &Examples::next);
+      .def("__next__", &Examples::next)
+      .def("image_items", &Examples::image_items);
 }
