@@ -27,6 +27,7 @@
 #include "kura/repo_json.hpp"
 #include "kura/store.hpp"
 #include "kura/train.hpp"
+#include "table_cursor.hpp"
 
 namespace py = pybind11;
 
@@ -73,6 +74,16 @@ py::object from_json(const nlohmann::json& j) {
   return (*loads)(j.dump());
 }
 
+// A read-only handle that takes no lock (called without the GIL).
+std::shared_ptr<Repo> open_read_only(const std::string& path) {
+  OpenOptions o;
+  o.access = Access::kReadOnly;
+  o.lock = false;
+  o.command = "kura (python)";
+  o.notice = [](const std::string&) {};
+  return std::shared_ptr<Repo>(Repo::open(path, o));
+}
+
 // Read-only access to a repository that takes no lock, so commits go on
 // beside it. A Repo opened that way reads the store as it was when opened,
 // so each call that names a revision opens a fresh one (a few
@@ -85,18 +96,11 @@ class Handle {
   std::string root() const { return repo_->root().string(); }
   std::shared_ptr<Repo> current() const { return repo_; }
 
+  const std::string& path() const { return path_; }
+
   std::shared_ptr<Repo> fresh() {
-    OpenOptions o;
-    o.access = Access::kReadOnly;
-    o.lock = false;
-    o.command = "kura (python)";
-    o.notice = [](const std::string&) {};
-    std::unique_ptr<Repo> opened;
-    {
-      py::gil_scoped_release release;
-      opened = Repo::open(path_, o);
-    }
-    repo_ = std::shared_ptr<Repo>(std::move(opened));
+    py::gil_scoped_release release;
+    repo_ = open_read_only(path_);
     return repo_;
   }
 
@@ -310,11 +314,11 @@ class Examples {
  public:
   Examples(std::shared_ptr<Handle> handle, const std::string& path, const std::string& rev, bool include_excluded,
            bool allow_check_errors, bool read_images)
-      : h_(std::move(handle)), path_(path), include_excluded_(include_excluded), read_images_(read_images) {
+      : h_(std::move(handle)), path_(path), include_excluded_(include_excluded) {
     commit_ = h_->resolve(rev);
     repo_ = h_->current();
-    table_ = Handle::file(*repo_, path, commit_);
-    if (table_.pointer.kind != FileKind::kTable)
+    const FileEntry table = Handle::file(*repo_, path, commit_);
+    if (table.pointer.kind != FileKind::kTable)
       fail(ErrorCode::kInvalidInput, "'" + path + "' in commit " + commit_.substr(0, 12) +
                                          " is not a JSONL table (kura stores it as a plain file)");
     report_ = &h_->report(*repo_, commit_);
@@ -323,12 +327,14 @@ class Examples {
                                         " check errors (first: " + report_->first_error() +
                                         "); fix them and commit, or read it anyway with allow_check_errors=True");
     py::gil_scoped_release release;
-    chunks_ = read_manifest_chunks(repo_->store(), table_.pointer.object);
+    cursor_ = std::make_unique<TableCursor>(repo_, path_, commit_, report_, include_excluded_,
+                                            read_images ? ReadImages::kYes : ReadImages::kNo,
+                                            read_manifest_chunks(repo_->store(), table.pointer.object));
   }
 
   const std::string& commit() const { return commit_; }
-  uint64_t excluded() const { return excluded_; }
-  uint64_t skipped_blank() const { return blank_; }
+  uint64_t excluded() const { return cursor_->excluded() + excluded_; }
+  uint64_t skipped_blank() const { return cursor_->blank() + blank_; }
 
   // (line, row JSON text, [(image id, file or "", url, pointer, message,
   // bytes or None)]) or StopIteration.
@@ -336,162 +342,50 @@ class Examples {
     const exporter::Example* ex = nullptr;
     {
       py::gil_scoped_release release;
-      ex = advance();
+      ex = cursor_->next();
     }
     if (!ex) throw py::stop_iteration();
     py::list images;
     for (const exporter::Image& img : ex->images) {
-      auto got = bytes_.find(img.media);
+      const std::string* bytes = cursor_->image_bytes(img.media);
       images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url, img.pointer,
-                                   img.message,
-                                   got == bytes_.end() ? py::object(py::none()) : py::object(to_bytes(got->second))));
+                                   img.message, bytes ? py::object(to_bytes(*bytes)) : py::object(py::none())));
     }
-    return py::make_tuple(line_, ex->json.dump(), images);
+    return py::make_tuple(cursor_->line(), ex->json.dump(), images);
   }
 
-  // What kura.torch.ChatImageDataset keeps of the rest of the table, read
-  // in one call without building a Python object per example: for each
-  // example with an image at index `image`, its line, that image's id and
-  // its label (Example.label's rule: the text of the last assistant
-  // message, None without one; reading stops after the first None, which
-  // the data set reports). Examples without such an image (none, too few, a
-  // remote URL) are counted.
+  // The rest of the table as kura.torch.ChatImageDataset keeps it
+  // (TableItems), read in one call without a Python object per example; a
+  // table of 4 chunks or more (about 1,000 rows) is read in two halves at
+  // once, the second on a handle of its own.
   py::dict image_items(size_t image) {
-    std::vector<uint64_t> lines;
-    std::vector<std::string> ids;
-    std::vector<std::optional<std::string>> labels;
-    uint64_t without_image = 0;
+    TableItems items;
     {
       py::gil_scoped_release release;
-      while (const exporter::Example* ex = advance()) {
-        if (ex->images.size() <= image || ex->images[image].media.is_zero()) {
-          ++without_image;
-          continue;
-        }
-        lines.push_back(line_);
-        ids.push_back(ex->images[image].media.hex());
-        labels.push_back(label(*ex));
-        if (!labels.back()) break;
-      }
+      const std::string path = h_->path();
+      items = read_items(*cursor_, image, 4, [&](std::vector<ManifestChunk> chunks, uint64_t first_line) {
+        return std::make_unique<TableCursor>(open_read_only(path), path_, commit_, report_, include_excluded_,
+                                             ReadImages::kNo, std::move(chunks), first_line);
+      });
     }
+    excluded_ += items.excluded - cursor_->excluded();
+    blank_ += items.blank - cursor_->blank();
     py::dict d;
-    d["lines"] = lines;
-    d["ids"] = ids;
-    d["labels"] = labels;
-    d["without_image"] = without_image;
+    d["lines"] = items.lines;
+    d["ids"] = items.ids;
+    d["labels"] = items.labels;
+    d["without_image"] = items.without_image;
     return d;
   }
 
  private:
-  exporter::FileLookup lookup() {
-    return [this](const std::string& p) -> std::optional<FileEntry> {
-      auto it = files_.find(p);
-      if (it == files_.end()) it = files_.emplace(p, repo_->file_at(commit_, p)).first;
-      return it->second;
-    };
-  }
-
-  // The next example to hand out (line_ its line), nullptr after the last.
-  // Touches no Python object: called with the GIL released.
-  const exporter::Example* advance() {
-    for (;;) {
-      while (i_ >= rows_.size()) {
-        if (k_ >= chunks_.size()) return nullptr;
-        load(k_++);
-      }
-      const size_t at = i_++;
-      const Row& row = rows_[at];
-      const uint64_t line = ++line_;
-      if (row.body.find_first_not_of(" \t\r") == std::string::npos) {
-        ++blank_;
-        continue;
-      }
-      if (!include_excluded_ && report_->excludes(path_, line)) {
-        ++excluded_;
-        continue;
-      }
-      const std::optional<exporter::Example>& ex = examples_[at];
-      if (!ex) fail(ErrorCode::kInvalidInput, path_ + " line " + std::to_string(line) + ": " + whys_[at]);
-      bool skip = false;
-      for (const exporter::Image& img : ex->images)
-        if (!img.file.empty() && !include_excluded_ && report_->excludes(img.file, 0)) skip = true;
-      if (skip) {
-        ++excluded_;
-        continue;
-      }
-      return &*ex;
-    }
-  }
-
-  // kura.Example.label on the row read_example accepted: the last message
-  // whose role is "assistant"; a string content as it is, a list's text
-  // parts joined by "\n" (image parts left out), no content "".
-  static std::optional<std::string> label(const exporter::Example& ex) {
-    const auto& messages = ex.json["messages"];
-    for (size_t m = messages.size(); m-- > 0;) {
-      const auto& msg = messages[m];
-      if (msg["role"] != "assistant") continue;
-      if (!msg.contains("content")) return std::string();
-      const auto& content = msg["content"];
-      if (content.is_string()) return content.get<std::string>();
-      std::string out;
-      bool first = true;
-      if (content.is_array())
-        for (const auto& part : content)
-          if (part.contains("type") && part["type"] == "text") {
-            if (!first) out += "\n";
-            first = false;
-            out += part["text"].get<std::string>();
-          }
-      return out;
-    }
-    return std::nullopt;
-  }
-
-  void load(size_t k) {
-    const Store& store = repo_->store();
-    const std::vector<RowRef> refs = read_chunk(store, chunks_[k]);
-    std::vector<ObjectId> ids;
-    for (const RowRef& r : refs) ids.push_back(r.row);
-    std::vector<std::string> bytes = read_objects(store, ids, ObjectCheck::kSha256);
-    rows_.clear();
-    for (size_t i = 0; i < refs.size(); ++i) rows_.push_back(decode_row(bytes[i], refs[i].row));
-    i_ = 0;
-    // The chunk's examples, and the bytes of the images they hold, read in
-    // one batch (SHA-256-checked, on all cores) instead of one read an image.
-    examples_.assign(rows_.size(), std::nullopt);
-    whys_.assign(rows_.size(), std::string());
-    bytes_.clear();
-    std::vector<ObjectId> media;
-    for (size_t i = 0; i < rows_.size(); ++i) {
-      if (rows_[i].body.find_first_not_of(" \t\r") == std::string::npos) continue;
-      examples_[i] = exporter::read_example(store, rows_[i], path_, lookup(), &whys_[i]);
-      if (examples_[i])
-        for (const exporter::Image& img : examples_[i]->images)
-          if (!img.media.is_zero() && bytes_.emplace(img.media, std::string()).second) media.push_back(img.media);
-    }
-    if (media.empty() || !read_images_) return;
-    std::vector<std::optional<std::string>> got = store.get_objects(media, ObjectCheck::kSha256);
-    for (size_t i = 0; i < media.size(); ++i) {
-      if (got[i]) bytes_[media[i]] = std::move(*got[i]);
-      else bytes_.erase(media[i]);  // absent here: Image.bytes() reads (or fetches) it when asked
-    }
-  }
-
   std::shared_ptr<Handle> h_;
   std::shared_ptr<Repo> repo_;  // the store as it was when iteration began
   std::string path_, commit_;
-  bool include_excluded_, read_images_;
-  FileEntry table_;
+  bool include_excluded_;
   const CheckReport* report_ = nullptr;
-  std::vector<ManifestChunk> chunks_;
-  std::vector<Row> rows_;
-  std::vector<std::optional<exporter::Example>> examples_;  // of rows_; nullopt: blank or bad (whys_)
-  std::vector<std::string> whys_;
-  std::unordered_map<ObjectId, std::string, ObjectIdHash> bytes_;  // the chunk's images
-  size_t k_ = 0, i_ = 0;
-  uint64_t line_ = 0, excluded_ = 0, blank_ = 0;
-  std::map<std::string, std::optional<FileEntry>> files_;
+  std::unique_ptr<TableCursor> cursor_;
+  uint64_t excluded_ = 0, blank_ = 0;  // counted by a second cursor (image_items)
 };
 
 }  // namespace

@@ -20,8 +20,12 @@ def row(messages):
     return json.dumps({"messages": messages})
 
 
-def user(*parts):
-    return {"role": "user", "content": [{"type": "text", "text": "What is this?"}] + list(parts)}
+def user(*parts, question="What is this?"):
+    return {"role": "user", "content": [{"type": "text", "text": question}] + list(parts)}
+
+
+def numbered(i, path, label):  # a distinct example for each i
+    return row([user(picture(path), question="Picture %d: what is it?" % i), {"role": "assistant", "content": label}])
 
 
 def picture(url):
@@ -136,3 +140,50 @@ def test_an_image_example_without_an_answer_raises_naming_its_line(tmp_path):
     with pytest.raises(kura.Error) as e:
         ChatImageDataset(kura.Repo(str(d)), file="train.jsonl", allow_check_errors=True)
     assert "train.jsonl line 2: the example has no assistant message" in str(e.value)
+
+
+def big_table(d, rows, verify=True):
+    (d / "images").mkdir(parents=True)
+    for name in ("branches.jpg", "fruits.jpg", "home.jpg"):
+        shutil.copy(f"{DATA}/{name}", d / "images" / name)
+    (d / "train.jsonl").write_text("\n".join(rows) + "\n")
+    (d / "kura-checks.json").write_text(json.dumps({"rules": {"moderation.face": "off"}}))
+    run(d, "init")
+    run(d, "add", ".")
+    run(d, "commit", "-m", "big", *([] if verify else ["--no-verify"]))
+    return kura.Repo(str(d))
+
+
+def test_a_table_of_many_chunks_read_in_two_halves_gives_every_item_in_order(tmp_path):
+    # 3,000 rows: about a dozen chunks (a chunk ends after 1 row in 256), so
+    # the data set reads the second half on a second handle at the same time.
+    names = ("branches", "fruits", "home")
+    rows = [text_row(i) if i % 7 == 3 else numbered(i, "images/%s.jpg" % names[i % 3], "%s %d" % (names[i % 3], i % 5))
+            for i in range(3000)]
+    d = tmp_path / "big"
+    repo = big_table(d, rows)
+    for line in (10, 1500, 2990):  # excluded in both halves
+        run(d, "exclude", "train.jsonl:%d" % line, "--reason", "a test exclusion")
+    run(d, "add", ".")
+    run(d, "commit", "-m", "exclusions")
+    it = repo.examples("train.jsonl")
+    want = [(ex.line, ex.images[0].id, ex.label) for ex in it if ex.images]
+    ds = ChatImageDataset(repo, file="train.jsonl")
+    assert len(want) > 2500 and (ds.lines, ds._ids) == ([w[0] for w in want], [w[1] for w in want])
+    assert [ds.labels[t] for t in ds._targets] == [w[2] for w in want]
+    assert (ds.excluded, it.excluded) == (3, 3) and ds.without_image == 3000 - 3 - len(want)
+    assert {10, 1500, 2990} & set(ds.lines) == set() and ds.lines[-1] == 2999  # line 3000 is a text row
+
+
+@pytest.mark.parametrize("bad, unlabelled, message", [
+    (2500, 40, "train.jsonl line 40: the example has no assistant message"),
+    (40, 2500, "train.jsonl line 40: not valid JSON"),
+])
+def test_the_first_problem_in_line_order_is_raised_from_either_half(tmp_path, bad, unlabelled, message):
+    rows = [numbered(i, "images/fruits.jpg", str(i % 4)) for i in range(3000)]
+    rows[bad - 1] = "{not json"
+    rows[unlabelled - 1] = row([user(picture("images/home.jpg"))])
+    repo = big_table(tmp_path / "d", rows, verify=False)
+    with pytest.raises(kura.Error) as e:
+        ChatImageDataset(repo, file="train.jsonl", allow_check_errors=True)
+    assert message in str(e.value)
