@@ -27,6 +27,7 @@
 #include "kura/repo_json.hpp"
 #include "kura/store.hpp"
 #include "kura/train.hpp"
+#include "table_cursor.hpp"
 
 namespace py = pybind11;
 
@@ -73,6 +74,16 @@ py::object from_json(const nlohmann::json& j) {
   return (*loads)(j.dump());
 }
 
+// A read-only handle that takes no lock (called without the GIL).
+std::shared_ptr<Repo> open_read_only(const std::string& path) {
+  OpenOptions o;
+  o.access = Access::kReadOnly;
+  o.lock = false;
+  o.command = "kura (python)";
+  o.notice = [](const std::string&) {};
+  return std::shared_ptr<Repo>(Repo::open(path, o));
+}
+
 // Read-only access to a repository that takes no lock, so commits go on
 // beside it. A Repo opened that way reads the store as it was when opened,
 // so each call that names a revision opens a fresh one (a few
@@ -85,18 +96,11 @@ class Handle {
   std::string root() const { return repo_->root().string(); }
   std::shared_ptr<Repo> current() const { return repo_; }
 
+  const std::string& path() const { return path_; }
+
   std::shared_ptr<Repo> fresh() {
-    OpenOptions o;
-    o.access = Access::kReadOnly;
-    o.lock = false;
-    o.command = "kura (python)";
-    o.notice = [](const std::string&) {};
-    std::unique_ptr<Repo> opened;
-    {
-      py::gil_scoped_release release;
-      opened = Repo::open(path_, o);
-    }
-    repo_ = std::shared_ptr<Repo>(std::move(opened));
+    py::gil_scoped_release release;
+    repo_ = open_read_only(path_);
     return repo_;
   }
 
@@ -127,22 +131,48 @@ class Handle {
     return to_bytes(out);
   }
 
-  // The bytes of an object, SHA-256-checked.
-  std::string object_bytes(const std::string& hex) {
-    const ObjectId id = object_id(hex);
+  // The bytes of the objects `hexes` names, in that order, SHA-256-checked,
+  // in one batched store read on this thread (a DataLoader batch: a thread
+  // started per read cost more than the read of a small image).
+  std::vector<std::string> objects_bytes(const std::vector<std::string>& hexes) {
+    std::vector<ObjectId> ids;  // distinct, in first-use order
+    std::vector<size_t> slot(hexes.size());
+    std::unordered_map<ObjectId, size_t, ObjectIdHash> seen;
+    for (size_t i = 0; i < hexes.size(); ++i) {
+      const ObjectId id = object_id(hexes[i]);
+      auto [it, added] = seen.emplace(id, ids.size());
+      if (added) ids.push_back(id);
+      slot[i] = it->second;
+    }
+    std::vector<std::optional<std::string>> got;
     for (int attempt = 0;; ++attempt) {
       auto repo = repo_;
-      try {
+      {
         py::gil_scoped_release release;
-        return read_objects(repo->store(), {id}, ObjectCheck::kSha256, 1).at(0);
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::kNotFound || attempt > 0) throw;
+        got = repo->store().get_objects(ids, ObjectCheck::kSha256);
       }
+      size_t absent = 0;
+      while (absent < got.size() && got[absent]) ++absent;
+      if (absent == got.size()) break;
+      if (attempt > 0)
+        fail(ErrorCode::kNotFound, "object " + ids[absent].hex() + " not found in the store; run 'kura fsck'");
       fresh();  // stored after this handle was opened
     }
+    const bool distinct = ids.size() == hexes.size();  // the usual case: move, not copy
+    std::vector<std::string> out(hexes.size());
+    for (size_t i = 0; i < hexes.size(); ++i) out[i] = distinct ? std::move(*got[slot[i]]) : *got[slot[i]];
+    return out;
   }
 
+  std::string object_bytes(const std::string& hex) { return std::move(objects_bytes({hex}).at(0)); }
+
   py::bytes object(const std::string& hex) { return to_bytes(object_bytes(hex)); }
+
+  py::list objects(const std::vector<std::string>& hexes) {
+    py::list out;
+    for (const std::string& b : objects_bytes(hexes)) out.append(to_bytes(b));
+    return out;
+  }
 
   py::object files(const std::string& rev) {
     auto repo = fresh();
@@ -279,16 +309,17 @@ py::dict image_info(Handle& h, const std::string& hex) {
 }
 
 // The examples of one table of one commit, a chunk of rows at a time (flat
-// memory in the table's size), minus what the checks exclude.
+// memory in the table's size), minus what the checks exclude. With
+// `read_images`, a chunk's images are read with its rows.
 class Examples {
  public:
   Examples(std::shared_ptr<Handle> handle, const std::string& path, const std::string& rev, bool include_excluded,
-           bool allow_check_errors)
+           bool allow_check_errors, bool read_images)
       : h_(std::move(handle)), path_(path), include_excluded_(include_excluded) {
     commit_ = h_->resolve(rev);
     repo_ = h_->current();
-    table_ = Handle::file(*repo_, path, commit_);
-    if (table_.pointer.kind != FileKind::kTable)
+    const FileEntry table = Handle::file(*repo_, path, commit_);
+    if (table.pointer.kind != FileKind::kTable)
       fail(ErrorCode::kInvalidInput, "'" + path + "' in commit " + commit_.substr(0, 12) +
                                          " is not a JSONL table (kura stores it as a plain file)");
     report_ = &h_->report(*repo_, commit_);
@@ -297,105 +328,65 @@ class Examples {
                                         " check errors (first: " + report_->first_error() +
                                         "); fix them and commit, or read it anyway with allow_check_errors=True");
     py::gil_scoped_release release;
-    chunks_ = read_manifest_chunks(repo_->store(), table_.pointer.object);
+    cursor_ = std::make_unique<TableCursor>(repo_, path_, commit_, report_, include_excluded_,
+                                            read_images ? ReadImages::kYes : ReadImages::kNo,
+                                            read_manifest_chunks(repo_->store(), table.pointer.object));
   }
 
   const std::string& commit() const { return commit_; }
-  uint64_t excluded() const { return excluded_; }
-  uint64_t skipped_blank() const { return blank_; }
+  uint64_t excluded() const { return cursor_->excluded() + excluded_; }
+  uint64_t skipped_blank() const { return cursor_->blank() + blank_; }
 
   // (line, row JSON text, [(image id, file or "", url, pointer, message,
   // bytes or None)]) or StopIteration.
   py::tuple next() {
-    for (;;) {
-      while (i_ >= rows_.size()) {
-        if (k_ >= chunks_.size()) throw py::stop_iteration();
-        load(k_++);
-      }
-      const size_t at = i_++;
-      const Row& row = rows_[at];
-      const uint64_t line = ++line_;
-      if (row.body.find_first_not_of(" \t\r") == std::string::npos) {
-        ++blank_;
-        continue;
-      }
-      if (!include_excluded_ && report_->excludes(path_, line)) {
-        ++excluded_;
-        continue;
-      }
-      const std::optional<exporter::Example>& ex = examples_[at];
-      if (!ex) fail(ErrorCode::kInvalidInput, path_ + " line " + std::to_string(line) + ": " + whys_[at]);
-      bool skip = false;
-      py::list images;
-      for (const exporter::Image& img : ex->images) {
-        if (!img.file.empty() && !include_excluded_ && report_->excludes(img.file, 0)) skip = true;
-        auto got = bytes_.find(img.media);
-        images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url,
-                                     img.pointer, img.message,
-                                     got == bytes_.end() ? py::object(py::none()) : py::object(to_bytes(got->second))));
-      }
-      if (skip) {
-        ++excluded_;
-        continue;
-      }
-      return py::make_tuple(line, ex->json.dump(), images);
+    const exporter::Example* ex = nullptr;
+    {
+      py::gil_scoped_release release;
+      ex = cursor_->next();
     }
+    if (!ex) throw py::stop_iteration();
+    py::list images;
+    for (const exporter::Image& img : ex->images) {
+      const std::string* bytes = cursor_->image_bytes(img.media);
+      images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url, img.pointer,
+                                   img.message, bytes ? py::object(to_bytes(*bytes)) : py::object(py::none())));
+    }
+    return py::make_tuple(cursor_->line(), ex->json.dump(), images);
+  }
+
+  // The rest of the table as kura.torch.ChatImageDataset keeps it
+  // (TableItems), read in one call without a Python object per example; a
+  // table of 4 chunks or more (about 1,000 rows) is read in two halves at
+  // once, the second on a handle of its own.
+  py::dict image_items(size_t image) {
+    TableItems items;
+    {
+      py::gil_scoped_release release;
+      const std::string path = h_->path();
+      items = read_items(*cursor_, image, 4, [&](std::vector<ManifestChunk> chunks, uint64_t first_line) {
+        return std::make_unique<TableCursor>(open_read_only(path), path_, commit_, report_, include_excluded_,
+                                             ReadImages::kNo, std::move(chunks), first_line);
+      });
+    }
+    excluded_ += items.excluded - cursor_->excluded();
+    blank_ += items.blank - cursor_->blank();
+    py::dict d;
+    d["lines"] = items.lines;
+    d["ids"] = items.ids;
+    d["labels"] = items.labels;
+    d["without_image"] = items.without_image;
+    return d;
   }
 
  private:
-  exporter::FileLookup lookup() {
-    return [this](const std::string& p) -> std::optional<FileEntry> {
-      auto it = files_.find(p);
-      if (it == files_.end()) it = files_.emplace(p, repo_->file_at(commit_, p)).first;
-      return it->second;
-    };
-  }
-
-  void load(size_t k) {
-    py::gil_scoped_release release;
-    const Store& store = repo_->store();
-    const std::vector<RowRef> refs = read_chunk(store, chunks_[k]);
-    std::vector<ObjectId> ids;
-    for (const RowRef& r : refs) ids.push_back(r.row);
-    std::vector<std::string> bytes = read_objects(store, ids, ObjectCheck::kSha256);
-    rows_.clear();
-    for (size_t i = 0; i < refs.size(); ++i) rows_.push_back(decode_row(bytes[i], refs[i].row));
-    i_ = 0;
-    // The chunk's examples, and the bytes of the images they hold, read in
-    // one batch (SHA-256-checked, on all cores) instead of one read an image.
-    examples_.assign(rows_.size(), std::nullopt);
-    whys_.assign(rows_.size(), std::string());
-    bytes_.clear();
-    std::vector<ObjectId> media;
-    for (size_t i = 0; i < rows_.size(); ++i) {
-      if (rows_[i].body.find_first_not_of(" \t\r") == std::string::npos) continue;
-      examples_[i] = exporter::read_example(store, rows_[i], path_, lookup(), &whys_[i]);
-      if (examples_[i])
-        for (const exporter::Image& img : examples_[i]->images)
-          if (!img.media.is_zero() && bytes_.emplace(img.media, std::string()).second) media.push_back(img.media);
-    }
-    if (media.empty()) return;
-    std::vector<std::optional<std::string>> got = store.get_objects(media, ObjectCheck::kSha256);
-    for (size_t i = 0; i < media.size(); ++i) {
-      if (got[i]) bytes_[media[i]] = std::move(*got[i]);
-      else bytes_.erase(media[i]);  // absent here: Image.bytes() reads (or fetches) it when asked
-    }
-  }
-
   std::shared_ptr<Handle> h_;
   std::shared_ptr<Repo> repo_;  // the store as it was when iteration began
   std::string path_, commit_;
   bool include_excluded_;
-  FileEntry table_;
   const CheckReport* report_ = nullptr;
-  std::vector<ManifestChunk> chunks_;
-  std::vector<Row> rows_;
-  std::vector<std::optional<exporter::Example>> examples_;  // of rows_; nullopt: blank or bad (whys_)
-  std::vector<std::string> whys_;
-  std::unordered_map<ObjectId, std::string, ObjectIdHash> bytes_;  // the chunk's images
-  size_t k_ = 0, i_ = 0;
-  uint64_t line_ = 0, excluded_ = 0, blank_ = 0;
-  std::map<std::string, std::optional<FileEntry>> files_;
+  std::unique_ptr<TableCursor> cursor_;
+  uint64_t excluded_ = 0, blank_ = 0;  // counted by a second cursor (image_items)
 };
 
 }  // namespace
@@ -439,6 +430,7 @@ PYBIND11_MODULE(_kura, m) {
       .def("resolve", &Handle::resolve)
       .def("read", &Handle::read)
       .def("object", &Handle::object)
+      .def("objects", &Handle::objects)
       .def("files", &Handle::files)
       .def("log", &Handle::log)
       .def("changes", &Handle::changes)
@@ -464,10 +456,13 @@ PYBIND11_MODULE(_kura, m) {
            })
       .def("image_info", [](std::shared_ptr<Handle> h, const std::string& id) { return image_info(*h, id); });
   py::class_<Examples>(m, "Examples")
-      .def(py::init<std::shared_ptr<Handle>, const std::string&, const std::string&, bool, bool>())
+      .def(py::init<std::shared_ptr<Handle>, const std::string&, const std::string&, bool, bool, bool>(),
+           py::arg("handle"), py::arg("path"), py::arg("rev"), py::arg("include_excluded"),
+           py::arg("allow_check_errors"), py::arg("read_images") = true)
       .def_property_readonly("commit", &Examples::commit)
       .def_property_readonly("excluded", &Examples::excluded)
       .def_property_readonly("blank", &Examples::skipped_blank)
       .def("__iter__", [](Examples& e) -> Examples& { return e; }, py::return_value_policy::reference_internal)
-      .def("__next__", &Examples::next);
+      .def("__next__", &Examples::next)
+      .def("image_items", &Examples::image_items);
 }

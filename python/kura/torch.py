@@ -12,7 +12,8 @@
 The commit id is resolved once, when the data set is made: every item is
 read from that commit, whatever the branch does later, and `ds.commit`
 travels with the model. Items are read lazily, each image's bytes from the
-store by its SHA-256; a DataLoader worker opens its own read-only handle.
+store by its SHA-256 (a DataLoader batch in one read, through
+__getitems__); a DataLoader worker opens its own read-only handle.
 """
 import io
 import json
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from . import Error
+from . import Error, _kura
 
 __all__ = ["ChatImageDataset", "record_run"]
 
@@ -49,31 +50,39 @@ class ChatImageDataset(torch.utils.data.Dataset):
         self.file = file
         self.transform = transform
         self.size = size
-        items = []
-        examples = repo.examples(file, rev=self.commit, include_excluded=include_excluded,
-                                 allow_check_errors=allow_check_errors)
-        self.without_image = 0
-        for ex in examples:
-            if len(ex.images) <= image or ex.images[image].id is None:
-                self.without_image += 1
-                continue
-            if ex.label is None:
-                raise Error("%s line %d: the example has no assistant message to take its label from" % (file, ex.line))
-            items.append((ex.line, ex.images[image].id, ex.label))
+        # Only each example's line, image id and label cross into Python: the
+        # images are read when their items are asked for, not here.
+        examples = _kura.Examples(repo._handle, file, self.commit, include_excluded, allow_check_errors,
+                                  read_images=False)
+        got = examples.image_items(image)
+        self.without_image = got["without_image"]
+        if got["labels"] and got["labels"][-1] is None:
+            raise Error("%s line %d: the example has no assistant message to take its label from" % (file, got["lines"][-1]))
         self.excluded = examples.excluded
-        self.labels = sorted({label for _, _, label in items}) if labels is None else list(labels)
+        self.labels = sorted(set(got["labels"])) if labels is None else list(labels)
         index = {label: i for i, label in enumerate(self.labels)}
-        self.unknown = sum(1 for _, _, label in items if label not in index)
-        self.lines = [line for line, _, label in items if label in index]
-        self._ids = [i for _, i, label in items if label in index]
-        self._targets = [index[label] for _, _, label in items if label in index]
+        keep = [k for k, label in enumerate(got["labels"]) if label in index]
+        self.unknown = len(got["labels"]) - len(keep)
+        self.lines = [got["lines"][k] for k in keep]
+        self._ids = [got["ids"][k] for k in keep]
+        self._targets = [index[got["labels"][k]] for k in keep]
 
     def __len__(self):
         return len(self._ids)
 
     def __getitem__(self, i):
+        return self._item(i, self.repo._handle.object(self._ids[i]))
+
+    def __getitems__(self, indices):
+        """A DataLoader's batch (torch calls this when it is there): the
+        images' bytes in one store read, SHA-256-checked, then each decoded
+        as __getitem__ does."""
+        indices = list(indices)
+        data = self.repo._handle.objects([self._ids[i] for i in indices])
+        return [self._item(i, d) for i, d in zip(indices, data)]
+
+    def _item(self, i, data):
         from PIL import Image as PILImage
-        data = self.repo._handle.object(self._ids[i])
         try:
             picture = PILImage.open(io.BytesIO(data))
             picture = picture.convert("RGB")
