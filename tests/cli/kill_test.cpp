@@ -332,6 +332,110 @@ TEST_CASE("cli: kill -9 during a merge that stops at a conflict leaves the repos
   REQUIRE(t.killed > 0);
 }
 
+// main and b1 edit different rows of one table and b1 adds 60 files: a
+// clean merge that is merged row by row, checked, committed and checked out.
+void clean_merge_fork(const TempDir& d, std::mt19937& rng) {
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
+  auto table = [](const std::string& label_3, const std::string& label_700) {
+    std::string out;
+    for (int i = 0; i < 2000; ++i)
+      out += R"({"id":)" + std::to_string(i) + R"(,"label":")" +
+             (i == 3 ? label_3 : i == 700 ? label_700 : "row " + std::to_string(i)) + "\"}\n";
+    return out;
+  };
+  write_file(d / "train.jsonl", table("row 3", "row 700"));
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"switch", "-c", "b1"}).exit_code == 0);
+  for (int i = 0; i < 60; ++i) write_file(d / ("b/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
+  write_file(d / "train.jsonl", table("row 3", "theirs 700"));
+  let_clock_tick();
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "b1 work"}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
+  write_file(d / "train.jsonl", table("ours 3", "row 700"));
+  let_clock_tick();
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "main work"}).exit_code == 0);
+}
+
+TEST_CASE("cli: kill -9 during a clean row-level merge leaves main before the merge or merged with exactly its files", "[cli][crash][merge]") {
+  TempDir d;
+  std::mt19937 rng(23);
+  clean_merge_fork(d, rng);
+  const std::string head = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
+  const auto before = files_on_disk(d);
+  const auto typical = time_of(d.path(), {"merge", "b1", "-m", "merge b1"});
+  const std::string merged = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
+  const auto merged_files = files_on_disk(d);
+  REQUIRE(merged_files != before);
+  REQUIRE(merged_files == files_of(d, merged));
+  REQUIRE(run_kura(d.path(), {"reset", "--hard", head}).exit_code == 0);
+  REQUIRE(files_on_disk(d) == before);
+  Trial t;
+  for (int i = 0; i < std::max(trials(), 20); ++i) {
+    INFO("trial " << i);
+    if (kill_during(d.path(), {"merge", "b1", "-m", "merge b1"}, typical, rng)) ++t.killed;
+    else ++t.finished;
+    const json status = settle(d, t);
+    INFO(status.dump());
+    REQUIRE(status["branch"] == "main");
+    REQUIRE(status["merging"] == false);
+    REQUIRE(status["staged"].empty());
+    REQUIRE(status["unstaged"].empty());
+    REQUIRE(status["untracked"].empty());
+    const std::string now = status["head"];
+    if (now == head) {
+      REQUIRE(files_on_disk(d) == before);
+    } else {
+      // Merged: a two-parent commit whose files are on disk. Its id differs
+      // from run to run (the commit time), its tree does not.
+      const json c = json::parse(run_kura(d.path(), {"log", "--json", "-n", "1"}).out)[0];
+      REQUIRE(c["parents"].size() == 2);
+      REQUIRE(c["parents"][0] == head);
+      REQUIRE(files_on_disk(d) == merged_files);
+      REQUIRE(files_of(d, now) == files_of(d, merged));
+      REQUIRE(run_kura(d.path(), {"reset", "--hard", head}).exit_code == 0);
+    }
+  }
+  REQUIRE(t.killed > 0);
+}
+
+TEST_CASE("cli: kill -9 during merge --abort, then the repository is as before the merge or still merging, never between", "[cli][crash][merge]") {
+  TempDir d;
+  std::mt19937 rng(29);
+  clean_merge_fork(d, rng);
+  const auto before = files_on_disk(d);
+  const std::string head = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
+  // --no-commit stops the merge with every file of b1 written: --abort has work to do.
+  REQUIRE(run_kura(d.path(), {"merge", "b1", "--no-commit"}).exit_code == 0);
+  const auto merging = files_on_disk(d);
+  REQUIRE(merging != before);
+  const auto typical = time_of(d.path(), {"merge", "--abort"});
+  REQUIRE(files_on_disk(d) == before);
+  Trial t;
+  for (int i = 0; i < std::max(trials(), 20); ++i) {
+    INFO("trial " << i);
+    REQUIRE(run_kura(d.path(), {"merge", "b1", "--no-commit"}).exit_code == 0);
+    if (kill_during(d.path(), {"merge", "--abort"}, typical, rng)) ++t.killed;
+    else ++t.finished;
+    const json status = settle(d, t);
+    INFO(status.dump());
+    REQUIRE(status["head"] == head);
+    if (status["merging"] == true) {
+      // Killed before it ended the merge: --abort again finishes it.
+      auto again = run_kura(d.path(), {"merge", "--abort"});
+      INFO(again.err);
+      REQUIRE(again.exit_code == 0);
+    }
+    REQUIRE(files_on_disk(d) == before);
+    const json after = json::parse(run_kura(d.path(), {"status", "--json"}).out);
+    REQUIRE(after["clean"] == true);
+  }
+  REQUIRE(t.killed > 0);
+}
+
 TEST_CASE("cli: kill -9 during reset --hard leaves the branch at one commit with exactly its files", "[cli][crash]") {
   TempDir d;
   std::mt19937 rng(17);
