@@ -20,10 +20,10 @@
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
 #include "kura/objects.hpp"
-#include "repo/repo_impl.hpp"
-#include "repo/worktree.hpp"
+#include "objects/paths.hpp"
 #include "util/base64.hpp"
 #include "util/fs.hpp"
+#include "util/worktree.hpp"
 
 namespace kura {
 

@@ -1,7 +1,10 @@
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "kura/error.hpp"
 #include "kura/objects.hpp"
+#include "objects/paths.hpp"
 
 namespace kura {
 
@@ -74,6 +77,13 @@ Pointer Pointer::decode(std::string_view text, const std::string& where) {
   if (p.kind == FileKind::kMedia) p.file_sha = p.object;
   else if (!have_sha) return bad("table without sha256");
   return p;
+}
+
+bool is_table_path(const std::string& path) {
+  if (path.size() < 6) return false;
+  std::string ext = path.substr(path.size() - 6);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jsonl";
 }
 
 }  // namespace kura

@@ -9,7 +9,7 @@
 #include "repo/index.hpp"
 #include "repo/odb_backend.hpp"
 #include "repo/repo_impl.hpp"
-#include "repo/worktree.hpp"
+#include "util/worktree.hpp"
 #include "util/fs.hpp"
 #include "util/parallel.hpp"
 

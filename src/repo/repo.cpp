@@ -27,13 +27,6 @@ const char* change_name(Change change) {
   return "unknown";
 }
 
-bool is_table_path(const std::string& path) {
-  if (path.size() < 6) return false;
-  std::string ext = path.substr(path.size() - 6);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jsonl";
-}
-
 void Repo::init(const fs::path& dir, const std::string& branch) {
   git::init();
   std::error_code ec;

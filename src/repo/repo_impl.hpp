@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kura/repo.hpp"
+#include "objects/paths.hpp"
 #include "repo/git.hpp"
 #include "util/lock.hpp"
 
@@ -131,6 +132,5 @@ CommitInfo commit_info(const git_commit* commit);
 git::Signature author_signature(git_repository* repo, std::string name = "", std::string email = "");
 // Installs the process's ObjectSourceFactory's source on a repository just opened.
 void apply_object_source_factory(Repo& repo);
-bool is_table_path(const std::string& path);
 
 }  // namespace kura

@@ -6,7 +6,7 @@
 #include "repo/index.hpp"
 #include "repo/merge_state.hpp"
 #include "repo/repo_impl.hpp"
-#include "repo/worktree.hpp"
+#include "util/worktree.hpp"
 #include "util/fs.hpp"
 #include "util/parallel.hpp"
 

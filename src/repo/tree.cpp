@@ -5,7 +5,7 @@
 
 #include "kura/error.hpp"
 #include "repo/odb_backend.hpp"
-#include "repo/fanout.hpp"
+#include "util/fanout.hpp"
 #include "repo/index.hpp"
 #include "repo/repo_impl.hpp"
 #include "util/fs.hpp"

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "fixture.hpp"
-#include "repo/fanout.hpp"
+#include "util/fanout.hpp"
 #include "repo/git.hpp"
 
 #include <map>

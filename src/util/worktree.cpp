@@ -1,4 +1,4 @@
-#include "repo/worktree.hpp"
+#include "util/worktree.hpp"
 
 
 #include <dirent.h>
@@ -12,7 +12,7 @@
 #include <numeric>
 
 #include "kura/error.hpp"
-#include "repo/fanout.hpp"
+#include "util/fanout.hpp"
 #include "util/fs.hpp"
 
 namespace kura {
