@@ -168,6 +168,9 @@ void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_di
     write_all(fd.get(), buffer, path.string());
     if (::fchmod(fd.get(), mode) != 0) fail_errno("chmod", path.string());
     if (durable == Durable::kNow && checked_fsync(fd.get()) != 0) fail_errno("fsync", path.string());
+    // Later: start writing the bytes to disk now, without waiting, so the
+    // caller's syncfs finds most of them written (a hint: errors show there).
+    if (durable == Durable::kLater) std::ignore = ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
     if (::close(fd.release()) != 0) fail_errno("close", path.string());
     if (rename_file(tmp.c_str(), path.c_str()) != 0) {
       if (errno != EXDEV || tmp_dir.empty()) fail_errno("rename into place", path.string());
