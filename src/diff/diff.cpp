@@ -44,22 +44,26 @@ Files to_map(std::vector<FileEntry> entries) {
   return out;
 }
 
+// Keeps of two full sides the files that differ.
+void drop_same(Files all_old, Files all_new, Files& old_files, Files& new_files) {
+  for (auto& [path, e] : all_old) {
+    auto it = all_new.find(path);
+    if (it != all_new.end() && same(e, it->second)) {
+      all_new.erase(it);
+      continue;
+    }
+    old_files.emplace(path, std::move(e));
+  }
+  new_files = std::move(all_new);
+}
+
 // The files of both sides that may differ, by path.
 void changed_sides(Repo& repo, const std::string& from, const std::string& to, bool working, bool staged,
                    const std::vector<std::string>& specs, Files& old_files, Files& new_files) {
   if (working && staged) {
     // A commit against the index: entries are compared as stored, no file is read.
-    Files all_old = from.empty() ? Files{} : to_map(repo.ls_files(from, specs));
-    Files all_new = to_map(repo.ls_files("", specs));
-    for (auto& [path, e] : all_old) {
-      auto it = all_new.find(path);
-      if (it != all_new.end() && same(e, it->second)) {
-        all_new.erase(it);
-        continue;
-      }
-      old_files.emplace(path, std::move(e));
-    }
-    new_files = std::move(all_new);
+    drop_same(from.empty() ? Files{} : to_map(repo.ls_files(from, specs)), to_map(repo.ls_files("", specs)),
+              old_files, new_files);
     return;
   }
   if (!working) {
@@ -77,16 +81,7 @@ void changed_sides(Repo& repo, const std::string& from, const std::string& to, b
   std::set<std::string> tracked;
   for (const auto& e : repo.ls_files("", specs)) tracked.insert(e.path);
   for (const auto& [path, e] : all_old) tracked.insert(path);
-  Files all_new = to_map(repo.working_files({tracked.begin(), tracked.end()}));
-  for (auto& [path, e] : all_old) {
-    auto it = all_new.find(path);
-    if (it != all_new.end() && same(e, it->second)) {
-      all_new.erase(it);
-      continue;
-    }
-    old_files.emplace(path, std::move(e));
-  }
-  new_files = std::move(all_new);
+  drop_same(std::move(all_old), to_map(repo.working_files({tracked.begin(), tracked.end()})), old_files, new_files);
 }
 
 void add_totals(DiffTotals& t, const FileDiff& f) {

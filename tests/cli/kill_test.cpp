@@ -272,9 +272,10 @@ TEST_CASE("cli: kill -9 during push to a folder remote, then push again gives a 
   REQUIRE(t.killed > 0);
 }
 
-TEST_CASE("cli: kill -9 during a merge that stops at a conflict leaves the repository as before or merging, abort restores", "[cli][crash][merge]") {
-  TempDir d;
-  std::mt19937 rng(15);
+// main and b1 fork from a 2,000-row table; b1 adds 60 files and sets rows 3
+// and 700, main sets row 3: the same row 3 conflicts, different ones merge.
+void merge_fork(const TempDir& d, std::mt19937& rng, const std::string& theirs_3, const std::string& theirs_700,
+                const std::string& ours_3) {
   REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
   write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
   auto table = [](const std::string& label_3, const std::string& label_700) {
@@ -289,15 +290,21 @@ TEST_CASE("cli: kill -9 during a merge that stops at a conflict leaves the repos
   REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"switch", "-c", "b1"}).exit_code == 0);
   for (int i = 0; i < 60; ++i) write_file(d / ("b/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
-  write_file(d / "train.jsonl", table("theirs", "theirs 700"));
+  write_file(d / "train.jsonl", table(theirs_3, theirs_700));
   let_clock_tick();
   REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"commit", "-m", "b1 work"}).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
-  write_file(d / "train.jsonl", table("ours", "row 700"));
+  write_file(d / "train.jsonl", table(ours_3, "row 700"));
   let_clock_tick();
   REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
   REQUIRE(run_kura(d.path(), {"commit", "-m", "main work"}).exit_code == 0);
+}
+
+TEST_CASE("cli: kill -9 during a merge that stops at a conflict leaves the repository as before or merging, abort restores", "[cli][crash][merge]") {
+  TempDir d;
+  std::mt19937 rng(15);
+  merge_fork(d, rng, "theirs", "theirs 700", "ours");
   const auto before = files_on_disk(d);
   const std::string head = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
 
@@ -332,38 +339,10 @@ TEST_CASE("cli: kill -9 during a merge that stops at a conflict leaves the repos
   REQUIRE(t.killed > 0);
 }
 
-// main and b1 edit different rows of one table and b1 adds 60 files: a
-// clean merge that is merged row by row, checked, committed and checked out.
-void clean_merge_fork(const TempDir& d, std::mt19937& rng) {
-  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
-  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
-  auto table = [](const std::string& label_3, const std::string& label_700) {
-    std::string out;
-    for (int i = 0; i < 2000; ++i)
-      out += R"({"id":)" + std::to_string(i) + R"(,"label":")" +
-             (i == 3 ? label_3 : i == 700 ? label_700 : "row " + std::to_string(i)) + "\"}\n";
-    return out;
-  };
-  write_file(d / "train.jsonl", table("row 3", "row 700"));
-  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
-  REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
-  REQUIRE(run_kura(d.path(), {"switch", "-c", "b1"}).exit_code == 0);
-  for (int i = 0; i < 60; ++i) write_file(d / ("b/" + std::to_string(i) + ".bin"), random_bytes(rng, 30000));
-  write_file(d / "train.jsonl", table("row 3", "theirs 700"));
-  let_clock_tick();
-  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
-  REQUIRE(run_kura(d.path(), {"commit", "-m", "b1 work"}).exit_code == 0);
-  REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
-  write_file(d / "train.jsonl", table("ours 3", "row 700"));
-  let_clock_tick();
-  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
-  REQUIRE(run_kura(d.path(), {"commit", "-m", "main work"}).exit_code == 0);
-}
-
 TEST_CASE("cli: kill -9 during a clean row-level merge leaves main before the merge or merged with exactly its files", "[cli][crash][merge]") {
   TempDir d;
   std::mt19937 rng(23);
-  clean_merge_fork(d, rng);
+  merge_fork(d, rng, "row 3", "theirs 700", "ours 3");  // rows 3 and 700: a clean merge
   const std::string head = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
   const auto before = files_on_disk(d);
   const auto typical = time_of(d.path(), {"merge", "b1", "-m", "merge b1"});
@@ -405,7 +384,7 @@ TEST_CASE("cli: kill -9 during a clean row-level merge leaves main before the me
 TEST_CASE("cli: kill -9 during merge --abort, then the repository is as before the merge or still merging, never between", "[cli][crash][merge]") {
   TempDir d;
   std::mt19937 rng(29);
-  clean_merge_fork(d, rng);
+  merge_fork(d, rng, "row 3", "theirs 700", "ours 3");  // rows 3 and 700: a clean merge
   const auto before = files_on_disk(d);
   const std::string head = json::parse(run_kura(d.path(), {"status", "--json"}).out)["head"];
   // --no-commit stops the merge with every file of b1 written: --abort has work to do.
