@@ -173,6 +173,32 @@ class Cluster {
   std::unique_ptr<Impl> impl_;
 };
 
+// A TCP port on the loopback that nothing listens on now (a data-parallel
+// run on one machine meets there). Error(kIo) when no socket can be bound.
+uint16_t free_loopback_port();
+
+// Runs `program` with `args` (argv[0] included) as `world` processes meeting
+// on a free loopback port: each gets "--rendezvous tcp://127.0.0.1:PORT
+// --world W --rank R" appended. The processes are in their own process
+// groups; a SIGINT or SIGTERM of this process is passed on to each once.
+// When one fails (killed, or an exit code other than 0 and 130, the clean
+// stop after Ctrl-C) while others still run, `on_failure` is told its rank
+// and code and the others are sent SIGTERM. Returns the first failure's
+// code, else process 0's. Blocks until all have ended; not thread-safe (it
+// installs signal handlers for its duration). Error(kInvalidInput) for a
+// world outside [1, 1024], Error(kIo) when a process cannot be started.
+int launch_local(const std::string& program, const std::vector<std::string>& args, unsigned world,
+                 const std::function<void(unsigned rank, int code)>& on_failure = {});
+
+// One run prepared by every process of a cluster (docs/train.md): process 0
+// calls `prepare` (with the repository open for writing) and publishes the
+// spec; the others fetch it and call `rebuild` (prepare_from_spec on a
+// repository opened read-only), so all train the same run. When process 0
+// fails it publishes the reason and the others fail with
+// Error(kInvalidInput) "process 0 could not prepare the run: ...".
+PreparedRun prepare_on_cluster(Cluster& cluster, const std::function<PreparedRun()>& prepare,
+                               const std::function<PreparedRun(const nlohmann::json& spec)>& rebuild);
+
 // Trains. Needs no repository. Error(kInvalidInput) when the process
 // environment does not match the spec's CPU settings (see above). With a
 // cluster, every process of it calls execute with the same spec; each takes
@@ -253,6 +279,12 @@ struct WeightsComparison {
 };
 // Compares two weights files tensor by tensor, in order.
 WeightsComparison compare_weights(const std::string& a, const std::string& b);
+
+// Rebuilds a stored run for `kura reproduce`: Error(kInvalidInput) for an
+// external or an interrupted run, Error(kCorrupt) when its spec no longer
+// hashes to its id or it names a bad weights object. Sets *recorded_weights
+// to the recorded weights file, for compare_weights with the new ones.
+PreparedRun prepare_reproduction(Repo& repo, const RunRecord& record, std::string* recorded_weights);
 
 // The weights of `record` as a libtorch archive (torch::save; loads with
 // torch::load in C++ and torch.jit.load in Python).

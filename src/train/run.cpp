@@ -35,31 +35,6 @@ const char* run_status_name(RunStatus status) { return status == RunStatus::kCom
 
 std::string torch_version() { return train::libtorch_version(); }
 
-Rendezvous parse_rendezvous(const std::string& url, unsigned rank, unsigned world) {
-  const std::string scheme = "tcp://";
-  auto bad = [&](const std::string& why) {
-    fail(ErrorCode::kInvalidInput, "--rendezvous '" + url + "': " + why + " (give tcp://HOST:PORT)");
-  };
-  if (url.rfind(scheme, 0) != 0) bad("not a tcp:// address");
-  const std::string rest = url.substr(scheme.size());
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) bad("no host and port");
-  Rendezvous r;
-  r.host = rest.substr(0, colon);
-  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
-  const std::string port = rest.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) == 0 || std::stoul(port) > 65535)
-    bad("the port must be a number from 1 to 65535");
-  r.port = static_cast<uint16_t>(std::stoul(port));
-  if (world < 1 || world > 1024) fail(ErrorCode::kInvalidInput, "--world must be between 1 and 1024");
-  if (rank >= world)
-    fail(ErrorCode::kInvalidInput, "--rank " + std::to_string(rank) + " is not below --world " + std::to_string(world));
-  r.rank = rank;
-  r.world = world;
-  return r;
-}
-
 namespace {
 
 PreparedRun build(Repo& repo, nlohmann::json spec) {
@@ -151,6 +126,39 @@ PreparedRun prepare_from_spec(Repo& repo, const nlohmann::json& spec) {
                                    " with libtorch " + torch_version() + ", whose weights may differ");
   if (spec.value("recipe", "") != "classify") fail(ErrorCode::kInvalidInput, "unknown recipe in the run spec");
   return build(repo, spec);
+}
+
+PreparedRun prepare_on_cluster(Cluster& cluster, const std::function<PreparedRun()>& prepare,
+                               const std::function<PreparedRun(const nlohmann::json& spec)>& rebuild) {
+  if (cluster.rank() == 0) {
+    PreparedRun run;
+    try {
+      run = prepare();
+    } catch (const std::exception& e) {
+      cluster.publish("spec", std::string("error ") + e.what());
+      throw;
+    }
+    cluster.publish("spec", run.canonical_spec());
+    return run;
+  }
+  const std::string spec = cluster.fetch("spec");
+  if (spec.rfind("error ", 0) == 0)
+    fail(ErrorCode::kInvalidInput, "process 0 could not prepare the run: " + spec.substr(6));
+  return rebuild(nlohmann::json::parse(spec));
+}
+
+PreparedRun prepare_reproduction(Repo& repo, const RunRecord& record, std::string* recorded_weights) {
+  require_kura_run(record, "reproduce");
+  if (record.status != "complete")
+    fail(ErrorCode::kInvalidInput, "run " + record.id.substr(0, 12) + " is " + record.status +
+                                       "; only a complete run can be reproduced (kura train completes it)");
+  PreparedRun prepared = prepare_from_spec(repo, record.spec);
+  if (prepared.id() != record.id)
+    fail(ErrorCode::kCorrupt, "run " + record.id + ": its spec hashes to " + prepared.id());
+  auto wid = ObjectId::from_hex(record.weights);
+  if (!wid) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad weights object");
+  *recorded_weights = repo.store().read_object(*wid);
+  return prepared;
 }
 
 RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks, Cluster* cluster) {
