@@ -298,6 +298,45 @@ struct Prediction {
 std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
                                 const std::vector<std::string>& names);
 
+// Evaluation of a model on a commit's data (`kura eval`, docs/train.md).
+// The model is a run (its weights, network and labels) or a TorchScript
+// file holding a whole classify network (as export-model writes it), whose
+// class i is the i-th of `labels` (default: the sorted labels of the
+// commit's training data, as training numbers them).
+struct EvalRequest {
+  std::string run;              // a run id or prefix; or
+  std::string model_file;       // a model file (path)
+  std::vector<std::string> labels;  // for a model file; empty: from the commit
+  int image_size = 32;          // for a model file (a run's comes from its spec)
+  std::string rev = "HEAD";
+  // "validation" (the run's validation_file / validation_dir, default
+  // validation.jsonl / validation/), "test" (test.jsonl / test/), or a
+  // path in the commit: a JSONL table or a folder of <label>/ images.
+  std::string split = "validation";
+  unsigned threads = 0;         // 0: one per core
+};
+
+struct Evaluation {
+  // The eval record, JSON (docs/train.md): key, model, run, commit, split,
+  // source, labels, counts, accuracy, classes (per-class precision, recall,
+  // F1, support), confusion [true][predicted], wrong (file, line, image,
+  // true, predicted, confidence), created.
+  nlohmann::json record;
+  bool reused = false;  // the record was there already: nothing was computed
+};
+
+// Evaluates, or returns the stored record of the same (model, commit,
+// split): table `runs`, key "eval/<model id>/<commit id>/<split>", written
+// with sync. Examples the commit's checks exclude are skipped and counted,
+// as are those whose label the model does not know. Error(kNotFound) for an
+// unknown run or revision, Error(kInvalidInput) for an external run, a model
+// file that is not TorchScript or does not fit, a split with no examples or
+// bad data (naming file, line and field).
+Evaluation evaluate_model(Repo& repo, const EvalRequest& request);
+// The eval records of a model (a run id, or a model file's model id), oldest
+// first; the torch-free part, for `kura runs` and `kura run show`.
+std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& model_id);
+
 // "1.13.1"
 std::string torch_version();
 

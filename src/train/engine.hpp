@@ -51,6 +51,12 @@ std::vector<std::vector<float>> classify(const std::string& weights, const Hyper
 // net.cpp
 WeightsComparison compare_weight_files(const std::string& a, const std::string& b);
 std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes);
+// The weights (kura's format) of a TorchScript file that holds a whole
+// network of the classify recipe (as export-model writes it): sets
+// hyper->model ("small" or "resnet18", from its tensor names) and *classes
+// (the rows of fc.weight). Error(kInvalidInput) for a file that is not
+// TorchScript or a tensor the network lacks or has in another shape.
+std::string weights_of_model_file(const std::string& bytes, Hyper* hyper, int* classes);
 std::string libtorch_version();
 
 }  // namespace kura::train

@@ -199,6 +199,36 @@ std::string load_base_model(Classifier& model, const std::string& torchscript) {
          " kept from initialisation (absent or of another shape)";
 }
 
+std::string weights_of_model_file(const std::string& bytes, Hyper* hyper, int* classes) {
+  torch::jit::Module file;
+  try {
+    std::istringstream in(bytes);
+    file = torch::jit::load(in);
+  } catch (const c10::Error& e) {
+    fail(ErrorCode::kInvalidInput, "the model is not a TorchScript file: " + std::string(e.what_without_backtrace()));
+  }
+  std::map<std::string, torch::Tensor> theirs;
+  for (const auto& p : file.named_parameters(true)) theirs[p.name] = p.value;
+  for (const auto& b : file.named_buffers(true)) theirs[b.name] = b.value;
+  auto fc = theirs.find("fc.weight");
+  if (fc == theirs.end() || fc->second.dim() != 2)
+    fail(ErrorCode::kInvalidInput, "the model has no classification head (a 2-D tensor fc.weight, as kura export-model writes)");
+  hyper->model = theirs.count("layer4.1.conv2.weight") ? "resnet18" : "small";
+  *classes = static_cast<int>(fc->second.size(0));
+  auto model = make_model(*hyper, *classes);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : named_tensors(*model)) {
+    auto it = theirs.find(name);
+    if (it == theirs.end())
+      fail(ErrorCode::kInvalidInput, "the model does not fit the " + hyper->model + " network: it has no tensor " + name);
+    if (it->second.sizes() != t.sizes() || it->second.scalar_type() != t.scalar_type())
+      fail(ErrorCode::kInvalidInput, "the model does not fit the " + hyper->model + " network: tensor " + name + " is " +
+                                         c10::str(it->second.sizes()) + ", the network's " + c10::str(t.sizes()));
+    t.copy_(it->second);
+  }
+  return save_weights(*model);
+}
+
 WeightsComparison compare_weight_files(const std::string& a, const std::string& b) {
   WeightsComparison r;
   auto x = parse_weights(a), y = parse_weights(b);
