@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
@@ -111,6 +112,28 @@ PreparedRun prepare_parallel(const Global& g, Cluster& cluster, const std::strin
       });
 }
 
+// The fine-tuning options of kura train, as settings (docs/train.md).
+struct FineTune {
+  std::string adapter, targets;
+  std::optional<int> rank;
+  std::optional<double> alpha;
+  bool freeze_base = false;
+  void apply(nlohmann::json& settings) const {
+    if (!adapter.empty() && adapter != "lora")
+      fail(ErrorCode::kInvalidInput, "--adapter takes lora, not '" + adapter + "' (--freeze-base trains the head alone)");
+    if (!adapter.empty() && freeze_base)
+      fail(ErrorCode::kInvalidInput, "--adapter lora and --freeze-base are two ways to fine-tune; give one");
+    if (adapter.empty() && (rank || alpha || !targets.empty()))
+      fail(ErrorCode::kInvalidInput, "--lora-rank, --lora-alpha and --lora-targets need --adapter lora");
+    if (freeze_base) settings["adapter"] = "head";
+    if (adapter.empty()) return;
+    settings["adapter"] = "lora";
+    if (rank) settings["lora_rank"] = *rank;
+    if (alpha) settings["lora_alpha"] = *alpha;
+    if (!targets.empty()) settings["lora_targets"] = targets;
+  }
+};
+
 // Trains `run` with the repository closed, Ctrl-C stopping it cleanly.
 RunOutcome train_with_output(const PreparedRun& run, bool json, bool quiet, Cluster* cluster = nullptr) {
   const bool bar = !json && !quiet && ::isatty(STDERR_FILENO);
@@ -163,9 +186,15 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--init", req->init_file, "Initial weights: a TorchScript file (stored as an object)");
     cmd->add_option("--init-object", req->init_object, "Initial weights: a TorchScript object already stored");
     cmd->add_flag("--allow-check-errors", req->allow_check_errors, "Train even if the commit's checks found errors");
+    auto tune = std::make_shared<FineTune>();
+    cmd->add_option("--adapter", tune->adapter, "lora: train low-rank adapters and a new head on the frozen --init base");
+    cmd->add_option("--lora-rank", tune->rank, "With --adapter lora: the adapters' rank (default 8; --rank is a data-parallel process's number)");
+    cmd->add_option("--lora-alpha", tune->alpha, "With --adapter lora: their scale is alpha / rank (default 16)");
+    cmd->add_option("--lora-targets", tune->targets, "With --adapter lora: the layers adapted, conv,linear (default both)");
+    cmd->add_flag("--freeze-base", tune->freeze_base, "Linear probe: train only a new head on the frozen --init base");
     cmd->add_flag("--json", *json, "Print the run record as JSON");
     par->add_to(cmd, true);
-    cmd->callback([&g, &action, req, config, sets, json, par] {
+    cmd->callback([&g, &action, req, config, sets, json, par, tune] {
       pin_environment();
       if (par->nproc > 1) {
         action = [req, par] {
@@ -178,7 +207,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
         };
         return;
       }
-      action = [&g, req, config, sets, json, par] {
+      action = [&g, req, config, sets, json, par, tune] {
         par->validate();
         std::unique_ptr<Cluster> cluster = par->join();
         const unsigned rank = cluster ? cluster->rank() : 0;
@@ -205,6 +234,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
           }
           req->settings[s.substr(0, eq)] = v;
         }
+        tune->apply(req->settings);
         const int64_t started = static_cast<int64_t>(std::time(nullptr));
         PreparedRun run;
         if (cluster) {
@@ -312,15 +342,17 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("export-model", "Write a run's weights as a libtorch archive");
+    auto* cmd = app.add_subcommand("export-model", "Write a run's weights as a libtorch archive (an adapter run: its adapter, or --merged the whole model)");
     auto id = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+    auto merged = std::make_shared<bool>(false);
     cmd->add_option("run", *id, "Run id or prefix")->required();
     cmd->add_option("out", *out, "Output file (e.g. model.pt)")->required();
-    cmd->callback([&g, &action, id, out] {
-      action = [&g, id, out] {
+    cmd->add_flag("--merged", *merged, "An adapter run: write the base with the adapters merged in (TorchScript)");
+    cmd->callback([&g, &action, id, out, merged] {
+      action = [&g, id, out, merged] {
         auto repo = open_repo(g, "export-model", false, Mode::kRead);
         RunRecord r = find_run(*repo, *id);
-        std::string bytes = export_model(*repo, r);
+        std::string bytes = export_model(*repo, r, *merged ? Merge::kYes : Merge::kNo);
         std::string tmp = *out + ".tmp";
         {
           std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -328,7 +360,13 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
           if (!f.flush()) fail_errno("write", tmp);
         }
         if (std::rename(tmp.c_str(), out->c_str()) != 0) fail_errno("rename to", *out);
-        if (!g.quiet) std::cout << "wrote " << *out << " (" << human_bytes(bytes.size()) << ")\n";
+        if (!g.quiet) {
+          std::cout << "wrote " << *out << " (" << human_bytes(bytes.size()) << ")";
+          if (!r.base_model.empty() && r.spec["settings"].contains("adapter"))
+            std::cout << (*merged ? ": base " : ": the adapter (kura weights file) of base ") << short_id(r.base_model)
+                      << (*merged ? " with the adapter merged in" : "");
+          std::cout << "\n";
+        }
         return 0;
       };
     });

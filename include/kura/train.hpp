@@ -140,6 +140,7 @@ struct RunOutcome {
   std::string log;            // the run's log text
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
+  uint64_t parameters = 0, trainable_parameters = 0;  // of the network; those the optimiser steps
 };
 
 // Where the processes of a data-parallel run meet: process 0 serves a c10d
@@ -286,9 +287,24 @@ WeightsComparison compare_weights(const std::string& a, const std::string& b);
 // to the recorded weights file, for compare_weights with the new ones.
 PreparedRun prepare_reproduction(Repo& repo, const RunRecord& record, std::string* recorded_weights);
 
-// The weights of `record` as a libtorch archive (torch::save; loads with
-// torch::load in C++ and torch.jit.load in Python).
-std::string export_model(const Repo& repo, const RunRecord& record);
+// What a run's model is made of: its weights file and, for an adapter run
+// (settings.adapter "lora" or "head"), the base model's TorchScript bytes.
+struct RunModel {
+  std::string weights;
+  std::string base;  // empty for a run without an adapter
+};
+// Error(kCorrupt) when the record names a bad or missing object.
+RunModel run_model(const Repo& repo, const RunRecord& record);
+
+enum class Merge { kNo, kYes };
+// The model of `record`. A run without an adapter: its network as a libtorch
+// archive (torch::save; loads with torch::load in C++ and torch.jit.load in
+// Python). An adapter run: its weights file, the adapters and the head only
+// (Merge::kNo), or with Merge::kYes the whole network with the adapters
+// merged into the base's kernels, as a libtorch archive (what `kura eval
+// --model` and `--init` take). Error(kInvalidInput) for kYes on a run
+// without an adapter.
+std::string export_model(const Repo& repo, const RunRecord& record, Merge merge = Merge::kNo);
 
 struct Prediction {
   std::string label;

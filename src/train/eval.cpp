@@ -23,6 +23,7 @@ struct Model {
   std::string id;       // the key's model id
   nlohmann::json what;  // {"run": id} or {"file": sha256, "image_size", "labels"}
   std::string weights;  // kura's weights format
+  std::string base;     // an adapter run's base model, TorchScript
   train::Hyper hyper;
   std::vector<std::string> labels;
   nlohmann::json settings;  // data settings: where "validation" points
@@ -50,11 +51,11 @@ Model load_model(Repo& repo, const EvalRequest& request, const std::string& comm
   if (!request.run.empty()) {
     RunRecord r = find_run(repo, request.run);
     require_kura_run(r, "evaluate");
-    auto wid = ObjectId::from_hex(r.weights);
-    if (!wid) fail(ErrorCode::kCorrupt, "run " + r.id + " names a bad weights object");
+    RunModel rm = run_model(repo, r);
     m.id = r.id;
     m.what = {{"run", r.id}};
-    m.weights = repo.store().read_object(*wid);
+    m.weights = std::move(rm.weights);
+    m.base = std::move(rm.base);
     m.hyper = train::hyper_of(r.spec);
     m.labels = r.summary.at("labels").get<std::vector<std::string>>();
     m.settings = r.spec.at("settings");
@@ -127,7 +128,8 @@ Evaluation evaluate_model(Repo& repo, const EvalRequest& request) {
     for (const auto& e : examples)
       if (known.count(e.label)) kept.push_back(&e);
   }
-  const auto probs = train::classify(model.weights, model.hyper, static_cast<int>(model.labels.size()), images);
+  const auto probs = train::classify(model.weights, model.hyper, static_cast<int>(model.labels.size()), images,
+                                     model.base.empty() ? nullptr : &model.base);
   const size_t k = model.labels.size();
   std::vector<std::vector<uint64_t>> confusion(k, std::vector<uint64_t>(k, 0));
   nlohmann::json wrong = nlohmann::json::array();

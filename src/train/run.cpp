@@ -101,12 +101,16 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
   }
   if (request.world < 1 || request.world > 1024)
     fail(ErrorCode::kInvalidInput, "the world size must be between 1 and 1024, not " + std::to_string(request.world));
+  nlohmann::json settings = train::fill_settings(request.settings);
+  if (settings.value("adapter", "none") != "none" && base.is_null())
+    fail(ErrorCode::kInvalidInput, std::string(settings["adapter"] == "lora" ? "--adapter lora" : "--freeze-base") +
+                                       " fine-tunes a base model: give it with --init BASE.pt (or --init-object ID)");
   unsigned threads = request.threads ? request.threads : std::max(1u, std::thread::hardware_concurrency());
   nlohmann::json spec = {
       {"format", 1},
       {"commit", commit.id},
       {"recipe", request.recipe},
-      {"settings", train::fill_settings(request.settings)},
+      {"settings", settings},
       {"seed", request.seed},
       {"threads", threads},
       {"world", request.world},
@@ -218,7 +222,9 @@ RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outco
                {"counts", counts},
                {"epochs_done", outcome.epochs.size()},
                {"seconds", outcome.seconds},
-               {"peak_rss_bytes", outcome.peak_rss_bytes}};
+               {"peak_rss_bytes", outcome.peak_rss_bytes},
+               {"parameters", outcome.parameters},
+               {"trainable_parameters", outcome.trainable_parameters}};
   if (!outcome.epochs.empty()) {
     const auto& last = outcome.epochs.back();
     r.summary["train_loss"] = last.train_loss;
@@ -233,19 +239,34 @@ RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outco
 }
 
 namespace {
-std::string read_weights(const Repo& repo, const RunRecord& record) {
-  auto id = ObjectId::from_hex(record.weights);
-  if (!id) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad weights object");
+std::string read_object_named(const Repo& repo, const RunRecord& record, const std::string& id_hex, const char* what) {
+  auto id = ObjectId::from_hex(id_hex);
+  if (!id) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad " + what + " object");
   return const_cast<Repo&>(repo).store().read_object(*id);
 }
 }  // namespace
 
+RunModel run_model(const Repo& repo, const RunRecord& record) {
+  RunModel m;
+  m.weights = read_object_named(repo, record, record.weights, "weights");
+  if (train::hyper_of(record.spec).adapter != "none") {
+    if (record.base_model.empty()) fail(ErrorCode::kCorrupt, "adapter run " + record.id + " names no base model");
+    m.base = read_object_named(repo, record, record.base_model, "base model");
+  }
+  return m;
+}
+
 WeightsComparison compare_weights(const std::string& a, const std::string& b) { return train::compare_weight_files(a, b); }
 
-std::string export_model(const Repo& repo, const RunRecord& record) {
+std::string export_model(const Repo& repo, const RunRecord& record, Merge merge) {
   require_kura_run(record, "export");
-  return train::to_torch_archive(read_weights(repo, record), train::hyper_of(record.spec),
-                                 static_cast<int>(record.summary.at("labels").size()));
+  const train::Hyper hyper = train::hyper_of(record.spec);
+  if (merge == Merge::kYes && hyper.adapter == "none")
+    fail(ErrorCode::kInvalidInput, "run " + record.id.substr(0, 12) + " has no adapter to merge; export-model without --merged writes it");
+  RunModel m = run_model(repo, record);
+  return train::to_torch_archive(m.weights, hyper, static_cast<int>(record.summary.at("labels").size()),
+                                 m.base.empty() ? nullptr : &m.base,
+                                 merge == Merge::kYes ? train::Export::kMerged : train::Export::kAdapter);
 }
 
 std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
@@ -254,8 +275,10 @@ std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const
   std::vector<std::string> labels = record.summary.at("labels");
   train::Hyper hyper = train::hyper_of(record.spec);
   train::Images decoded = train::decode_files(images, names, hyper.image_size);
+  RunModel m = run_model(repo, record);
   std::vector<Prediction> out;
-  for (const auto& probs : train::classify(read_weights(repo, record), hyper, static_cast<int>(labels.size()), decoded)) {
+  for (const auto& probs : train::classify(m.weights, hyper, static_cast<int>(labels.size()), decoded,
+                                           m.base.empty() ? nullptr : &m.base)) {
     size_t best = static_cast<size_t>(std::max_element(probs.begin(), probs.end()) - probs.begin());
     out.push_back({labels[best], probs[best]});
   }

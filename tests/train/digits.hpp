@@ -72,4 +72,23 @@ inline void commit_all(const fs::path& dir, const std::vector<std::string>& extr
   REQUIRE(c.exit_code == 0);
 }
 
+// Keeps the rows of train.jsonl and validation.jsonl whose label (the digit)
+// is in [from, to).
+inline void keep_labels(const fs::path& dir, int from, int to) {
+  for (const char* name : {"train.jsonl", "validation.jsonl"}) {
+    const std::string text = read_file(dir / name);
+    std::string kept;
+    for (size_t start = 0; start < text.size();) {
+      size_t end = text.find('\n', start);
+      const std::string line = text.substr(start, end - start);
+      start = end + 1;
+      const size_t at = line.rfind(R"("content":")");
+      REQUIRE(at != std::string::npos);
+      const int digit = line[at + 11] - '0';
+      if (digit >= from && digit < to) kept += line + "\n";
+    }
+    write_file(dir / name, kept);
+  }
+}
+
 }  // namespace kura::test
