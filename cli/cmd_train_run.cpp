@@ -352,16 +352,9 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
       action = [&g, id, out, merged] {
         auto repo = open_repo(g, "export-model", false, Mode::kRead);
         RunRecord r = find_run(*repo, *id);
-        std::string bytes = export_model(*repo, r, *merged ? Merge::kYes : Merge::kNo);
-        std::string tmp = *out + ".tmp";
-        {
-          std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-          f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-          if (!f.flush()) fail_errno("write", tmp);
-        }
-        if (std::rename(tmp.c_str(), out->c_str()) != 0) fail_errno("rename to", *out);
+        const uint64_t size = export_model_to(*repo, r, *out, *merged ? Merge::kYes : Merge::kNo);
         if (!g.quiet) {
-          std::cout << "wrote " << *out << " (" << human_bytes(bytes.size()) << ")";
+          std::cout << "wrote " << *out << " (" << human_bytes(size) << ")";
           if (!r.base_model.empty() && r.spec["settings"].contains("adapter"))
             std::cout << (*merged ? ": base " : ": the adapter (kura weights file) of base ") << short_id(r.base_model)
                       << (*merged ? " with the adapter merged in" : "");

@@ -305,6 +305,10 @@ enum class Merge { kNo, kYes };
 // --model` and `--init` take). Error(kInvalidInput) for kYes on a run
 // without an adapter.
 std::string export_model(const Repo& repo, const RunRecord& record, Merge merge = Merge::kNo);
+// export_model into the file `path`, written crash-safely (a temporary
+// beside it, fsync, rename). Returns the bytes written; Error(kIo) naming
+// the path when it cannot be written.
+uint64_t export_model_to(const Repo& repo, const RunRecord& record, const std::string& path, Merge merge = Merge::kNo);
 
 struct Prediction {
   std::string label;

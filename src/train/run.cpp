@@ -10,6 +10,7 @@
 #include "kura/train.hpp"
 #include "train/dataset.hpp"
 #include "train/spec.hpp"
+#include "util/fs.hpp"
 
 namespace kura {
 
@@ -267,6 +268,12 @@ std::string export_model(const Repo& repo, const RunRecord& record, Merge merge)
   return train::to_torch_archive(m.weights, hyper, static_cast<int>(record.summary.at("labels").size()),
                                  m.base.empty() ? nullptr : &m.base,
                                  merge == Merge::kYes ? train::Export::kMerged : train::Export::kAdapter);
+}
+
+uint64_t export_model_to(const Repo& repo, const RunRecord& record, const std::string& path, Merge merge) {
+  const std::string bytes = export_model(repo, record, merge);
+  write_file_atomic(path, bytes);
+  return bytes.size();
 }
 
 std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
