@@ -38,10 +38,12 @@ void print_eval(const Evaluation& e) {
   if (c["excluded"].get<uint64_t>()) std::cout << "; " << c["excluded"] << " excluded by the checks";
   if (c["unknown_label"].get<uint64_t>()) std::cout << "; " << c["unknown_label"] << " skipped (label unknown to the model)";
   std::cout << "\n";
-  std::cout << "label      precision  recall     f1         support\n";
+  size_t w = 6;
+  for (const auto& k : r["classes"]) w = std::max(w, k["label"].get<std::string>().size() + 1);
+  std::cout << "label" << std::string(w - 5, ' ') << "precision  recall     f1         support\n";
   for (const auto& k : r["classes"]) {
     std::string l = k["label"];
-    std::cout << l << std::string(l.size() < 11 ? 11 - l.size() : 1, ' ') << fixed(k["precision"], 4) << "     "
+    std::cout << l << std::string(w - l.size(), ' ') << fixed(k["precision"], 4) << "     "
               << fixed(k["recall"], 4) << "     " << fixed(k["f1"], 4) << "     " << k["support"] << "\n";
   }
   print_confusion(r["labels"].get<std::vector<std::string>>(), r["confusion"]);

@@ -259,7 +259,7 @@ lora_id=$("$kura" runs | head -1 | cut -d' ' -f1)
 note 'kura eval: the adapter run, then the base model, on the validation data of HEAD (stored, computed once)'
 run eval "$lora_id" --threads 2
 run eval --model "$sums/base.pt" --threads 2
-run eval "$lora_id" --threads 2 --json | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["reused"], e' ||
+"$kura" eval "$lora_id" --threads 2 --json | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["reused"], e' ||
   die "the second kura eval of the LoRA run did not reuse its record"
 ok "the LoRA run and its base evaluated on the same commit; the second eval reused the stored record"
 

@@ -313,6 +313,7 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
   // The base is the whole network but its head, which is new (other classes).
   copy_all(*model, torchscript_tensors(*base, "the base model"), "the base model",
            [](const std::string& name) { return name.rfind("fc.", 0) == 0; });
+  const size_t base_tensors = named_tensors(*model).size();
   if (hyper.adapter == "lora") {
     std::vector<std::shared_ptr<AdaptedConvImpl>> convs;
     for (auto& m : model->modules(false))
@@ -328,7 +329,7 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
     if (train) trained += static_cast<size_t>(p.value().numel());
   }
   if (log)
-    *log += "base model: frozen, all " + std::to_string(named_tensors(*model).size()) + " tensors; adapter " + hyper.adapter +
+    *log += "base model: frozen, " + std::to_string(base_tensors) + " tensors (the head new); adapter " + hyper.adapter +
             ": " + std::to_string(trained) + " of " + std::to_string(all) + " parameters trained\n";
   return model;
 }

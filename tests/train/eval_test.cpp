@@ -117,6 +117,12 @@ TEST_CASE("kura eval scores a run on another commit with the expected confusion 
   CHECK(text.out.find("confusion matrix") != std::string::npos);
   CHECK(b["key"] == "eval/" + id + "/" + b["commit"].get<std::string>() + "/validation");
 
+  // fsck takes eval records for what they are, and gc leaves them.
+  REQUIRE(run_kura(dir.path(), {"gc", "--prune", "now"}).exit_code == 0);
+  auto fsck = run_kura(dir.path(), {"fsck"});
+  INFO(fsck.out << fsck.err);
+  CHECK(fsck.exit_code == 0);
+
   // kura runs and kura run show list the run's two evals.
   auto runs = run_kura(dir.path(), {"runs", "--json"});
   REQUIRE(runs.exit_code == 0);
