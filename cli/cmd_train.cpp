@@ -68,7 +68,7 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
           nlohmann::json out = nlohmann::json::array();
           for (const auto& r : runs) {
             nlohmann::json j = record_json(r);
-            j["evals"] = nlohmann::json::array();
+            // Only when there are some: a run's listing stays what kura.Repo.runs() gives.
             for (const auto& e : list_evals(*repo, r.id)) j["evals"].push_back(eval_summary(e));
             out.push_back(std::move(j));
           }
