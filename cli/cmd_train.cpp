@@ -47,6 +47,7 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
       {"reproduce", "Re-train a run from its spec alone and compare the weights"},
       {"export-model", "Write a run's weights as a libtorch archive"},
       {"predict", "Label images with a run's model"},
+      {"eval", "Score a run (or a model file) on a commit's data"},
   };
   for (const auto& [name, what] : handed) {
     auto* cmd = app.add_subcommand(name, std::string(what) + " (see kura " + name + " --help)");
@@ -65,7 +66,12 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
         auto runs = list_runs(*repo);
         if (*json) {
           nlohmann::json out = nlohmann::json::array();
-          for (const auto& r : runs) out.push_back(record_json(r));
+          for (const auto& r : runs) {
+            nlohmann::json j = record_json(r);
+            // Only when there are some: a run's listing stays what kura.Repo.runs() gives.
+            for (const auto& e : list_evals(*repo, r.id)) j["evals"].push_back(eval_summary(e));
+            out.push_back(std::move(j));
+          }
           print_json(out);
           return 0;
         }
@@ -75,6 +81,7 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
                     << epochs_text(r);
           if (r.summary.contains("validation_accuracy"))
             std::cout << "  validation accuracy " << fixed(r.summary["validation_accuracy"], 4);
+          if (const size_t n = list_evals(*repo, r.id).size()) std::cout << "  " << n << (n == 1 ? " eval" : " evals");
           std::cout << "  " << when(r.finished) << "\n";
         }
         return 0;
@@ -96,9 +103,12 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
         auto repo = open_repo(g, "run show", *json, Mode::kRead);
         RunRecord r = find_run(*repo, *id);
         nlohmann::json metrics = run_metrics(*repo, r);
+        const std::vector<nlohmann::json> evals = list_evals(*repo, r.id);
         if (*json) {
           nlohmann::json j = record_json(r);
           j["metrics_data"] = metrics;
+          j["evals"] = nlohmann::json::array();
+          for (const auto& e : evals) j["evals"].push_back(eval_summary(e));
           print_json(j);
           return 0;
         }
@@ -117,6 +127,11 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
                   << "metrics:  " << r.metrics << "\n"
                   << "log:      " << r.log << "\n";
         if (!r.base_model.empty()) std::cout << "base:     " << r.base_model << "\n";
+        for (const auto& e : evals)
+          std::cout << "eval:     commit " << short_id(e.value("commit", "")) << ", " << e.value("split", "") << ": accuracy "
+                    << fixed(e.value("accuracy", 0.0), 4) << " of " << e["counts"].value("examples", 0) << " examples ("
+                    << when(e.value("created", int64_t{0})) << " UTC; kura eval " << short_id(r.id) << " --rev "
+                    << short_id(e.value("commit", "")) << " --split " << e.value("split", "") << " shows it)\n";
         if (external_run(r)) {
           std::cout << "trained outside kura (kura.torch.record_run): kura cannot reproduce, export or predict with it\n";
           for (const auto& e : metrics["epochs"]) {

@@ -1,17 +1,12 @@
 // kura-train: train, reproduce, export-model, predict (the commands that
 // need libtorch; the kura command hands them to this program).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
@@ -43,108 +38,11 @@ std::string clock_time(double seconds) {
   return buf;
 }
 
-// --- data-parallel runs on one machine (--nproc N) ---
-
-constexpr int kMaxProcesses = 1024;
-pid_t g_children[kMaxProcesses];
-std::atomic<int> g_child_count{0};
-
-// The launcher passes Ctrl-C (and a TERM) on to its processes, which are in
-// their own process group so that a terminal's Ctrl-C reaches each once.
-void forward_signal(int sig) {
-  const int n = g_child_count.load();
-  for (int i = 0; i < n; ++i)
-    if (g_children[i] > 0) ::kill(g_children[i], sig);
-}
-
-// A TCP port on the loopback that nothing listens on now.
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail_errno("open a socket for the rendezvous", "127.0.0.1");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    fail_errno("find a free port for the rendezvous", "127.0.0.1");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Runs `args` (this program's command line, less --nproc) as `world`
-// processes of this program meeting on the loopback, process 0 reporting.
-// Returns process 0's exit code; when a process fails, stops the others and
-// returns its code.
-int launch_local(std::vector<std::string> args, unsigned world) {
-  if (world > kMaxProcesses) fail(ErrorCode::kInvalidInput, "--nproc must be at most 1024");
-  const std::string url = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
-  std::vector<std::vector<std::string>> argvs;
-  for (unsigned r = 0; r < world; ++r) {
-    auto a = args;
-    a.insert(a.end(), {"--rendezvous", url, "--world", std::to_string(world), "--rank", std::to_string(r)});
-    argvs.push_back(std::move(a));
-  }
-  std::vector<std::vector<char*>> ptrs;
-  for (auto& a : argvs) {
-    ptrs.emplace_back();
-    for (auto& s : a) ptrs.back().push_back(s.data());
-    ptrs.back().push_back(nullptr);
-  }
-  auto old_int = std::signal(SIGINT, forward_signal);
-  auto old_term = std::signal(SIGTERM, forward_signal);
-  const pid_t parent = ::getpid();
-  std::cout.flush();
-  std::vector<pid_t> pids;
-  for (unsigned r = 0; r < world; ++r) {
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      forward_signal(SIGTERM);
-      fail_errno("start a training process", "fork");
-    }
-    if (pid == 0) {
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // the launcher gone: stop
-      if (::getppid() != parent) ::_exit(143);
-      std::signal(SIGINT, SIG_DFL);
-      std::signal(SIGTERM, SIG_DFL);
-      ::execv("/proc/self/exe", ptrs[r].data());
-      ::_exit(127);
-    }
-    pids.push_back(pid);
-    g_children[r] = pid;
-    g_child_count.store(static_cast<int>(r + 1));
-  }
-  std::vector<int> codes(world, -1);
-  int first_failure = 0;
-  for (unsigned left = world; left > 0;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    auto it = std::find(pids.begin(), pids.end(), pid);
-    if (it == pids.end()) continue;
-    const size_t rank = static_cast<size_t>(it - pids.begin());
-    --left;
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    codes[rank] = code;
-    g_children[rank] = 0;
-    // 130 is a clean stop after Ctrl-C (all processes stop at the same batch);
-    // a process killed, or failing, leaves the others waiting for it.
-    if ((WIFSIGNALED(status) || (code != 0 && code != 130)) && first_failure == 0) {
-      first_failure = code;
-      if (left > 0) std::cerr << "kura: training process " << rank << " failed (exit " << code << "); stopping the others\n";
-      forward_signal(SIGTERM);
-    }
-  }
-  g_child_count.store(0);
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
-  return first_failure ? first_failure : codes[0];
+// Runs this program's command line `args` as `world` processes (--nproc).
+int launch_here(const std::vector<std::string>& args, unsigned world) {
+  return launch_local("/proc/self/exe", args, world, [](unsigned rank, int code) {
+    std::cerr << "kura: training process " << rank << " failed (exit " << code << "); stopping the others\n";
+  });
 }
 
 // This program's command line without "--nproc N" (or "--nproc=N").
@@ -198,30 +96,43 @@ struct Parallel {
   }
 };
 
-// In a data-parallel run process 0 prepares the run (with the repository
-// open for writing) and publishes the spec; the others rebuild the same run
-// from that spec (read-only), so every process trains the same run.
+// In a data-parallel run process 0 prepares the run with the repository
+// open for writing; the others rebuild it from its spec, read-only.
 PreparedRun prepare_parallel(const Global& g, Cluster& cluster, const std::string& command, bool json,
                              const std::function<PreparedRun(Repo&)>& prepare) {
-  if (cluster.rank() == 0) {
-    PreparedRun run;
-    try {
-      auto repo = open_repo(g, command, json);
-      run = prepare(*repo);
-    } catch (const std::exception& e) {
-      cluster.publish("spec", std::string("error ") + e.what());
-      throw;
-    }
-    cluster.publish("spec", run.canonical_spec());
-    return run;
-  }
-  const std::string spec = cluster.fetch("spec");
-  if (spec.rfind("error ", 0) == 0)
-    fail(ErrorCode::kInvalidInput, "process 0 could not prepare the run: " + spec.substr(6));
-  auto repo = open_repo(g, command, true, Mode::kRead);
-  PreparedRun run = prepare_from_spec(*repo, nlohmann::json::parse(spec));
-  return run;
+  return prepare_on_cluster(
+      cluster,
+      [&] {
+        auto repo = open_repo(g, command, json);
+        return prepare(*repo);
+      },
+      [&](const nlohmann::json& spec) {
+        auto repo = open_repo(g, command, true, Mode::kRead);
+        return prepare_from_spec(*repo, spec);
+      });
 }
+
+// The fine-tuning options of kura train, as settings (docs/train.md).
+struct FineTune {
+  std::string adapter, targets;
+  std::optional<int> rank;
+  std::optional<double> alpha;
+  bool freeze_base = false;
+  void apply(nlohmann::json& settings) const {
+    if (!adapter.empty() && adapter != "lora")
+      fail(ErrorCode::kInvalidInput, "--adapter takes lora, not '" + adapter + "' (--freeze-base trains the head alone)");
+    if (!adapter.empty() && freeze_base)
+      fail(ErrorCode::kInvalidInput, "--adapter lora and --freeze-base are two ways to fine-tune; give one");
+    if (adapter.empty() && (rank || alpha || !targets.empty()))
+      fail(ErrorCode::kInvalidInput, "--lora-rank, --lora-alpha and --lora-targets need --adapter lora");
+    if (freeze_base) settings["adapter"] = "head";
+    if (adapter.empty()) return;
+    settings["adapter"] = "lora";
+    if (rank) settings["lora_rank"] = *rank;
+    if (alpha) settings["lora_alpha"] = *alpha;
+    if (!targets.empty()) settings["lora_targets"] = targets;
+  }
+};
 
 // Trains `run` with the repository closed, Ctrl-C stopping it cleanly.
 RunOutcome train_with_output(const PreparedRun& run, bool json, bool quiet, Cluster* cluster = nullptr) {
@@ -275,9 +186,15 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--init", req->init_file, "Initial weights: a TorchScript file (stored as an object)");
     cmd->add_option("--init-object", req->init_object, "Initial weights: a TorchScript object already stored");
     cmd->add_flag("--allow-check-errors", req->allow_check_errors, "Train even if the commit's checks found errors");
+    auto tune = std::make_shared<FineTune>();
+    cmd->add_option("--adapter", tune->adapter, "lora: train low-rank adapters and a new head on the frozen --init base");
+    cmd->add_option("--lora-rank", tune->rank, "With --adapter lora: the adapters' rank (default 8; --rank is a data-parallel process's number)");
+    cmd->add_option("--lora-alpha", tune->alpha, "With --adapter lora: their scale is alpha / rank (default 16)");
+    cmd->add_option("--lora-targets", tune->targets, "With --adapter lora: the layers adapted, conv,linear (default both)");
+    cmd->add_flag("--freeze-base", tune->freeze_base, "Linear probe: train only a new head on the frozen --init base");
     cmd->add_flag("--json", *json, "Print the run record as JSON");
     par->add_to(cmd, true);
-    cmd->callback([&g, &action, req, config, sets, json, par] {
+    cmd->callback([&g, &action, req, config, sets, json, par, tune] {
       pin_environment();
       if (par->nproc > 1) {
         action = [req, par] {
@@ -286,11 +203,11 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
           // The machine's cores shared out, unless --threads says otherwise.
           if (req->threads == 0)
             args.insert(args.end(), {"--threads", std::to_string(std::max(1u, std::thread::hardware_concurrency() / par->nproc))});
-          return launch_local(std::move(args), par->nproc);
+          return launch_here(args, par->nproc);
         };
         return;
       }
-      action = [&g, req, config, sets, json, par] {
+      action = [&g, req, config, sets, json, par, tune] {
         par->validate();
         std::unique_ptr<Cluster> cluster = par->join();
         const unsigned rank = cluster ? cluster->rank() : 0;
@@ -317,6 +234,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
           }
           req->settings[s.substr(0, eq)] = v;
         }
+        tune->apply(req->settings);
         const int64_t started = static_cast<int64_t>(std::time(nullptr));
         PreparedRun run;
         if (cluster) {
@@ -377,7 +295,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
             require_kura_run(found, "reproduce");
             world = found.spec.value("world", 1u);
           }
-          if (world > 1) return launch_local(own_arguments(), world);
+          if (world > 1) return launch_here(own_arguments(), world);
         }
         std::unique_ptr<Cluster> cluster = par->join();
         const unsigned rank = cluster ? cluster->rank() : 0;
@@ -387,16 +305,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
         RunRecord r;
         auto prepare = [&](Repo& repo) {
           r = find_run(repo, *id);
-          require_kura_run(r, "reproduce");
-          if (r.status != "complete")
-            fail(ErrorCode::kInvalidInput, "run " + short_id(r.id) + " is " + r.status +
-                                               "; only a complete run can be reproduced (kura train completes it)");
-          PreparedRun prepared = prepare_from_spec(repo, r.spec);
-          if (prepared.id() != r.id) fail(ErrorCode::kCorrupt, "run " + r.id + ": its spec hashes to " + prepared.id());
-          auto wid = ObjectId::from_hex(r.weights);
-          if (!wid) fail(ErrorCode::kCorrupt, "run " + r.id + " names a bad weights object");
-          recorded = repo.store().read_object(*wid);
-          return prepared;
+          return prepare_reproduction(repo, r, &recorded);
         };
         if (cluster) {
           run = prepare_parallel(g, *cluster, "reproduce", *json, prepare);
@@ -433,23 +342,24 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("export-model", "Write a run's weights as a libtorch archive");
+    auto* cmd = app.add_subcommand("export-model", "Write a run's weights as a libtorch archive (an adapter run: its adapter, or --merged the whole model)");
     auto id = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+    auto merged = std::make_shared<bool>(false);
     cmd->add_option("run", *id, "Run id or prefix")->required();
     cmd->add_option("out", *out, "Output file (e.g. model.pt)")->required();
-    cmd->callback([&g, &action, id, out] {
-      action = [&g, id, out] {
+    cmd->add_flag("--merged", *merged, "An adapter run: write the base with the adapters merged in (TorchScript)");
+    cmd->callback([&g, &action, id, out, merged] {
+      action = [&g, id, out, merged] {
         auto repo = open_repo(g, "export-model", false, Mode::kRead);
         RunRecord r = find_run(*repo, *id);
-        std::string bytes = export_model(*repo, r);
-        std::string tmp = *out + ".tmp";
-        {
-          std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-          f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-          if (!f.flush()) fail_errno("write", tmp);
+        const uint64_t size = export_model_to(*repo, r, *out, *merged ? Merge::kYes : Merge::kNo);
+        if (!g.quiet) {
+          std::cout << "wrote " << *out << " (" << human_bytes(size) << ")";
+          if (!r.base_model.empty() && r.spec["settings"].contains("adapter"))
+            std::cout << (*merged ? ": base " : ": the adapter (kura weights file) of base ") << short_id(r.base_model)
+                      << (*merged ? " with the adapter merged in" : "");
+          std::cout << "\n";
         }
-        if (std::rename(tmp.c_str(), out->c_str()) != 0) fail_errno("rename to", *out);
-        if (!g.quiet) std::cout << "wrote " << *out << " (" << human_bytes(bytes.size()) << ")\n";
         return 0;
       };
     });

@@ -55,5 +55,6 @@ void add_export_commands(CLI::App& app, Global& g, Action& action);    // export
 void add_train_commands(CLI::App& app, Global& g, Action& action);    // runs run; train reproduce export-model predict (via kura-train)
 void add_serve_commands(CLI::App& app, Global& g, Action& action);    // serve
 void add_train_run_commands(CLI::App& app, Global& g, Action& action);  // in kura-train: train reproduce export-model predict
+void add_eval_command(CLI::App& app, Global& g, Action& action);        // in kura-train: eval
 
 }  // namespace kura::cli

@@ -29,5 +29,6 @@ int main(int argc, char** argv) {
   cli::add_global_options(app, g);
   cli::Action action;
   cli::add_train_run_commands(app, g, action);
+  cli::add_eval_command(app, g, action);
   return cli::run_command_line(app, g, action, argc, argv);
 }

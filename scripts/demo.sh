@@ -249,6 +249,20 @@ run reproduce "$run_id" | tee "$sums/reproduce"
 grep -q '^identical ' "$sums/reproduce" || die "kura reproduce did not give identical weights"
 ok "the same weights, bit for bit"
 
+section "Fine-tuning with LoRA from the base trained above, and evaluating it against the base"
+note 'the run above is the base: export it as TorchScript; kura stores it as an object and pins it by hash'
+run export-model "$run_id" "$sums/base.pt"
+note 'LoRA: the base frozen, low-rank adapters on its convolutions and a new head trained; the output is the adapter'
+run train --init "$sums/base.pt" --adapter lora --set epochs=3 --threads 2
+lora_id=$("$kura" runs | head -1 | cut -d' ' -f1)
+"$kura" run show "$lora_id" --log | grep 'adapter lora:' || die "the LoRA run's log does not say what it trained"
+note 'kura eval: the adapter run, then the base model, on the validation data of HEAD (stored, computed once)'
+run eval "$lora_id" --threads 2
+run eval --model "$sums/base.pt" --threads 2
+"$kura" eval "$lora_id" --threads 2 --json | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["reused"], e' ||
+  die "the second kura eval of the LoRA run did not reuse its record"
+ok "the LoRA run and its base evaluated on the same commit; the second eval reused the stored record"
+
 # --- Python (docs/python.md) ------------------------------------------------------
 section "Training from Python on a pinned commit, recorded as a kura run"
 note 'a PyTorch script reads HEAD through kura (no checkout), trains a tiny model and records the run'

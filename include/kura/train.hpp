@@ -140,6 +140,7 @@ struct RunOutcome {
   std::string log;            // the run's log text
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
+  uint64_t parameters = 0, trainable_parameters = 0;  // of the network; those the optimiser steps
 };
 
 // Where the processes of a data-parallel run meet: process 0 serves a c10d
@@ -172,6 +173,32 @@ class Cluster {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A TCP port on the loopback that nothing listens on now (a data-parallel
+// run on one machine meets there). Error(kIo) when no socket can be bound.
+uint16_t free_loopback_port();
+
+// Runs `program` with `args` (argv[0] included) as `world` processes meeting
+// on a free loopback port: each gets "--rendezvous tcp://127.0.0.1:PORT
+// --world W --rank R" appended. The processes are in their own process
+// groups; a SIGINT or SIGTERM of this process is passed on to each once.
+// When one fails (killed, or an exit code other than 0 and 130, the clean
+// stop after Ctrl-C) while others still run, `on_failure` is told its rank
+// and code and the others are sent SIGTERM. Returns the first failure's
+// code, else process 0's. Blocks until all have ended; not thread-safe (it
+// installs signal handlers for its duration). Error(kInvalidInput) for a
+// world outside [1, 1024], Error(kIo) when a process cannot be started.
+int launch_local(const std::string& program, const std::vector<std::string>& args, unsigned world,
+                 const std::function<void(unsigned rank, int code)>& on_failure = {});
+
+// One run prepared by every process of a cluster (docs/train.md): process 0
+// calls `prepare` (with the repository open for writing) and publishes the
+// spec; the others fetch it and call `rebuild` (prepare_from_spec on a
+// repository opened read-only), so all train the same run. When process 0
+// fails it publishes the reason and the others fail with
+// Error(kInvalidInput) "process 0 could not prepare the run: ...".
+PreparedRun prepare_on_cluster(Cluster& cluster, const std::function<PreparedRun()>& prepare,
+                               const std::function<PreparedRun(const nlohmann::json& spec)>& rebuild);
 
 // Trains. Needs no repository. Error(kInvalidInput) when the process
 // environment does not match the spec's CPU settings (see above). With a
@@ -254,9 +281,34 @@ struct WeightsComparison {
 // Compares two weights files tensor by tensor, in order.
 WeightsComparison compare_weights(const std::string& a, const std::string& b);
 
-// The weights of `record` as a libtorch archive (torch::save; loads with
-// torch::load in C++ and torch.jit.load in Python).
-std::string export_model(const Repo& repo, const RunRecord& record);
+// Rebuilds a stored run for `kura reproduce`: Error(kInvalidInput) for an
+// external or an interrupted run, Error(kCorrupt) when its spec no longer
+// hashes to its id or it names a bad weights object. Sets *recorded_weights
+// to the recorded weights file, for compare_weights with the new ones.
+PreparedRun prepare_reproduction(Repo& repo, const RunRecord& record, std::string* recorded_weights);
+
+// What a run's model is made of: its weights file and, for an adapter run
+// (settings.adapter "lora" or "head"), the base model's TorchScript bytes.
+struct RunModel {
+  std::string weights;
+  std::string base;  // empty for a run without an adapter
+};
+// Error(kCorrupt) when the record names a bad or missing object.
+RunModel run_model(const Repo& repo, const RunRecord& record);
+
+enum class Merge { kNo, kYes };
+// The model of `record`. A run without an adapter: its network as a libtorch
+// archive (torch::save; loads with torch::load in C++ and torch.jit.load in
+// Python). An adapter run: its weights file, the adapters and the head only
+// (Merge::kNo), or with Merge::kYes the whole network with the adapters
+// merged into the base's kernels, as a libtorch archive (what `kura eval
+// --model` and `--init` take). Error(kInvalidInput) for kYes on a run
+// without an adapter.
+std::string export_model(const Repo& repo, const RunRecord& record, Merge merge = Merge::kNo);
+// export_model into the file `path`, written crash-safely (a temporary
+// beside it, fsync, rename). Returns the bytes written; Error(kIo) naming
+// the path when it cannot be written.
+uint64_t export_model_to(const Repo& repo, const RunRecord& record, const std::string& path, Merge merge = Merge::kNo);
 
 struct Prediction {
   std::string label;
@@ -265,6 +317,45 @@ struct Prediction {
 // Classifies images (file bytes; `names` name them in messages) with a run's weights.
 std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
                                 const std::vector<std::string>& names);
+
+// Evaluation of a model on a commit's data (`kura eval`, docs/train.md).
+// The model is a run (its weights, network and labels) or a TorchScript
+// file holding a whole classify network (as export-model writes it), whose
+// class i is the i-th of `labels` (default: the sorted labels of the
+// commit's training data, as training numbers them).
+struct EvalRequest {
+  std::string run;              // a run id or prefix; or
+  std::string model_file;       // a model file (path)
+  std::vector<std::string> labels;  // for a model file; empty: from the commit
+  int image_size = 32;          // for a model file (a run's comes from its spec)
+  std::string rev = "HEAD";
+  // "validation" (the run's validation_file / validation_dir, default
+  // validation.jsonl / validation/), "test" (test.jsonl / test/), or a
+  // path in the commit: a JSONL table or a folder of <label>/ images.
+  std::string split = "validation";
+  unsigned threads = 0;         // 0: one per core
+};
+
+struct Evaluation {
+  // The eval record, JSON (docs/train.md): key, model, run, commit, split,
+  // source, labels, counts, accuracy, classes (per-class precision, recall,
+  // F1, support), confusion [true][predicted], wrong (file, line, image,
+  // true, predicted, confidence), created.
+  nlohmann::json record;
+  bool reused = false;  // the record was there already: nothing was computed
+};
+
+// Evaluates, or returns the stored record of the same (model, commit,
+// split): table `runs`, key "eval/<model id>/<commit id>/<split>", written
+// with sync. Examples the commit's checks exclude are skipped and counted,
+// as are those whose label the model does not know. Error(kNotFound) for an
+// unknown run or revision, Error(kInvalidInput) for an external run, a model
+// file that is not TorchScript or does not fit, a split with no examples or
+// bad data (naming file, line and field).
+Evaluation evaluate_model(Repo& repo, const EvalRequest& request);
+// The eval records of a model (a run id, or a model file's model id), oldest
+// first; the torch-free part, for `kura runs` and `kura run show`.
+std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& model_id);
 
 // "1.13.1"
 std::string torch_version();

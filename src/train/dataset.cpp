@@ -286,6 +286,22 @@ Split load_examples(const Repo& repo, const std::string& commit, const nlohmann:
   return split;
 }
 
+std::vector<Example> load_set(const Repo& repo, const std::string& commit, const std::string& file,
+                              const std::string& dir, const CheckReport* report, uint64_t* excluded) {
+  std::vector<Example> out;
+  if (auto table = repo.file_at(commit, file); table && table->pointer.kind == FileKind::kTable) {
+    JsonlReader reader{repo, commit, report};
+    out = reader.read(*table);
+    *excluded += reader.excluded;
+    return out;
+  }
+  out = read_folder(repo, commit, dir, report, excluded);
+  if (out.empty() && *excluded == 0)
+    fail(ErrorCode::kInvalidInput, "commit " + commit.substr(0, 12) + " has no " + file + " and no images in " + dir +
+                                       "/<label>/ to evaluate on");
+  return out;
+}
+
 Images decode_examples(const std::vector<Example>& examples, int size, unsigned threads,
                        const std::vector<std::string>& labels, uint64_t* unknown) {
   init_image_library();

@@ -32,6 +32,12 @@ struct Split {
 // what was looked for.
 Split load_examples(const Repo& repo, const std::string& commit, const nlohmann::json& data, const CheckReport* report);
 
+// One set of examples for evaluation: the JSONL table `file` when the commit
+// has it, else the images of `dir`/<label>/. Adds what the checks exclude to
+// *excluded. Error(kInvalidInput) when the commit has neither.
+std::vector<Example> load_set(const Repo& repo, const std::string& commit, const std::string& file,
+                              const std::string& dir, const CheckReport* report, uint64_t* excluded);
+
 // Decodes `examples` to size x size sRGB on `threads` threads, in order.
 // `labels` gives the class index of each label; an example whose label is not
 // among them is skipped and counted in *unknown. Error(kInvalidInput) naming

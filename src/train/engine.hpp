@@ -22,6 +22,13 @@ struct Hyper {
   uint64_t seed = 0;
   unsigned threads = 1;
   unsigned world = 1;  // processes training together (data parallel)
+  // Fine-tuning a frozen base (docs/train.md): "none" (every weight
+  // trained), "lora" (low-rank adapters and a new head) or "head" (a linear
+  // probe: the new head alone).
+  std::string adapter = "none";
+  int lora_rank = 8;
+  double lora_alpha = 16;
+  bool lora_conv = true;  // adapters on the convolutions ("conv" in lora_targets)
 };
 
 // Decoded images: count x 3 x size x size bytes (CHW, sRGB), and class indices.
@@ -45,12 +52,24 @@ struct EngineInput {
 // trainer.cpp
 RunOutcome train_model(const EngineInput& input, const TrainCallbacks& callbacks);
 // Class probabilities for each image, with the given weights.
+// `base`: the base model's TorchScript bytes for an adapter run, else null.
 std::vector<std::vector<float>> classify(const std::string& weights, const Hyper& hyper, int classes,
-                                         const Images& images);
+                                         const Images& images, const std::string* base);
 
 // net.cpp
 WeightsComparison compare_weight_files(const std::string& a, const std::string& b);
-std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes);
+// A run's weights as a libtorch archive of the whole network. For an
+// adapter run, kAdapter gives its weights file (adapters and head, small)
+// and kMerged the network with the adapters merged into the base's kernels.
+enum class Export { kAdapter, kMerged };
+std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes, const std::string* base,
+                             Export what);
+// The weights (kura's format) of a TorchScript file that holds a whole
+// network of the classify recipe (as export-model writes it): sets
+// hyper->model ("small" or "resnet18", from its tensor names) and *classes
+// (the rows of fc.weight). Error(kInvalidInput) for a file that is not
+// TorchScript or a tensor the network lacks or has in another shape.
+std::string weights_of_model_file(const std::string& bytes, Hyper* hyper, int* classes);
 std::string libtorch_version();
 
 }  // namespace kura::train

@@ -4,6 +4,8 @@
 #include <torch/version.h>
 
 #include <cstring>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "kura/error.hpp"
@@ -14,12 +16,49 @@ namespace {
 
 namespace nn = torch::nn;
 
-nn::Conv2d conv(int in, int out, int k, int stride, int pad) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false));
+// A low-rank adapter of a convolution (docs/train.md, LoRA): a conv of the
+// base's kernel, stride and padding into `rank` channels, then a 1x1 conv
+// back, zero at the start, scaled by alpha / rank. Its weight change is
+// B x A, so it merges into the base's kernel.
+struct LoraImpl : nn::Module {
+  nn::Conv2d a{nullptr}, b{nullptr};
+  double scale = 1;
+  LoraImpl(const nn::detail::ConvNdOptions<2>& base, int rank, double alpha) {
+    a = register_module("a", nn::Conv2d(nn::Conv2dOptions(base.in_channels(), rank, base.kernel_size())
+                                             .stride(base.stride())
+                                             .padding(base.padding())
+                                             .bias(false)));
+    b = register_module("b", nn::Conv2d(nn::Conv2dOptions(rank, base.out_channels(), 1).bias(false)));
+    torch::NoGradGuard no_grad;
+    b->weight.zero_();
+    scale = alpha / rank;
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return b(a(x)) * scale; }
+  // The adapter's change to the base kernel: scale * B x A.
+  torch::Tensor delta() {
+    return torch::einsum("or,rikl->oikl", {b->weight.squeeze(-1).squeeze(-1), a->weight}) * scale;
+  }
+};
+
+// A convolution that can take an adapter (child "lora"), keeping the base's
+// tensor names (conv1.weight, as torchvision's).
+struct AdaptedConvImpl : nn::Conv2dImpl {
+  explicit AdaptedConvImpl(const nn::Conv2dOptions& o) : nn::Conv2dImpl(o) {}
+  std::shared_ptr<LoraImpl> lora;
+  void adapt(int rank, double alpha) { lora = register_module("lora", std::make_shared<LoraImpl>(options, rank, alpha)); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = nn::Conv2dImpl::forward(x);
+    return lora ? y + lora->forward(x) : y;
+  }
+};
+TORCH_MODULE(AdaptedConv);
+
+AdaptedConv conv(int in, int out, int k, int stride, int pad) {
+  return AdaptedConv(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false));
 }
 
 struct SmallNet : Classifier {
-  nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  AdaptedConv conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Linear fc{nullptr};
   explicit SmallNet(int classes) {
@@ -40,7 +79,7 @@ struct SmallNet : Classifier {
 };
 
 struct BasicBlock : torch::nn::Module {
-  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  AdaptedConv conv1{nullptr}, conv2{nullptr};
   nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   nn::Sequential downsample{nullptr};
   BasicBlock(int in, int out, int stride) {
@@ -58,7 +97,7 @@ struct BasicBlock : torch::nn::Module {
 };
 
 struct ResNet18 : Classifier {
-  nn::Conv2d conv1{nullptr};
+  AdaptedConv conv1{nullptr};
   nn::BatchNorm2d bn1{nullptr};
   std::vector<std::shared_ptr<BasicBlock>> blocks;
   nn::Linear fc{nullptr};
@@ -92,6 +131,55 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(Classifier& mod
   for (const auto& p : model.named_parameters(true)) out.emplace_back(p.key(), p.value());
   for (const auto& b : model.named_buffers(true)) out.emplace_back(b.key(), b.value());
   return out;
+}
+
+// The tensors an adapter run trains (and its weights file holds): the
+// adapters and the new head; for a linear probe ("head") the head alone.
+bool trained_by_adapter(const std::string& name, const std::string& adapter) {
+  if (name.rfind("fc.", 0) == 0) return true;
+  return adapter == "lora" && name.find("lora.") != std::string::npos;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> saved_tensors(Classifier& model, const std::string& adapter) {
+  auto all = named_tensors(model);
+  if (adapter == "none") return all;
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (auto& [name, t] : all)
+    if (trained_by_adapter(name, adapter)) out.emplace_back(name, t);
+  return out;
+}
+
+const char* network_name(Classifier& model) { return dynamic_cast<SmallNet*>(&model) ? "small" : "resnet18"; }
+
+std::map<std::string, torch::Tensor> torchscript_tensors(const std::string& bytes, const std::string& what) {
+  torch::jit::Module file;
+  try {
+    std::istringstream in(bytes);
+    file = torch::jit::load(in);
+  } catch (const c10::Error& e) {
+    fail(ErrorCode::kInvalidInput, what + " is not a TorchScript file: " + std::string(e.what_without_backtrace()));
+  }
+  std::map<std::string, torch::Tensor> theirs;
+  for (const auto& p : file.named_parameters(true)) theirs[p.name] = p.value;
+  for (const auto& b : file.named_buffers(true)) theirs[b.name] = b.value;
+  return theirs;
+}
+
+// Copies every tensor of the network from `theirs`, but those `skip` names;
+// Error(kInvalidInput) naming the first one absent or of another shape.
+void copy_all(Classifier& model, const std::map<std::string, torch::Tensor>& theirs, const std::string& what,
+              const std::function<bool(const std::string&)>& skip) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : named_tensors(model)) {
+    if (skip(name)) continue;
+    auto it = theirs.find(name);
+    if (it == theirs.end())
+      fail(ErrorCode::kInvalidInput, what + " does not fit the " + network_name(model) + " network: it has no tensor " + name);
+    if (it->second.sizes() != t.sizes() || it->second.scalar_type() != t.scalar_type())
+      fail(ErrorCode::kInvalidInput, what + " does not fit the " + network_name(model) + " network: tensor " + name +
+                                         " is " + c10::str(it->second.sizes()) + ", the network's " + c10::str(t.sizes()));
+    t.copy_(it->second);
+  }
 }
 
 const char* dtype_name(const torch::Tensor& t) {
@@ -145,10 +233,10 @@ std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes) {
   fail(ErrorCode::kInvalidInput, "model must be small or resnet18, not '" + hyper.model + "'");
 }
 
-std::string save_weights(Classifier& model) {
+std::string save_weights(Classifier& model, const std::string& adapter) {
   nlohmann::json tensors = nlohmann::json::array();
   std::string data;
-  for (auto& [name, t] : named_tensors(model)) {
+  for (auto& [name, t] : saved_tensors(model, adapter)) {
     torch::Tensor c = t.detach().contiguous();
     tensors.push_back({{"name", name}, {"dtype", dtype_name(c)}, {"shape", c.sizes().vec()}});
     data.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
@@ -156,9 +244,9 @@ std::string save_weights(Classifier& model) {
   return "kura-weights 1\n" + nlohmann::json{{"tensors", tensors}}.dump() + "\n" + data;
 }
 
-void load_weights(Classifier& model, const std::string& bytes) {
+void load_weights(Classifier& model, const std::string& bytes, const std::string& adapter) {
   auto parsed = parse_weights(bytes);
-  auto mine = named_tensors(model);
+  auto mine = saved_tensors(model, adapter);
   if (parsed.size() != mine.size())
     fail(ErrorCode::kCorrupt, "weights file has " + std::to_string(parsed.size()) + " tensors, the network " +
                                   std::to_string(mine.size()));
@@ -199,6 +287,58 @@ std::string load_base_model(Classifier& model, const std::string& torchscript) {
          " kept from initialisation (absent or of another shape)";
 }
 
+std::string weights_of_model_file(const std::string& bytes, Hyper* hyper, int* classes) {
+  const auto theirs = torchscript_tensors(bytes, "the model");
+  auto fc = theirs.find("fc.weight");
+  if (fc == theirs.end() || fc->second.dim() != 2)
+    fail(ErrorCode::kInvalidInput, "the model has no classification head (a 2-D tensor fc.weight, as kura export-model writes)");
+  hyper->model = theirs.count("layer4.1.conv2.weight") ? "resnet18" : "small";
+  hyper->adapter = "none";
+  *classes = static_cast<int>(fc->second.size(0));
+  auto model = make_model(*hyper, *classes);
+  copy_all(*model, theirs, "the model", [](const std::string&) { return false; });
+  return save_weights(*model, "none");
+}
+
+std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const std::string* base, std::string* log) {
+  auto model = make_model(hyper, classes);
+  if (hyper.adapter == "none") {
+    if (base) {
+      std::string line = load_base_model(*model, *base);
+      if (log) *log += line + "\n";
+    }
+    return model;
+  }
+  if (!base) fail(ErrorCode::kInvalidInput, "an adapter run needs its base model (--init BASE.pt)");
+  // The base is the whole network but its head, which is new (other classes).
+  copy_all(*model, torchscript_tensors(*base, "the base model"), "the base model",
+           [](const std::string& name) { return name.rfind("fc.", 0) == 0; });
+  const size_t base_tensors = named_tensors(*model).size();
+  if (hyper.adapter == "lora") {
+    std::vector<std::shared_ptr<AdaptedConvImpl>> convs;
+    for (auto& m : model->modules(false))
+      if (auto c = std::dynamic_pointer_cast<AdaptedConvImpl>(m)) convs.push_back(c);
+    if (hyper.lora_conv)
+      for (auto& c : convs) c->adapt(hyper.lora_rank, hyper.lora_alpha);
+  }
+  size_t trained = 0, all = 0;
+  for (auto& p : model->named_parameters(true)) {
+    const bool train = trained_by_adapter(p.key(), hyper.adapter);
+    p.value().set_requires_grad(train);
+    all += static_cast<size_t>(p.value().numel());
+    if (train) trained += static_cast<size_t>(p.value().numel());
+  }
+  if (log)
+    *log += "base model: frozen, " + std::to_string(base_tensors) + " tensors (the head new); adapter " + hyper.adapter +
+            ": " + std::to_string(trained) + " of " + std::to_string(all) + " parameters trained\n";
+  return model;
+}
+
+void freeze_norms(Classifier& model) {
+  for (auto& m : model.modules(false))
+    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m)) bn->eval();
+}
+
 WeightsComparison compare_weight_files(const std::string& a, const std::string& b) {
   WeightsComparison r;
   auto x = parse_weights(a), y = parse_weights(b);
@@ -225,11 +365,30 @@ WeightsComparison compare_weight_files(const std::string& a, const std::string& 
   return r;
 }
 
-std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes) {
-  auto model = make_model(hyper, classes);
-  load_weights(*model, weights);
+std::string to_torch_archive(const std::string& weights, const Hyper& hyper, int classes, const std::string* base,
+                             Export what) {
+  auto model = build_model(hyper, classes, base, nullptr);
+  load_weights(*model, weights, hyper.adapter);
+  if (hyper.adapter != "none" && what == Export::kAdapter) {
+    // The adapter alone: its tensors (and the head) in kura's weights format,
+    // the base named by its object id in the run.
+    return save_weights(*model, hyper.adapter);
+  }
+  std::shared_ptr<Classifier> network = model;
+  if (hyper.adapter != "none") {
+    Hyper plain = hyper;
+    plain.adapter = "none";
+    network = make_model(plain, classes);
+    std::map<std::string, torch::Tensor> merged;
+    for (auto& [name, t] : named_tensors(*model)) merged[name] = t.detach();
+    torch::NoGradGuard no_grad;
+    for (const auto& m : model->named_modules("", false))
+      if (auto c = std::dynamic_pointer_cast<AdaptedConvImpl>(m.value()); c && c->lora)
+        merged[m.key() + ".weight"] = c->weight.detach() + c->lora->delta();
+    copy_all(*network, merged, "the merged model", [](const std::string&) { return false; });
+  }
   torch::serialize::OutputArchive archive;
-  model->save(archive);
+  network->save(archive);
   std::ostringstream out;
   archive.save_to(out);
   return out.str();

@@ -26,9 +26,20 @@ std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes);
 // each tensor (name, dtype, shape) in the model's order, then the raw
 // little-endian tensor bytes in that order. Deterministic: the same weights
 // give the same bytes.
-std::string save_weights(Classifier& model);
+// An adapter run's file holds only what it trains: the adapters and the head
+// ("lora"), or the head ("head").
+std::string save_weights(Classifier& model, const std::string& adapter);
 // Loads a weights file into `model`; Error(kCorrupt) on a name or shape mismatch.
-void load_weights(Classifier& model, const std::string& bytes);
+void load_weights(Classifier& model, const std::string& bytes, const std::string& adapter);
+// The network of a run: make_model, then the base (TorchScript bytes, or
+// null). Without an adapter the base's fitting tensors are copied
+// (load_base_model). With one ("lora", "head") every tensor but the head must
+// fit (Error(kInvalidInput) naming the first that does not), the base is
+// frozen (requires_grad off), adapters are added to every convolution for
+// "lora", and a line for the log says how many parameters are trained.
+std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const std::string* base, std::string* log);
+// Batch norm layers to eval mode: a frozen base keeps its running statistics.
+void freeze_norms(Classifier& model);
 // Copies the tensors of a TorchScript file whose names and shapes match;
 // returns a line for the log. Error(kInvalidInput) when none match.
 std::string load_base_model(Classifier& model, const std::string& torchscript);

@@ -197,6 +197,20 @@ nlohmann::json run_metrics(const Repo& repo, const RunRecord& record) {
   return nlohmann::json::parse(const_cast<Repo&>(repo).store().read_object(*id));
 }
 
+std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& model_id) {
+  std::vector<nlohmann::json> out;
+  const_cast<Repo&>(repo).store().scan(Table::kRuns, "eval/" + model_id + "/", [&](std::string_view key, std::string_view value) {
+    nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail(ErrorCode::kCorrupt, "eval record " + std::string(key) + " is not JSON");
+    out.push_back(std::move(j));
+    return true;
+  });
+  std::stable_sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a.value("created", int64_t{0}) < b.value("created", int64_t{0});
+  });
+  return out;
+}
+
 nlohmann::json compare_runs(const Repo& repo, const RunRecord& a, const RunRecord& b) {
   nlohmann::json spec = nlohmann::json::array(), data = nlohmann::json::array(), metrics = nlohmann::json::array();
   json_diff(a.spec, b.spec, "", spec);

@@ -10,6 +10,7 @@
 #include "kura/train.hpp"
 #include "train/dataset.hpp"
 #include "train/spec.hpp"
+#include "util/fs.hpp"
 
 namespace kura {
 
@@ -34,31 +35,6 @@ const DataCounts& PreparedRun::counts() const { return impl_->counts; }
 const char* run_status_name(RunStatus status) { return status == RunStatus::kComplete ? "complete" : "interrupted"; }
 
 std::string torch_version() { return train::libtorch_version(); }
-
-Rendezvous parse_rendezvous(const std::string& url, unsigned rank, unsigned world) {
-  const std::string scheme = "tcp://";
-  auto bad = [&](const std::string& why) {
-    fail(ErrorCode::kInvalidInput, "--rendezvous '" + url + "': " + why + " (give tcp://HOST:PORT)");
-  };
-  if (url.rfind(scheme, 0) != 0) bad("not a tcp:// address");
-  const std::string rest = url.substr(scheme.size());
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) bad("no host and port");
-  Rendezvous r;
-  r.host = rest.substr(0, colon);
-  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
-  const std::string port = rest.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) == 0 || std::stoul(port) > 65535)
-    bad("the port must be a number from 1 to 65535");
-  r.port = static_cast<uint16_t>(std::stoul(port));
-  if (world < 1 || world > 1024) fail(ErrorCode::kInvalidInput, "--world must be between 1 and 1024");
-  if (rank >= world)
-    fail(ErrorCode::kInvalidInput, "--rank " + std::to_string(rank) + " is not below --world " + std::to_string(world));
-  r.rank = rank;
-  r.world = world;
-  return r;
-}
 
 namespace {
 
@@ -126,12 +102,16 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
   }
   if (request.world < 1 || request.world > 1024)
     fail(ErrorCode::kInvalidInput, "the world size must be between 1 and 1024, not " + std::to_string(request.world));
+  nlohmann::json settings = train::fill_settings(request.settings);
+  if (settings.value("adapter", "none") != "none" && base.is_null())
+    fail(ErrorCode::kInvalidInput, std::string(settings["adapter"] == "lora" ? "--adapter lora" : "--freeze-base") +
+                                       " fine-tunes a base model: give it with --init BASE.pt (or --init-object ID)");
   unsigned threads = request.threads ? request.threads : std::max(1u, std::thread::hardware_concurrency());
   nlohmann::json spec = {
       {"format", 1},
       {"commit", commit.id},
       {"recipe", request.recipe},
-      {"settings", train::fill_settings(request.settings)},
+      {"settings", settings},
       {"seed", request.seed},
       {"threads", threads},
       {"world", request.world},
@@ -151,6 +131,39 @@ PreparedRun prepare_from_spec(Repo& repo, const nlohmann::json& spec) {
                                    " with libtorch " + torch_version() + ", whose weights may differ");
   if (spec.value("recipe", "") != "classify") fail(ErrorCode::kInvalidInput, "unknown recipe in the run spec");
   return build(repo, spec);
+}
+
+PreparedRun prepare_on_cluster(Cluster& cluster, const std::function<PreparedRun()>& prepare,
+                               const std::function<PreparedRun(const nlohmann::json& spec)>& rebuild) {
+  if (cluster.rank() == 0) {
+    PreparedRun run;
+    try {
+      run = prepare();
+    } catch (const std::exception& e) {
+      cluster.publish("spec", std::string("error ") + e.what());
+      throw;
+    }
+    cluster.publish("spec", run.canonical_spec());
+    return run;
+  }
+  const std::string spec = cluster.fetch("spec");
+  if (spec.rfind("error ", 0) == 0)
+    fail(ErrorCode::kInvalidInput, "process 0 could not prepare the run: " + spec.substr(6));
+  return rebuild(nlohmann::json::parse(spec));
+}
+
+PreparedRun prepare_reproduction(Repo& repo, const RunRecord& record, std::string* recorded_weights) {
+  require_kura_run(record, "reproduce");
+  if (record.status != "complete")
+    fail(ErrorCode::kInvalidInput, "run " + record.id.substr(0, 12) + " is " + record.status +
+                                       "; only a complete run can be reproduced (kura train completes it)");
+  PreparedRun prepared = prepare_from_spec(repo, record.spec);
+  if (prepared.id() != record.id)
+    fail(ErrorCode::kCorrupt, "run " + record.id + ": its spec hashes to " + prepared.id());
+  auto wid = ObjectId::from_hex(record.weights);
+  if (!wid) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad weights object");
+  *recorded_weights = repo.store().read_object(*wid);
+  return prepared;
 }
 
 RunOutcome execute(const PreparedRun& run, const TrainCallbacks& callbacks, Cluster* cluster) {
@@ -210,7 +223,9 @@ RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outco
                {"counts", counts},
                {"epochs_done", outcome.epochs.size()},
                {"seconds", outcome.seconds},
-               {"peak_rss_bytes", outcome.peak_rss_bytes}};
+               {"peak_rss_bytes", outcome.peak_rss_bytes},
+               {"parameters", outcome.parameters},
+               {"trainable_parameters", outcome.trainable_parameters}};
   if (!outcome.epochs.empty()) {
     const auto& last = outcome.epochs.back();
     r.summary["train_loss"] = last.train_loss;
@@ -225,19 +240,40 @@ RunRecord record_run(Repo& repo, const PreparedRun& run, const RunOutcome& outco
 }
 
 namespace {
-std::string read_weights(const Repo& repo, const RunRecord& record) {
-  auto id = ObjectId::from_hex(record.weights);
-  if (!id) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad weights object");
+std::string read_object_named(const Repo& repo, const RunRecord& record, const std::string& id_hex, const char* what) {
+  auto id = ObjectId::from_hex(id_hex);
+  if (!id) fail(ErrorCode::kCorrupt, "run " + record.id + " names a bad " + what + " object");
   return const_cast<Repo&>(repo).store().read_object(*id);
 }
 }  // namespace
 
+RunModel run_model(const Repo& repo, const RunRecord& record) {
+  RunModel m;
+  m.weights = read_object_named(repo, record, record.weights, "weights");
+  if (train::hyper_of(record.spec).adapter != "none") {
+    if (record.base_model.empty()) fail(ErrorCode::kCorrupt, "adapter run " + record.id + " names no base model");
+    m.base = read_object_named(repo, record, record.base_model, "base model");
+  }
+  return m;
+}
+
 WeightsComparison compare_weights(const std::string& a, const std::string& b) { return train::compare_weight_files(a, b); }
 
-std::string export_model(const Repo& repo, const RunRecord& record) {
+std::string export_model(const Repo& repo, const RunRecord& record, Merge merge) {
   require_kura_run(record, "export");
-  return train::to_torch_archive(read_weights(repo, record), train::hyper_of(record.spec),
-                                 static_cast<int>(record.summary.at("labels").size()));
+  const train::Hyper hyper = train::hyper_of(record.spec);
+  if (merge == Merge::kYes && hyper.adapter == "none")
+    fail(ErrorCode::kInvalidInput, "run " + record.id.substr(0, 12) + " has no adapter to merge; export-model without --merged writes it");
+  RunModel m = run_model(repo, record);
+  return train::to_torch_archive(m.weights, hyper, static_cast<int>(record.summary.at("labels").size()),
+                                 m.base.empty() ? nullptr : &m.base,
+                                 merge == Merge::kYes ? train::Export::kMerged : train::Export::kAdapter);
+}
+
+uint64_t export_model_to(const Repo& repo, const RunRecord& record, const std::string& path, Merge merge) {
+  const std::string bytes = export_model(repo, record, merge);
+  write_file_atomic(path, bytes);
+  return bytes.size();
 }
 
 std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const std::vector<std::string>& images,
@@ -246,8 +282,10 @@ std::vector<Prediction> predict(const Repo& repo, const RunRecord& record, const
   std::vector<std::string> labels = record.summary.at("labels");
   train::Hyper hyper = train::hyper_of(record.spec);
   train::Images decoded = train::decode_files(images, names, hyper.image_size);
+  RunModel m = run_model(repo, record);
   std::vector<Prediction> out;
-  for (const auto& probs : train::classify(read_weights(repo, record), hyper, static_cast<int>(labels.size()), decoded)) {
+  for (const auto& probs : train::classify(m.weights, hyper, static_cast<int>(labels.size()), decoded,
+                                           m.base.empty() ? nullptr : &m.base)) {
     size_t best = static_cast<size_t>(std::max_element(probs.begin(), probs.end()) - probs.begin());
     out.push_back({labels[best], probs[best]});
   }

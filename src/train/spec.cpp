@@ -1,5 +1,6 @@
 #include "train/spec.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -20,11 +21,34 @@ const nlohmann::json& classify_defaults() {
   return defaults;
 }
 
+namespace {
+
+// The fine-tuning settings, present in a spec only for an adapter run (so
+// that the specs, and ids, of other runs stay as they were).
+const nlohmann::json& adapter_defaults() {
+  static const nlohmann::json defaults = {{"adapter", "none"}, {"lora_rank", 8}, {"lora_alpha", 16.0}, {"lora_targets", "conv,linear"}};
+  return defaults;
+}
+
+}  // namespace
+
 nlohmann::json fill_settings(const nlohmann::json& given) {
   nlohmann::json out = classify_defaults();
   if (!given.is_object()) fail(ErrorCode::kInvalidInput, "settings must be a JSON object");
+  const std::string adapter = given.contains("adapter") && given["adapter"].is_string() ? given["adapter"].get<std::string>() : "none";
+  if (adapter != "none" && adapter != "lora" && adapter != "head")
+    fail(ErrorCode::kInvalidInput, "setting adapter must be none, lora or head (a linear probe), not '" + adapter + "'");
+  if (adapter != "none") out["adapter"] = adapter;
+  if (adapter == "lora")
+    for (const char* k : {"lora_rank", "lora_alpha", "lora_targets"}) out[k] = adapter_defaults()[k];
   for (const auto& [key, value] : given.items()) {
-    if (!out.contains(key)) {
+    if (key == "adapter") {
+      if (!value.is_string()) fail(ErrorCode::kInvalidInput, "setting adapter must be a string, not " + value.dump());
+      continue;
+    }
+    if (key.rfind("lora_", 0) == 0 && adapter_defaults().contains(key) && adapter != "lora")
+      fail(ErrorCode::kInvalidInput, "setting " + key + " is for LoRA runs (--adapter lora)");
+    if (!out.contains(key) && !adapter_defaults().contains(key)) {
       std::string known;
       for (const auto& [k, v] : classify_defaults().items()) known += (known.empty() ? "" : ", ") + k;
       fail(ErrorCode::kInvalidInput, "unknown setting '" + key + "' for recipe classify (settings: " + known + ")");
@@ -43,6 +67,18 @@ nlohmann::json fill_settings(const nlohmann::json& given) {
     } else {
       if (!value.is_number() || value.get<double>() < 0) bad("a number >= 0");
       out[key] = value.get<double>();
+    }
+  }
+  if (adapter == "lora") {
+    if (out["lora_rank"].get<int64_t>() > 1024) fail(ErrorCode::kInvalidInput, "setting lora_rank must be at most 1024");
+    if (out["lora_alpha"].get<double>() <= 0) fail(ErrorCode::kInvalidInput, "setting lora_alpha must be > 0");
+    const std::string targets = out["lora_targets"];
+    for (size_t start = 0; start <= targets.size();) {
+      const size_t comma = std::min(targets.find(',', start), targets.size());
+      const std::string t = targets.substr(start, comma - start);
+      if (t != "conv" && t != "linear")
+        fail(ErrorCode::kInvalidInput, "setting lora_targets lists conv and linear, comma-separated, not '" + targets + "'");
+      start = comma + 1;
     }
   }
   if (out["model"] != "small" && out["model"] != "resnet18")
@@ -66,6 +102,12 @@ Hyper hyper_of(const nlohmann::json& spec) {
   h.seed = spec.at("seed");
   h.threads = spec.at("threads");
   h.world = spec.value("world", 1u);
+  h.adapter = s.value("adapter", "none");
+  if (h.adapter == "lora") {
+    h.lora_rank = s.at("lora_rank");
+    h.lora_alpha = s.at("lora_alpha");
+    h.lora_conv = s.at("lora_targets").get<std::string>().find("conv") != std::string::npos;
+  }
   return h;
 }
 

@@ -231,10 +231,14 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
     pin_threads(h.threads);
     torch::manual_seed(h.seed);
     at::globalContext().setDeterministicAlgorithms(true, false);
-    auto model = make_model(h, in.classes);
-    if (in.base_model) out.log += load_base_model(*model, *in.base_model) + "\n";
-    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(h.lr).weight_decay(h.weight_decay));
-    std::vector<torch::Tensor> params = model->parameters();
+    auto model = build_model(h, in.classes, in.base_model, &out.log);
+    // Only what is trained: a frozen base's tensors have no gradient.
+    std::vector<torch::Tensor> params;
+    for (auto& p : model->parameters()) {
+      out.parameters += static_cast<uint64_t>(p.numel());
+      if (p.requires_grad()) params.push_back(p), out.trainable_parameters += static_cast<uint64_t>(p.numel());
+    }
+    torch::optim::Adam optimizer(params, torch::optim::AdamOptions(h.lr).weight_decay(h.weight_decay));
 
     const torch::Tensor train_x = to_float(*in.train);
     const torch::Tensor train_y =
@@ -247,6 +251,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
 
     for (int epoch = 1; epoch <= h.epochs && out.status == RunStatus::kComplete; ++epoch) {
       model->train();
+      if (h.adapter != "none") freeze_norms(*model);
       auto order = shuffled(n, rng);
       const auto epoch_start = Clock::now();
       auto last_report = epoch_start;
@@ -346,7 +351,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
       if (cb.epoch_done) cb.epoch_done(m);
     }
     if (out.status == RunStatus::kInterrupted) out.log += "interrupted\n";
-    out.weights = save_weights(*model);
+    out.weights = save_weights(*model, h.adapter);
   } catch (const c10::Error& e) {
     fail(ErrorCode::kInvalidInput, "libtorch: " + std::string(e.what_without_backtrace()));
   }
@@ -371,12 +376,12 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
 }
 
 std::vector<std::vector<float>> classify(const std::string& weights, const Hyper& hyper, int classes,
-                                         const Images& images) {
+                                         const Images& images, const std::string* base) {
   std::vector<std::vector<float>> out;
   try {
     pin_threads(hyper.threads);
-    auto model = make_model(hyper, classes);
-    load_weights(*model, weights);
+    auto model = build_model(hyper, classes, base, nullptr);
+    load_weights(*model, weights, hyper.adapter);
     model->eval();
     torch::NoGradGuard no_grad;
     auto probs = torch::softmax(model->forward(to_float(images)), 1).contiguous();

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <vips/vips.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -14,70 +13,12 @@
 #include <thread>
 
 #include "support.hpp"
+#include "train/digits.hpp"
 
 using namespace kura::test;
 using nlohmann::json;
 
 namespace {
-
-const char* kDigits = "/usr/share/doc/opencv-doc/examples/data/digits.png";
-
-std::string row(const std::string& image, const std::string& label) {
-  return R"({"messages":[{"role":"user","content":[{"type":"text","text":"Which digit?"},{"type":"image_url","image_url":{"url":")" +
-         image + R"("}}]},{"role":"assistant","content":")" + label + R"("}]})";
-}
-
-// digits.png holds five rows of 100 digits per class, each 20x20. Writes
-// digits/<label>/<n>.png, train.jsonl (the first `train` of each class) and
-// validation.jsonl (the next `validation`) naming them by path.
-// With `rgb_even`, even-numbered digits are stored as sRGB (the rest stay grayscale).
-void cut_digits(const fs::path& dir, int train, int validation, bool rgb_even = false) {
-  VipsImage* all = vips_image_new_from_file(kDigits, nullptr);
-  REQUIRE(all);
-  std::string train_rows, validation_rows;
-  for (int label = 0; label < 10; ++label) {
-    for (int k = 0; k < train + validation; ++k) {
-      const int row_index = label * 5 + k / 100, col = k % 100;
-      VipsImage* tile = nullptr;
-      REQUIRE(vips_crop(all, &tile, col * 20, row_index * 20, 20, 20, nullptr) == 0);
-      if (rgb_even && k % 2 == 0) {
-        VipsImage* rgb = nullptr;
-        REQUIRE(vips_colourspace(tile, &rgb, VIPS_INTERPRETATION_sRGB, nullptr) == 0);
-        g_object_unref(tile);
-        tile = rgb;
-      }
-      void* buf = nullptr;
-      size_t len = 0;
-      REQUIRE(vips_image_write_to_buffer(tile, ".png", &buf, &len, nullptr) == 0);
-      const std::string name = "digits/" + std::to_string(label) + "/" + std::to_string(k) + ".png";
-      write_file(dir / name, std::string(static_cast<char*>(buf), len));
-      g_free(buf);
-      g_object_unref(tile);
-      (k < train ? train_rows : validation_rows) += row(name, std::to_string(label)) + "\n";
-    }
-  }
-  g_object_unref(all);
-  write_file(dir / "train.jsonl", train_rows);
-  write_file(dir / "validation.jsonl", validation_rows);
-}
-
-// Digits are grayscale 20 px scans, which the "openai" profile refuses; the
-// "generic" profile checks them as they are, leakage included (distinct
-// digits are not reported as the same picture: tests/check/leakage_test.cpp).
-void init_repo(const fs::path& dir) {
-  REQUIRE(run_kura(dir, {"init"}).exit_code == 0);
-  write_file(dir / ".kura/checks.json", R"({"profile": "generic"})");
-}
-
-void commit_all(const fs::path& dir, const std::vector<std::string>& extra = {}) {
-  let_clock_tick();
-  REQUIRE(run_kura(dir, {"add", "."}).exit_code == 0);
-  std::vector<std::string> args = {"-q", "commit", "-m", "data"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto c = run_kura(dir, args);
-  INFO(c.err);
-  REQUIRE(c.exit_code == 0);
-}
 
 const std::vector<std::string> kTrain = {"train", "--json", "--threads", "2", "--set", "epochs=4"};
 
