@@ -203,3 +203,27 @@ TEST_CASE("a failed write at any step of a merge leaves the branch before or aft
                      f.repo->merge("b1", "merge b1", o);
                    }});
 }
+
+TEST_CASE("a failed write at any step of reset --hard leaves the branch and its files at one commit or the other", "[repo][fault]") {
+  fail_every_step({[](RepoFixture& f) {
+                     three_commits(f);
+                     f.write("images/new.png", data_file("pic1.png"));  // staged as new: reset --hard removes it
+                     f.add_all();
+                   },
+                   [](RepoFixture& f) { f.repo->reset("HEAD~1", ResetMode::kHard); }});
+}
+
+TEST_CASE("a failed write at any step of reset --mixed leaves the branch and the index at one commit or the other", "[repo][fault]") {
+  fail_every_step({three_commits, [](RepoFixture& f) { f.repo->reset("HEAD~1", ResetMode::kMixed); }});
+}
+
+TEST_CASE("a failed write at any step of restore leaves every path as it was or restored", "[repo][fault]") {
+  fail_every_step({[](RepoFixture& f) {
+                     three_commits(f);
+                     f.close();
+                     fs::remove_all(f.dir.path() / "images");
+                     write_file(f.dir.path() / "train.jsonl", "{\"edited\": true}\n");
+                     f.reopen();
+                   },
+                   [](RepoFixture& f) { f.repo->restore({(f.dir.path() / "images").string(), (f.dir.path() / "train.jsonl").string()}, {}); }});
+}
