@@ -401,3 +401,26 @@ TEST_CASE("cli: kill -9 during restore of a deleted folder, then every file is b
   }
   REQUIRE(t.killed > 0);
 }
+
+TEST_CASE("cli: a branch lock left by a killed commit is removed by the next commit which says so and commits", "[cli][recover]") {
+  TempDir d;
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
+  write_file(d / "a.bin", "first");
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
+  const std::string base = json::parse(run_kura(d.path(), {"log", "--json"}).out)[0]["id"];
+  write_file(d / "b.bin", "second");
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  // What a commit killed between libgit2's lock and its rename leaves.
+  write_file(d / ".kura/git/refs/heads/main.lock", base + "\n");
+  auto c = run_kura(d.path(), {"commit", "-m", "after the kill"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  REQUIRE_THAT(c.err, Catch::Contains("removed the stale lock file .kura/git/refs/heads/main.lock"));
+  REQUIRE_FALSE(fs::exists(d / ".kura/git/refs/heads/main.lock"));
+  const json head = json::parse(run_kura(d.path(), {"log", "--json", "-n", "1"}).out)[0];
+  REQUIRE(head["message"] == "after the kill\n");
+  REQUIRE(head["parents"][0] == base);
+  REQUIRE(files_of(d, "HEAD") == files_on_disk(d));
+}
