@@ -1,7 +1,8 @@
-// kill -9 at random instants of switch, checkout, commit, gc and push: the
-// next command finishes or reports what was interrupted, and then fsck is
-// clean, status tells the truth (HEAD, index and working folder agree), no
-// temporary is left, and every commit checks out byte for byte.
+// kill -9 at random instants of switch, checkout, commit, gc, push, merge,
+// reset --hard and restore: the next command finishes or reports what was
+// interrupted, and then fsck is clean, status tells the truth (HEAD, index
+// and working folder agree), no temporary is left, and every commit checks
+// out byte for byte.
 //
 // KURA_KILL_TRIALS sets the kills per operation (default 12, the short form
 // that .ci/run runs); bench/kill.sh runs the long form and prints the counts.
