@@ -1,6 +1,7 @@
 // fsck sees damage in every table's files, names what it hurts, and
 // --repair rebuilds caches, resets the index and restores data from a remote.
 #include <catch2/catch.hpp>
+#include <git2.h>
 
 #include <algorithm>
 #include <set>
@@ -8,6 +9,8 @@
 #include "fixture.hpp"
 #include "kura/error.hpp"
 #include "kura/remote.hpp"
+#include "repo/index.hpp"
+#include "repo/odb_backend.hpp"
 
 using namespace kura;
 using namespace kura::test;
@@ -295,4 +298,35 @@ TEST_CASE("fsck names the rows of a damaged objects SST and repair --from restor
   REQUIRE(f.show("HEAD", "rows.jsonl") == rows);
   REQUIRE(f.show("HEAD", "b.png") == data_file("pic1.png"));
   REQUIRE(f.repo->status().staged.empty());
+}
+
+TEST_CASE("fsck reports a pointer whose size disagrees with its object and names the path", "[fsck]") {
+  RepoFixture f;
+  two_commits(f);
+  // A pointer blob (as a clone may bring) that says a.jpg has one byte more
+  // than its object holds, staged in the index.
+  FileEntry entry = decode_entry("a.jpg", *f.repo->store().get(Table::kIndex, "a.jpg"));
+  entry.pointer.size += 1;
+  const std::string blob = entry.pointer.encode();
+  git_oid oid;
+  REQUIRE(git_odb_hash(&oid, blob.data(), blob.size(), GIT_OBJECT_BLOB) == 0);
+  f.repo->store().put(Table::kGit, std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ),
+                      encode_git_value(GIT_OBJECT_BLOB, blob));
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, &oid);
+  entry.pointer_oid = hex;
+  f.repo->store().put(Table::kIndex, "a.jpg", encode_entry(entry));
+  f.repo->store().flush();
+  FsckReport r = fsck(f, Access::kInspect);
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.table << " " << p.object << " " << p.kind << ": " << p.message);
+  bool found = false;
+  for (const auto& p : r.problems) {
+    INFO(p.table << " " << p.object << " " << p.kind << ": " << p.message);
+    if (p.kind != "mismatch") continue;
+    found = true;
+    REQUIRE(p.object == entry.pointer.object.hex());
+    REQUIRE_THAT(p.message, Catch::Contains("a.jpg") && Catch::Contains(std::to_string(entry.pointer.size)));
+    REQUIRE(std::find(p.used_by.begin(), p.used_by.end(), "index:a.jpg") != p.used_by.end());
+  }
+  REQUIRE(found);
 }
