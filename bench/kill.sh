@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The long form of the crash suite: kill -9 at random instants of switch,
-# checkout, commit, gc and push, TRIALS times each (default 100), and every
-# write, fsync and rename of switch, checkout, commit, gc and merge failed
-# in turn. .ci/run runs the short form (12 kills per operation).
+# checkout, commit, gc, push, merge, reset --hard and restore, TRIALS times
+# each (default 100), and every write, fsync and rename of switch, checkout,
+# commit, gc, merge, pull, reset and restore failed in turn. .ci/run runs the
+# short form (12 kills per operation).
 #
 #   bench/kill.sh [TRIALS]
 #
@@ -16,7 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BUILD=${KURA_BUILD_DIR:-$ROOT/build}
 TRIALS=${1:-100}
-case $TRIALS in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
+case $TRIALS in -h|--help) sed -n '2,13p' "$0"; exit 0 ;; esac
 
 [ -x "$BUILD/tests/kura_tests" ] || "$ROOT/scripts/build.sh" >/dev/null
 status=0

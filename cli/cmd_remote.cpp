@@ -119,7 +119,15 @@ void add_remote_commands(CLI::App& app, Global& g, Action& action) {
     add->callback([&g, &action, name, url, endpoint, region, connections] {
       action = [&g, name, url, endpoint, region, connections] {
         auto repo = open_repo(g, "remote add", false);
-        add_remote(*repo, *name, *url, *endpoint);
+        const RemoteSettings added = add_remote(*repo, *name, *url, *endpoint);
+        if (added.url.rfind("s3://", 0) == 0) {
+          if (added.endpoint.empty())
+            std::cerr << "kura: remote '" << added.name
+                      << "' has no endpoint yet: push and fetch will use AWS_ENDPOINT_URL as set when they run\n";
+          else
+            std::cerr << "kura: remote '" << added.name << "' uses the endpoint " << redact_url(added.endpoint)
+                      << " (from " << added.endpoint_from << ")\n";
+        }
         if (!region->empty()) repo->set_config("remote." + *name + ".region", *region);
         if (*connections)
           repo->set_config("remote." + *name + ".connections", std::to_string(*connections));

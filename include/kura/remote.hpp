@@ -50,20 +50,26 @@ struct RemoteSettings {
   uint64_t multipart_threshold = 64ull << 20;  // S3: objects this large go in parts
   uint64_t part_size = 16ull << 20;
   double connect_timeout = 5;  // seconds, per attempt
+  // Set by add_remote only: where `endpoint` came from ("--endpoint",
+  // "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), empty when there is none.
+  std::string endpoint_from;
 };
 
 // The remotes configured in `repo`, by name.
 std::vector<RemoteSettings> list_remotes(const Repo& repo);
 // One remote's settings; Error(kNotFound) naming it when absent.
 RemoteSettings remote_settings(const Repo& repo, const std::string& name);
-// Adds a remote, with its S3 endpoint when `endpoint` is not empty.
+// Adds a remote and returns its settings. An s3:// remote keeps its
+// endpoint: `endpoint` when not empty, else the environment's, as the AWS CLI
+// reads it (AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL), so later commands
+// reach the same store whatever their environment; `endpoint_from` says which.
 // Error(kConflict) when the name is taken, kInvalidInput for a URL that is
 // neither a folder path, file:// nor s3://BUCKET[/PREFIX], and for a URL or
 // endpoint with a user name or password in it ("https://KEY:SECRET@host"):
 // credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY only and
 // are never stored.
-void add_remote(Repo& repo, const std::string& name, const std::string& url,
-                const std::string& endpoint = "");
+RemoteSettings add_remote(Repo& repo, const std::string& name, const std::string& url,
+                          const std::string& endpoint = "");
 // `url` fit to print: "user:password@" becomes "***@" and the values of
 // query parameters that carry credentials or signatures (X-Amz-Signature,
 // X-Amz-Credential, ...) become "***". Every URL kura prints, in messages and

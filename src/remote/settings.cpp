@@ -2,6 +2,7 @@
 // remote, and choosing a backend by URL.
 #include <git2.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <regex>
@@ -75,7 +76,7 @@ RemoteSettings remote_settings(const Repo& repo, const std::string& name) {
   return s;
 }
 
-void add_remote(Repo& repo, const std::string& name, const std::string& url, const std::string& endpoint) {
+RemoteSettings add_remote(Repo& repo, const std::string& name, const std::string& url, const std::string& endpoint) {
   if (!valid_name(name))
     fail(ErrorCode::kInvalidInput,
          "'" + name + "' is not a valid remote name (letters, digits, . _ -)");
@@ -91,17 +92,27 @@ void add_remote(Repo& repo, const std::string& name, const std::string& url, con
   RemoteSettings s;
   s.name = name;
   s.url = url;
+  if (!endpoint.empty()) {
+    s.endpoint = endpoint;
+    s.endpoint_from = "--endpoint";
+  }
   if (url.rfind("s3://", 0) == 0) {
     const std::string bucket = url.substr(
         5, url.find('/', 5) == std::string::npos ? std::string::npos : url.find('/', 5) - 5);
     if (bucket.size() < 3)
       fail(ErrorCode::kInvalidInput, "'" + redact_url(url) + "': an S3 bucket name has at least 3 characters");
+    for (const char* var : {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+      const char* v = std::getenv(var);
+      if (!s.endpoint.empty() || v == nullptr || *v == '\0') continue;
+      refuse_userinfo(v, var);
+      s.endpoint = v;
+      s.endpoint_from = var;
+    }
   }
-  std::string stored = url;
-  if (url.find("://") == std::string::npos)
-    stored = std::filesystem::absolute(url).lexically_normal().string();
-  repo.set_config("remote." + name + ".url", stored);
-  if (!endpoint.empty()) repo.set_config("remote." + name + ".endpoint", endpoint);
+  s.url = url.find("://") == std::string::npos ? std::filesystem::absolute(url).lexically_normal().string() : url;
+  repo.set_config("remote." + name + ".url", s.url);
+  if (!s.endpoint.empty()) repo.set_config("remote." + name + ".endpoint", s.endpoint);
+  return s;
 }
 
 void remove_remote(Repo& repo, const std::string& name) {

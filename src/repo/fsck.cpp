@@ -175,6 +175,7 @@ FsckReport Repo::fsck(const FsckOptions& options) {
   first.index_paths_lost = std::move(out.index_paths_lost);
   first.repaired = true;
   first.objects_checked = after.objects_checked;
+  first.bytes_checked = after.bytes_checked;
   first.git_objects_checked = after.git_objects_checked;
   first.not_fetched = after.not_fetched;
   return first;

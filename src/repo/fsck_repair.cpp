@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <set>
 
 #include "kura/error.hpp"
 #include "repo/fsck.hpp"
@@ -120,27 +121,34 @@ void repair(Repo::Impl& I, const FsckReport& first, const TableScan& scan, const
     store.write(batch, Sync::kYes);
   }
   // The walk again, now that lost commits and trees may be back: every
-  // object it misses is asked of the remote.
-  TableScan scan2;
-  FsckReport missing;
-  Checker c{missing, {}, {}, {}};
-  check_tables(I, c, scan2);
-  walk_commits(I, c, scan2);
-  for (const auto& p : missing.problems) {
-    if (p.table != "objects") continue;
-    auto id = ObjectId::from_hex(p.object);
-    if (!id) continue;
-    std::optional<std::string> bytes;
-    try {
-      bytes = options.from->fetch_object(*id);
-    } catch (const Error&) {
-      continue;  // a damaged remote copy: the object stays missing and is reported
+  // object it misses is asked of the remote. A walk cannot see below an
+  // object it lacks (the rows of a lost chunk, the chunks of a lost
+  // manifest), so it runs again while the previous round restored something.
+  std::set<std::string> asked;
+  for (bool restored = true; restored;) {
+    restored = false;
+    TableScan scan2;
+    FsckReport missing;
+    Checker c{missing, {}, {}, {}};
+    check_tables(I, c, scan2);
+    walk_commits(I, c, scan2);
+    for (const auto& p : missing.problems) {
+      if (p.table != "objects" || !asked.insert(p.object).second) continue;
+      auto id = ObjectId::from_hex(p.object);
+      if (!id) continue;
+      std::optional<std::string> bytes;
+      try {
+        bytes = options.from->fetch_object(*id);
+      } catch (const Error&) {
+        continue;  // a damaged remote copy: the object stays missing and is reported
+      }
+      if (!bytes || sha256(*bytes) != *id) continue;
+      if (store.has_object(*id)) store.erase_objects({*id});
+      store.put_object(*id, *bytes);
+      restored = true;
     }
-    if (!bytes || sha256(*bytes) != *id) continue;
-    if (store.has_object(*id)) store.erase_objects({*id});
-    store.put_object(*id, *bytes);
+    store.sync_objects();
   }
-  store.sync_objects();
 }
 
 }  // namespace kura

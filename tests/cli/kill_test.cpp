@@ -1,7 +1,8 @@
-// kill -9 at random instants of switch, checkout, commit, gc and push: the
-// next command finishes or reports what was interrupted, and then fsck is
-// clean, status tells the truth (HEAD, index and working folder agree), no
-// temporary is left, and every commit checks out byte for byte.
+// kill -9 at random instants of switch, checkout, commit, gc, push, merge,
+// reset --hard and restore: the next command finishes or reports what was
+// interrupted, and then fsck is clean, status tells the truth (HEAD, index
+// and working folder agree), no temporary is left, and every commit checks
+// out byte for byte.
 //
 // KURA_KILL_TRIALS sets the kills per operation (default 12, the short form
 // that .ci/run runs); bench/kill.sh runs the long form and prints the counts.
@@ -215,17 +216,31 @@ TEST_CASE("cli: kill -9 during gc loses nothing that a commit uses", "[cli][cras
   std::mt19937 rng(17);
   two_branches(d, rng);
   const auto main_files = files_of(d, "main"), b1_files = files_of(d, "b1");
-  Trial t;
-  for (int i = 0; i < trials(); ++i) {
-    INFO("trial " << i);
-    // Garbage for gc: a branch's commit, dropped.
+  // Garbage for gc: a branch's commit, dropped. Images (blob files) and a
+  // table of 3000 rows (3000 small objects in the SST files), so that gc's
+  // erasing, not only its start, takes a while.
+  auto make_garbage = [&](int round) {
     REQUIRE(run_kura(d.path(), {"switch", "-c", "tmp"}).exit_code == 0);
     for (int k = 0; k < 20; ++k) write_file(d / ("g/" + std::to_string(k) + ".bin"), random_bytes(rng, 40000));
+    std::string rows;
+    for (int r = 0; r < 3000; ++r)
+      rows += R"({"round":)" + std::to_string(round) + R"(,"row":)" + std::to_string(r) + R"(,"text":")" +
+              std::to_string(rng()) + "\"}\n";
+    write_file(d / "g/rows.jsonl", rows);
     REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
     REQUIRE(run_kura(d.path(), {"commit", "-m", "garbage"}).exit_code == 0);
     REQUIRE(run_kura(d.path(), {"switch", "main"}).exit_code == 0);
     REQUIRE(run_kura(d.path(), {"branch", "-d", "tmp"}).exit_code == 0);
-    if (kill_during(d.path(), {"gc", "--prune", "now"}, std::chrono::milliseconds(400), rng)) ++t.killed;
+  };
+  // The kill lands at a random share of one measured gc (it used to wait up
+  // to 480 ms for a gc of some 50 ms, so most runs finished first).
+  make_garbage(-1);
+  const auto typical = time_of(d.path(), {"gc", "--prune", "now"});
+  Trial t;
+  for (int i = 0; i < trials(); ++i) {
+    INFO("trial " << i);
+    make_garbage(i);
+    if (kill_during(d.path(), {"gc", "--prune", "now"}, typical, rng)) ++t.killed;
     else ++t.finished;
     // settle() ran fsck: every object of every commit re-hashed and present.
     require_one_of(d, settle(d, t), "main", "main", main_files, main_files);
@@ -469,4 +484,27 @@ TEST_CASE("cli: kill -9 during restore of a deleted folder, then every file is b
     REQUIRE(files_on_disk(d) == head_files);
   }
   REQUIRE(t.killed > 0);
+}
+
+TEST_CASE("cli: a branch lock left by a killed commit is removed by the next commit which says so and commits", "[cli][recover]") {
+  TempDir d;
+  REQUIRE(run_kura(d.path(), {"init"}).exit_code == 0);
+  write_file(d / ".kura/checks.json", R"({"profile": "generic"})");
+  write_file(d / "a.bin", "first");
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(d.path(), {"commit", "-m", "base"}).exit_code == 0);
+  const std::string base = json::parse(run_kura(d.path(), {"log", "--json"}).out)[0]["id"];
+  write_file(d / "b.bin", "second");
+  REQUIRE(run_kura(d.path(), {"add", "."}).exit_code == 0);
+  // What a commit killed between libgit2's lock and its rename leaves.
+  write_file(d / ".kura/git/refs/heads/main.lock", base + "\n");
+  auto c = run_kura(d.path(), {"commit", "-m", "after the kill"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  REQUIRE_THAT(c.err, Catch::Contains("removed the stale lock file .kura/git/refs/heads/main.lock"));
+  REQUIRE_FALSE(fs::exists(d / ".kura/git/refs/heads/main.lock"));
+  const json head = json::parse(run_kura(d.path(), {"log", "--json", "-n", "1"}).out)[0];
+  REQUIRE(head["message"] == "after the kill\n");
+  REQUIRE(head["parents"][0] == base);
+  REQUIRE(files_of(d, "HEAD") == files_on_disk(d));
 }

@@ -111,3 +111,38 @@ TEST_CASE("cli: a password an older kura stored is redacted by remote -v and ref
     REQUIRE(fetch.err.find("s3cr3t") == std::string::npos);
   }
 }
+
+TEST_CASE("cli: remote add keeps the AWS_ENDPOINT_URL of an s3 remote and says so unless --endpoint is given", "[remote][cli]") {
+  TempDir d;
+  make_repo(d);
+  auto env_only = run_kura(d.path(), {"remote", "add", "a", "s3://bucket/set"}, {{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"}});
+  INFO(env_only.err);
+  REQUIRE(env_only.exit_code == 0);
+  REQUIRE(env_only.err.find("'a' uses the endpoint http://127.0.0.1:9000 (from AWS_ENDPOINT_URL)") != std::string::npos);
+  // AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL, --endpoint over both, as in the AWS CLI.
+  auto s3_var = run_kura(d.path(), {"remote", "add", "b", "s3://bucket/set"},
+                         {{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"}, {"AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9001"}});
+  REQUIRE(s3_var.err.find("'b' uses the endpoint http://127.0.0.1:9001 (from AWS_ENDPOINT_URL_S3)") != std::string::npos);
+  auto given = run_kura(d.path(), {"remote", "add", "c", "s3://bucket/set", "--endpoint", "http://127.0.0.1:9002"},
+                        {{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"}});
+  REQUIRE(given.err.find("'c' uses the endpoint http://127.0.0.1:9002 (from --endpoint)") != std::string::npos);
+  auto none = run_kura(d.path(), {"remote", "add", "e", "s3://bucket/set"}, {{"AWS_ENDPOINT_URL", ""}, {"AWS_ENDPOINT_URL_S3", ""}});
+  REQUIRE(none.exit_code == 0);
+  REQUIRE(none.err.find("'e' has no endpoint yet") != std::string::npos);
+  // A folder remote has no endpoint: the environment's is not stored for it.
+  auto folder = run_kura(d.path(), {"remote", "add", "f", (d / "r.kura").string()}, {{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"}});
+  REQUIRE(folder.exit_code == 0);
+  REQUIRE(folder.err.empty());
+  auto secret = run_kura(d.path(), {"remote", "add", "s", "s3://bucket/set"}, {{"AWS_ENDPOINT_URL", "http://ak:s3cr3t@127.0.0.1:9000"}});
+  REQUIRE(secret.exit_code == 2);
+  REQUIRE(secret.err.find("AWS_ENDPOINT_URL 'http://***@127.0.0.1:9000' has a user name or password") != std::string::npos);
+  REQUIRE(secret.err.find("s3cr3t") == std::string::npos);
+  auto repo = Repo::open(d.path());
+  REQUIRE(repo->config("remote.a.endpoint") == "http://127.0.0.1:9000");
+  REQUIRE(repo->config("remote.b.endpoint") == "http://127.0.0.1:9001");
+  REQUIRE(repo->config("remote.c.endpoint") == "http://127.0.0.1:9002");
+  REQUIRE_FALSE(repo->config("remote.e.endpoint"));
+  REQUIRE_FALSE(repo->config("remote.f.endpoint"));
+  REQUIRE_FALSE(repo->config("remote.s.url"));
+  REQUIRE_FALSE(repo->config("remote.s.endpoint"));
+}

@@ -9,6 +9,7 @@
 
 #include "fixture.hpp"
 #include "kura/error.hpp"
+#include "kura/remote.hpp"
 #include "util/fault.hpp"
 
 using namespace kura;
@@ -63,6 +64,9 @@ State state_of(RepoFixture& f) {
 struct Scenario {
   std::function<void(RepoFixture&)> setup;
   std::function<void(RepoFixture&)> operation;
+  // pull is a fetch, then a merge: a fetch that finished leaves its objects
+  // (unreferenced until the merge; gc's to remove) when the merge fails.
+  bool fetched_objects_may_stay = false;
 };
 
 // Runs `sc` once cleanly (counting its file operations and taking the
@@ -124,8 +128,11 @@ void fail_every_step(const Scenario& sc) {
       OpenOptions options;
       options.notice = [&](const std::string& m) { notices.push_back(m); };
       f.repo = Repo::open(f.dir.path(), options);
-      const State now = state_of(f);
+      State now = state_of(f);
       INFO("before: " << before << "\nafter:  " << after << "\nnow:    " << now);
+      if (sc.fetched_objects_may_stay && now.objects > before.objects && now.objects <= after.objects &&
+          now.head_tree == before.head_tree)
+        now.objects = before.objects;
       REQUIRE((now == before || now == after));
       REQUIRE(f.repo->fsck().problems.empty());
       REQUIRE(count_temporaries(f.dir.path()) == 0);
@@ -202,4 +209,49 @@ TEST_CASE("a failed write at any step of a merge leaves the branch before or aft
                      o.verify = false;
                      f.repo->merge("b1", "merge b1", o);
                    }});
+}
+
+TEST_CASE("a failed write at any step of reset --hard leaves the branch and its files at one commit or the other", "[repo][fault]") {
+  fail_every_step({[](RepoFixture& f) {
+                     three_commits(f);
+                     f.write("images/new.png", data_file("pic1.png"));  // staged as new: reset --hard removes it
+                     f.add_all();
+                   },
+                   [](RepoFixture& f) { f.repo->reset("HEAD~1", ResetMode::kHard); }});
+}
+
+TEST_CASE("a failed write at any step of reset --mixed leaves the branch and the index at one commit or the other", "[repo][fault]") {
+  fail_every_step({three_commits, [](RepoFixture& f) { f.repo->reset("HEAD~1", ResetMode::kMixed); }});
+}
+
+TEST_CASE("a failed write at any step of restore leaves every path as it was or restored", "[repo][fault]") {
+  fail_every_step({[](RepoFixture& f) {
+                     three_commits(f);
+                     f.close();
+                     fs::remove_all(f.dir.path() / "images");
+                     write_file(f.dir.path() / "train.jsonl", "{\"edited\": true}\n");
+                     f.reopen();
+                   },
+                   [](RepoFixture& f) { f.repo->restore({(f.dir.path() / "images").string(), (f.dir.path() / "train.jsonl").string()}, {}); }});
+}
+
+TEST_CASE("a failed write at any step of pull leaves the branch before or after it", "[repo][fault][remote]") {
+  TempDir remote;
+  fail_every_step({[&](RepoFixture& f) {
+                     three_commits(f);
+                     add_remote(*f.repo, "origin", (remote / "r.kura").string());
+                     push(*f.repo, "origin", "main", {});
+                     f.write("images/pic.png", data_file("pic1.png"));
+                     f.add_all();
+                     f.commit("v3");
+                     push(*f.repo, "origin", "main", {});
+                     // Back to v2 with v3 known only to the remote: pull must fetch it.
+                     f.repo->reset("HEAD~1", ResetMode::kHard);
+                     f.repo->delete_ref("refs/remotes/origin/main");
+                     GcOptions o;
+                     o.keep_recent = std::chrono::seconds(-10);
+                     f.repo->gc(o);
+                   },
+                   [](RepoFixture& f) { pull(*f.repo, "origin", "main", {}); },
+                   true});
 }
