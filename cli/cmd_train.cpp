@@ -156,20 +156,7 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
         }
         std::vector<std::string> labels = metrics["labels"];
         if (!metrics["confusion"].empty()) {
-          std::cout << "confusion matrix (rows: true label, columns: predicted)\n";
-          size_t w = 5;
-          for (const auto& l : labels) w = std::max(w, l.size() + 1);
-          std::cout << std::string(w, ' ');
-          for (const auto& l : labels) std::cout << std::string(w - l.size(), ' ') << l;
-          std::cout << "\n";
-          for (size_t i = 0; i < labels.size(); ++i) {
-            std::cout << labels[i] << std::string(w - labels[i].size(), ' ');
-            for (const auto& n : metrics["confusion"][i]) {
-              std::string s = std::to_string(n.get<uint64_t>());
-              std::cout << std::string(w - std::min(w, s.size()), ' ') << s;
-            }
-            std::cout << "\n";
-          }
+          print_confusion(labels, metrics["confusion"]);
         }
         return 0;
       };

@@ -3,10 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -20,6 +22,24 @@ inline std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// The confusion matrix, rows the true label and columns the prediction.
+inline void print_confusion(const std::vector<std::string>& labels, const nlohmann::json& confusion) {
+  std::cout << "confusion matrix (rows: true label, columns: predicted)\n";
+  size_t w = 5;
+  for (const auto& l : labels) w = std::max(w, l.size() + 1);
+  std::cout << std::string(w, ' ');
+  for (const auto& l : labels) std::cout << std::string(w - l.size(), ' ') << l;
+  std::cout << "\n";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::cout << labels[i] << std::string(w - labels[i].size(), ' ');
+    for (const auto& n : confusion[i]) {
+      std::string s = std::to_string(n.get<uint64_t>());
+      std::cout << std::string(w - std::min(w, s.size()), ' ') << s;
+    }
+    std::cout << "\n";
+  }
 }
 
 inline std::string epoch_line(const EpochMetrics& m, int epochs) {
