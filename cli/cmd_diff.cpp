@@ -225,19 +225,11 @@ void add_diff_commands(CLI::App& app, Global& g, Action& action) {
       DiffOptions o;
       std::vector<std::string> revs = a->revs;
       std::string symmetric;  // A...B: B against merge-base(A, B), resolved once the repository is open
-      if (revs.size() == 1) {
-        const std::string& r = revs[0];
-        const size_t three = r.find("...");
-        const size_t two = r.find("..");
-        if (three != std::string::npos) {
-          symmetric = r;
-          revs = {r.substr(0, three), r.substr(three + 3)};
-        } else if (two != std::string::npos) {
-          revs = {r.substr(0, two), r.substr(two + 2)};
+      if (revs.size() == 1)
+        if (const auto range = parse_range(revs[0])) {
+          if (range->symmetric) symmetric = revs[0];
+          revs = {range->a, range->b};
         }
-        for (auto& side : revs)
-          if (side.empty()) side = "HEAD";  // git: "A.." is "A..HEAD"
-      }
       if (!revs.empty()) o.from = revs[0];
       if (revs.size() == 2) o.to = revs[1];
       o.staged = a->staged;

@@ -16,11 +16,7 @@ namespace kura::cli {
 
 namespace {
 
-using Decorations = RefNames;
-
-Decorations decorations(Repo& repo) { return ref_names(repo); }
-
-std::string decoration_text(const Decorations& d, const std::string& id) {
+std::string decoration_text(const RefNames& d, const std::string& id) {
   auto it = d.find(id);
   if (it == d.end() || it->second.empty()) return "";
   std::string s = " (";
@@ -153,19 +149,14 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
         o.max_count = *n;
         o.paths = g.paths;
         for (const auto& r : *revs) {
-          const size_t three = r.find("..."), two = r.find("..");
-          if (three != std::string::npos || two != std::string::npos) {
-            const size_t cut = three != std::string::npos ? three : two;
-            std::string a = r.substr(0, cut), b = r.substr(cut + (three != std::string::npos ? 3 : 2));
-            if (a.empty()) a = "HEAD";
-            if (b.empty()) b = "HEAD";
-            o.revs.push_back(b);
-            if (three != std::string::npos) {
-              o.revs.push_back(a);
-              const std::string base = repo->merge_base(a, b);
+          if (const auto range = parse_range(r)) {
+            o.revs.push_back(range->b);
+            if (range->symmetric) {
+              o.revs.push_back(range->a);
+              const std::string base = repo->merge_base(range->a, range->b);
               if (!base.empty()) o.hide.push_back(base);
             } else {
-              o.hide.push_back(a);
+              o.hide.push_back(range->a);
             }
             continue;
           }
@@ -180,7 +171,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           }
         }
         const auto commits = repo->log(o);
-        const Decorations deco = decorations(*repo);
+        const RefNames deco = ref_names(*repo);
         if (*json) {
           nlohmann::json a = nlohmann::json::array();
           for (const auto& c : commits) a.push_back(commit_json(c, deco));
@@ -274,7 +265,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
             print_json(j);
             return 0;
           }
-          print_commit(c, decoration_text(decorations(*repo), c.id));
+          print_commit(c, decoration_text(ref_names(*repo), c.id));
           std::cout << "\n";
           if (!r.empty()) print_stat(r);
           return 0;
@@ -294,7 +285,7 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           }
           return 0;
         }
-        print_commit(c, decoration_text(decorations(*repo), c.id));
+        print_commit(c, decoration_text(ref_names(*repo), c.id));
         std::cout << "\n";
         for (const auto& e : changes) std::cout << " " << pad(change_name(e.change), 11) << e.path << "\n";
         if (!report) {

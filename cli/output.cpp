@@ -22,6 +22,19 @@ std::string color(const std::string& text, const char* code) {
   return std::string("\033[") + code + "m" + text + "\033[0m";
 }
 
+std::optional<RevRange> parse_range(const std::string& arg) {
+  const size_t three = arg.find("..."), two = arg.find("..");
+  if (two == std::string::npos) return std::nullopt;
+  RevRange r;
+  r.symmetric = three != std::string::npos;
+  const size_t cut = r.symmetric ? three : two;
+  r.a = arg.substr(0, cut);
+  r.b = arg.substr(cut + (r.symmetric ? 3 : 2));
+  if (r.a.empty()) r.a = "HEAD";
+  if (r.b.empty()) r.b = "HEAD";
+  return r;
+}
+
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
   double v = static_cast<double>(bytes);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,15 @@ std::unique_ptr<Repo> open_repo(const Global& g, const std::string& command, boo
 bool stdout_is_tty();
 std::string color(const std::string& text, const char* code);  // no-op when stdout is not a tty
 std::string human_bytes(uint64_t bytes);
+
+// git's revision ranges on the command line: "A..B" and "A...B"
+// (`symmetric`); an empty side is HEAD ("v1.." is "v1..HEAD"). nullopt
+// when `arg` is no range. log and diff give them their meanings.
+struct RevRange {
+  std::string a, b;
+  bool symmetric = false;
+};
+std::optional<RevRange> parse_range(const std::string& arg);
 std::string format_time(int64_t time, int offset_minutes);
 void print_json(const nlohmann::json& j);
 // Prints `j` (a JSON object) with `report` added under `key`, the report

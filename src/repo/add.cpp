@@ -190,12 +190,8 @@ uint64_t Repo::remove(const std::vector<std::string>& paths, bool cached) {
   }
   store.write(batch, Sync::kYes);
   if (!cached) {
-    for (const FileEntry* e : victims) {
-      std::error_code ec;
-      fs::remove(I.root / e->path, ec);  // already untracked; a leftover file shows as untracked
-      for (fs::path dir = (I.root / e->path).parent_path(); dir != I.root; dir = dir.parent_path())
-        if (!fs::remove(dir, ec)) break;  // only empty folders go
-    }
+    // Already untracked: a leftover file shows as untracked.
+    for (const FileEntry* e : victims) remove_with_empty_parents(I.root, e->path);
   }
   return victims.size();
 }

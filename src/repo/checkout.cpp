@@ -200,10 +200,7 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
     write_journal(I.kura_dir, j);
   }
   for (const auto& path : to_remove) {
-    std::error_code ec;
-    fs::remove(I.root / path, ec);  // gone already is fine
-    for (fs::path dir = (I.root / path).parent_path(); dir != I.root; dir = dir.parent_path())
-      if (!fs::remove(dir, ec)) break;  // only empty folders go
+    remove_with_empty_parents(I.root, path);
     batch.erase(Table::kIndex, path);
     batch.erase(Table::kStatCache, path);
     ++result.files_removed;
@@ -468,10 +465,7 @@ CheckoutResult run_restore(Repo& repo, Repo::Impl& I, const std::vector<std::str
 
   TableBatch batch;
   for (const auto& path : to_remove) {
-    std::error_code ec;
-    fs::remove(I.root / path, ec);  // gone already is fine
-    for (fs::path dir = (I.root / path).parent_path(); dir != I.root; dir = dir.parent_path())
-      if (!fs::remove(dir, ec)) break;  // only empty folders go
+    remove_with_empty_parents(I.root, path);
     batch.erase(Table::kStatCache, path);
     ++result.files_removed;
   }

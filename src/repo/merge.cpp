@@ -13,6 +13,7 @@
 #include "repo/merge_rows.hpp"
 #include "repo/merge_state.hpp"
 #include "repo/repo_impl.hpp"
+#include "util/fs.hpp"
 
 namespace kura {
 
@@ -342,13 +343,8 @@ void Repo::abort_merge() {
   // checkout below leaves nothing of the merge behind. A kill in between
   // leaves the state, and 'kura merge --abort' again finishes.
   const TreeFiles before = I.flatten_rev(m->state.orig_head);
-  for (const auto& [path, file] : I.flatten_rev(m->worktree)) {
-    if (before.count(path)) continue;
-    std::error_code ec;
-    std::filesystem::remove(I.root / path, ec);  // gone already is fine
-    for (auto dir = (I.root / path).parent_path(); dir != I.root; dir = dir.parent_path())
-      if (!std::filesystem::remove(dir, ec)) break;  // only folders left empty go
-  }
+  for (const auto& [path, file] : I.flatten_rev(m->worktree))
+    if (!before.count(path)) remove_with_empty_parents(I.root, path);
   CheckoutRun run;
   run.rev = m->state.orig_head;
   run.force = true;

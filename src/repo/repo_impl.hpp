@@ -1,6 +1,8 @@
 // Repo's private state and the helpers its operations share.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <map>
 #include <memory>
 #include <optional>

@@ -190,6 +190,13 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, mode_t mode
   write_file_atomic(path, mode, [&](const auto& write) { write(bytes); });
 }
 
+void remove_with_empty_parents(const fs::path& root, const std::string& rel) {
+  std::error_code ec;
+  fs::remove(root / rel, ec);
+  for (fs::path dir = (root / rel).parent_path(); dir != root; dir = dir.parent_path())
+    if (!fs::remove(dir, ec)) break;  // only empty folders go
+}
+
 void sync_dir(const fs::path& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) fail_errno("open folder", dir.string());

@@ -65,6 +65,11 @@ int rename_file(const char* from, const char* to);
 std::string temporary_name();
 inline bool is_temporary_name(std::string_view name) { return name.substr(0, 10) == ".kura-tmp-"; }
 
+// Removes file `rel` (relative to `root`; gone already is fine) and then
+// each folder above it that is left empty, up to `root` (not included).
+// Best effort: what cannot be removed stays, and shows as untracked.
+void remove_with_empty_parents(const std::filesystem::path& root, const std::string& rel);
+
 // fsyncs a directory so a rename in it survives power loss.
 void sync_dir(const std::filesystem::path& dir);
 
