@@ -11,7 +11,9 @@ LAYER=ARCHIVE pairs come in layer order, lowest first; pairs joined by "|"
             a lower one: a call up the stack fails here, with the file
             that makes it and the symbol;
   includes  no source under src/LAYER/ includes a header of a higher
-            layer, private (src/LAYER/...) or public (include/kura/...).
+            layer, private (src/LAYER/...) or public (include/kura/...);
+  libgit2   only the repo layer calls libgit2 (git_* symbols, <git2.h>):
+            the others read git objects through kura/git_objects.hpp.
 
 Exits 1 naming every violation, 0 when there is none.
 """
@@ -26,7 +28,7 @@ PUBLIC = {
     "store": "store",
     "objects": "objects",
     "check": "check", "fix": "check", "image_facts": "check", "user_cache": "check",
-    "repo": "repo", "repo_json": "repo",
+    "repo": "repo", "repo_json": "repo", "git_objects": "repo",
     "diff": "diff", "remote": "remote", "train": "runs",
     "export": "export", "serve": "serve",
 }
@@ -72,8 +74,13 @@ def main():
     for name in sorted(ranks, key=lambda n: ranks[n]):
         for sym in defs[name]:
             owner.setdefault(sym, name)
+    libgit2 = re.compile(r"^git_[a-z0-9_]+$")
     for name in archives:
         for sym, members in needs[name].items():
+            if name != "repo" and libgit2.match(sym):
+                problems.append("libgit2: layer %s (%s) calls %s; only repo calls libgit2"
+                                % (name, ", ".join(sorted(members)), sym))
+                continue
             if "kura::" not in sym or sym in defs[name]:
                 continue
             by = owner.get(sym)
@@ -97,6 +104,9 @@ def main():
                 continue
             with open(os.path.join(path, file), encoding="utf-8") as f:
                 for number, line in enumerate(f, 1):
+                    if name != "repo" and re.match(r"^\s*#\s*include\s+<git2", line):
+                        problems.append("libgit2: src/%s/%s:%d includes <git2.h>; only repo calls libgit2"
+                                        % (folder, file, number))
                     m = inc.match(line)
                     if not m:
                         continue

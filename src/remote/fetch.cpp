@@ -5,14 +5,13 @@
 // a git object present here therefore comes with everything below it, and
 // an interrupted fetch resumes without fetching a stored object again
 // (docs/remotes.md).
-#include <git2.h>
-
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_set>
 
 #include "kura/error.hpp"
+#include "kura/git_objects.hpp"
 #include "kura/objects.hpp"
 #include "remote/transfer.hpp"
 #include "util/parallel.hpp"
@@ -28,57 +27,6 @@ struct GitWant {
   std::string hex;
   enum Kind { kAny, kPointer, kLink } kind = kAny;
 };
-
-// Commit and tag headers: "tree X", "parent X", "object X", "kura-checks X".
-void parse_commit(const std::string& data, std::vector<std::string>* trees,
-                  std::vector<std::string>* parents, std::vector<std::string>* objects,
-                  std::vector<ObjectId>* reports) {
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t end = data.find('\n', pos);
-    if (end == std::string::npos) end = data.size();
-    std::string_view line(data.data() + pos, end - pos);
-    if (line.empty()) break;  // the message follows
-    auto value = [&](std::string_view key) -> std::optional<std::string> {
-      if (line.size() > key.size() + 1 && line.substr(0, key.size()) == key &&
-          line[key.size()] == ' ')
-        return std::string(line.substr(key.size() + 1));
-      return std::nullopt;
-    };
-    if (auto v = value("tree"))
-      trees->push_back(*v);
-    else if (auto v = value("parent"))
-      parents->push_back(*v);
-    else if (auto v = value("object"))
-      objects->push_back(*v);
-    else if (auto v = value("kura-checks")) {
-      if (auto id = ObjectId::from_hex(*v)) reports->push_back(*id);
-    }
-    pos = end + 1;
-  }
-}
-
-// Tree entries: "<octal mode> <name>\0<20-byte id>".
-void parse_tree(const GitObject& tree, std::vector<GitWant>* out) {
-  const std::string& d = tree.data;
-  size_t pos = 0;
-  while (pos < d.size()) {
-    size_t sp = d.find(' ', pos), nul = d.find('\0', pos);
-    if (sp == std::string::npos || nul == std::string::npos || nul + 21 > d.size())
-      fail(ErrorCode::kCorrupt, "git tree " + tree.id + " is malformed");
-    const std::string mode = d.substr(pos, sp - pos);
-    git_oid oid;
-    std::memcpy(oid.id, d.data() + nul + 1, GIT_OID_RAWSZ);
-    char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, &oid);
-    pos = nul + 21;
-    if (mode == "160000") continue;  // a submodule: kura never writes one
-    GitWant w{hex, mode == "40000"    ? GitWant::kAny
-                   : mode == "120000" ? GitWant::kLink
-                                      : GitWant::kPointer};
-    out->push_back(std::move(w));
-  }
-}
 
 }  // namespace
 
@@ -211,19 +159,20 @@ void fetch_objects(Repo& repo, Backend& backend, const std::vector<std::string>&
              "git object " + w.hex + " is in no pack on " + backend.url() +
                  "; the remote is incomplete: push it again from a complete copy");
       const GitObject& o = it->second;
-      if (o.type == GIT_OBJECT_COMMIT || o.type == GIT_OBJECT_TAG) {
-        std::vector<std::string> trees, parents, objects;
-        std::vector<ObjectId> reports;
-        parse_commit(o.data, &trees, &parents, &objects, &reports);
-        for (const auto& t : trees) enqueue(t, GitWant::kAny);
-        for (const auto& t : objects) enqueue(t, GitWant::kAny);
+      if (o.type == kGitCommit || o.type == kGitTag) {
+        const GitCommitLinks links = git_commit_links(o);
+        for (const auto& t : links.trees) enqueue(t, GitWant::kAny);
+        for (const auto& t : links.objects) enqueue(t, GitWant::kAny);
         if (depth == 0)
-          for (const auto& p : parents) enqueue(p, GitWant::kAny);
-        roots.insert(roots.end(), reports.begin(), reports.end());
-      } else if (o.type == GIT_OBJECT_TREE) {
-        std::vector<GitWant> entries;
-        parse_tree(o, &entries);
-        for (const auto& e : entries) enqueue(e.hex, e.kind);
+          for (const auto& p : links.parents) enqueue(p, GitWant::kAny);
+        roots.insert(roots.end(), links.reports.begin(), links.reports.end());
+      } else if (o.type == kGitTree) {
+        for (const GitTreeEntry& e : git_tree_entries(o)) {
+          if (e.kind == GitTreeEntry::Kind::kSubmodule) continue;  // kura never writes one
+          enqueue(e.id, e.kind == GitTreeEntry::Kind::kTree   ? GitWant::kAny
+                        : e.kind == GitTreeEntry::Kind::kLink ? GitWant::kLink
+                                                              : GitWant::kPointer);
+        }
       } else if (w.kind == GitWant::kLink) {
         roots.push_back(sha256(o.data));  // checkout reads a link's target from the store
       } else if (w.kind == GitWant::kPointer) {

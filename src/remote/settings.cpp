@@ -1,6 +1,5 @@
 // Remote settings in the repository's git config, the key layout on a
 // remote, and choosing a backend by URL.
-#include <git2.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +7,8 @@
 #include <regex>
 
 #include "kura/error.hpp"
+#include "kura/git_objects.hpp"
+#include "kura/repo.hpp"
 #include "remote/backend.hpp"
 #include "util/url.hpp"
 
@@ -152,10 +153,7 @@ std::string pack_key(const ObjectId& pack_id) { return "packs/" + pack_id.hex();
 std::string encode_pack(const std::vector<GitObject>& objects) {
   std::string out = "KURAPACK1\n";
   for (const auto& o : objects) {
-    git_oid oid;
-    if (git_oid_fromstrn(&oid, o.id.data(), o.id.size()) < 0)
-      fail(ErrorCode::kInvalidInput, "bad git id " + o.id);
-    out.append(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+    out.append(git_id_raw(o.id));
     out.push_back(static_cast<char>(o.type));
     const uint64_t n = o.data.size();
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(n >> (8 * i)));
@@ -166,28 +164,23 @@ std::string encode_pack(const std::vector<GitObject>& objects) {
 
 std::optional<std::vector<GitObject>> decode_pack(std::string_view bytes) {
   constexpr std::string_view kMagic = "KURAPACK1\n";
+  constexpr size_t kIdSize = 20;
   if (bytes.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   std::vector<GitObject> out;
   size_t pos = kMagic.size();
   while (pos < bytes.size()) {
-    if (bytes.size() - pos < GIT_OID_RAWSZ + 9) return std::nullopt;
-    git_oid oid, actual;
-    std::memcpy(oid.id, bytes.data() + pos, GIT_OID_RAWSZ);
-    const int type = static_cast<uint8_t>(bytes[pos + GIT_OID_RAWSZ]);
+    if (bytes.size() - pos < kIdSize + 9) return std::nullopt;
+    GitObject o;
+    o.id = git_id_hex(bytes.substr(pos, kIdSize));
+    o.type = static_cast<uint8_t>(bytes[pos + kIdSize]);
     uint64_t n = 0;
-    for (int i = 0; i < 8; ++i)
-      n |= uint64_t(uint8_t(bytes[pos + GIT_OID_RAWSZ + 1 + i])) << (8 * i);
-    pos += GIT_OID_RAWSZ + 9;
-    if (n > bytes.size() - pos || type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
-      return std::nullopt;
-    std::string_view data = bytes.substr(pos, n);
+    for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(bytes[pos + kIdSize + 1 + i])) << (8 * i);
+    pos += kIdSize + 9;
+    if (n > bytes.size() - pos) return std::nullopt;
+    o.data.assign(bytes.substr(pos, n));
     pos += n;
-    if (git_odb_hash(&actual, data.data(), data.size(), git_object_t(type)) < 0 ||
-        !git_oid_equal(&actual, &oid))
-      return std::nullopt;
-    char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, &oid);
-    out.push_back(GitObject{hex, type, std::string(data)});
+    if (!git_object_matches(o)) return std::nullopt;  // also refuses an unknown type
+    out.push_back(std::move(o));
   }
   return out;
 }
