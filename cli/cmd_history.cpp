@@ -453,34 +453,18 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           for (const auto& [ref, target] : repo->refs())
             if (ref.rfind("refs/remotes/", 0) == 0) tracking.push_back({ref.substr(13), target, false, "", ""});
         // Each local branch's upstream (branch.NAME.remote / .merge) and distance from it.
-        struct Upstream {
-          std::string name;
-          uint64_t ahead = 0, behind = 0;
-        };
-        std::map<std::string, Upstream> upstreams;
-        for (const auto& b : branches) {
-          const auto remote = repo->config("branch." + b.name + ".remote");
-          const auto merge = repo->config("branch." + b.name + ".merge");
-          if (!remote || !merge || merge->rfind("refs/heads/", 0) != 0) continue;
-          Upstream u;
-          u.name = *remote + "/" + merge->substr(11);
-          const auto refs = repo->refs();
-          auto it = refs.find("refs/remotes/" + u.name);
-          if (it != refs.end()) {
-            LogOptions ahead, behind;
-            ahead.revs = {b.target}, ahead.hide = {it->second};
-            behind.revs = {it->second}, behind.hide = {b.target};
-            u.ahead = repo->log(ahead).size();
-            u.behind = repo->log(behind).size();
-          }
-          upstreams[b.name] = u;
-        }
+        std::map<std::string, UpstreamInfo> upstreams;
+        for (const auto& b : branches)
+          if (auto u = repo->upstream(b.name)) upstreams[b.name] = *u;
         if (*json) {
           nlohmann::json a = refs_json(branches);
           for (auto& j : a) {
             auto it = upstreams.find(j["name"].get<std::string>());
             if (it != upstreams.end())
-              j["upstream"] = {{"name", it->second.name}, {"ahead", it->second.ahead}, {"behind", it->second.behind}};
+              j["upstream"] = {{"name", it->second.name},
+                               {"gone", it->second.gone},
+                               {"ahead", it->second.ahead},
+                               {"behind", it->second.behind}};
             j["remote"] = false;
           }
           for (auto j : refs_json(tracking)) {
@@ -496,7 +480,9 @@ void add_history_commands(CLI::App& app, Global& g, Action& action) {
           auto it = upstreams.find(b.name);
           if (*verbose && it != upstreams.end()) {
             std::cout << " [" << color(it->second.name, "34");
-            if (it->second.ahead || it->second.behind) {
+            if (it->second.gone) {
+              std::cout << ": gone";
+            } else if (it->second.ahead || it->second.behind) {
               std::cout << ":";
               if (it->second.ahead) std::cout << " ahead " << it->second.ahead;
               if (it->second.ahead && it->second.behind) std::cout << ",";

@@ -82,6 +82,15 @@ struct StatusEntry {
   Change change;
 };
 
+// A branch's upstream: git's branch.NAME.remote and branch.NAME.merge
+// name a remote's branch ("origin/main"), and how the two have diverged.
+struct UpstreamInfo {
+  std::string name;        // "origin/main"
+  bool gone = false;       // configured, but no such remote-tracking branch here
+  uint64_t ahead = 0;      // commits the branch has that the upstream lacks
+  uint64_t behind = 0;     // and the other way round
+};
+
 struct StatusReport {
   std::string branch;           // empty when HEAD is detached
   std::string head;             // hex commit id, empty before the first commit
@@ -468,6 +477,11 @@ class Repo {
   CheckoutResult restore(const std::vector<std::string>& paths, const RestoreOptions& options);
 
   std::vector<RefInfo> branches() const;
+  // The upstream of local branch `branch`, as `status` and `branch -v` show
+  // it; nullopt when none is configured or the configuration does not name a
+  // branch (refs/heads/...). A configured upstream whose remote-tracking
+  // branch is missing is returned with `gone` set (git's "[gone]").
+  std::optional<UpstreamInfo> upstream(const std::string& branch) const;
   void create_branch(const std::string& name, const std::string& start, bool force);
   void delete_branch(const std::string& name);
   std::vector<RefInfo> tags() const;

@@ -12,29 +12,38 @@
 
 namespace kura {
 
+std::optional<UpstreamInfo> Repo::upstream(const std::string& branch) const {
+  const Impl& I = *impl_;
+  const auto remote = config("branch." + branch + ".remote");
+  const auto merge = config("branch." + branch + ".merge");
+  if (!remote || !merge || merge->rfind("refs/heads/", 0) != 0) return std::nullopt;
+  UpstreamInfo u;
+  u.name = *remote + "/" + merge->substr(11);
+  const std::string ours = I.ref_target("refs/heads/" + branch);
+  const std::string theirs = I.ref_target("refs/remotes/" + u.name);
+  if (theirs.empty() || ours.empty()) {
+    u.gone = theirs.empty();
+    return u;
+  }
+  git_oid a = git::oid_from_hex(ours), b = git::oid_from_hex(theirs);
+  size_t ahead = 0, behind = 0;
+  git::check(git_graph_ahead_behind(&ahead, &behind, I.git.get(), &a, &b),
+             "cannot compare '" + branch + "' with '" + u.name + "'");
+  u.ahead = ahead, u.behind = behind;
+  return u;
+}
+
 StatusReport Repo::status() {
   Impl& I = *impl_;
   Store& store = *I.store;
   StatusReport report;
   report.branch = current_branch();
   if (auto head = I.head_oid()) report.head = git::hex(*head);
-  if (!report.branch.empty() && !report.head.empty()) {
-    // git's upstream: branch.NAME.remote and .merge name a remote's branch.
-    const auto remote = config("branch." + report.branch + ".remote");
-    const auto merge = config("branch." + report.branch + ".merge");
-    if (remote && merge && merge->rfind("refs/heads/", 0) == 0) {
-      const std::string upstream = *remote + "/" + merge->substr(11);
-      const std::string theirs = I.ref_target("refs/remotes/" + upstream);
-      if (!theirs.empty()) {
-        report.upstream = upstream;
-        git_oid a = git::oid_from_hex(report.head), b = git::oid_from_hex(theirs);
-        size_t ahead = 0, behind = 0;
-        git::check(git_graph_ahead_behind(&ahead, &behind, I.git.get(), &a, &b),
-                   "cannot compare '" + report.branch + "' with '" + upstream + "'");
-        report.ahead = ahead, report.behind = behind;
-      }
+  if (!report.branch.empty() && !report.head.empty())
+    if (auto u = upstream(report.branch); u && !u->gone) {
+      report.upstream = u->name;
+      report.ahead = u->ahead, report.behind = u->behind;
     }
-  }
   if (auto m = read_merge_state(I.kura_dir)) {
     report.merging = true;
     report.merge_kind = m->state.kind;

@@ -24,7 +24,6 @@ using serve::json;
 
 namespace {
 
-constexpr const char* kCookie = "kura_token";
 constexpr size_t kHistoryCommits = 300;
 constexpr size_t kDiffRowsPerFile = 300;
 constexpr uint64_t kThumbMaxPixels = 100'000'000;
@@ -119,9 +118,13 @@ struct Server::Impl {
     return Repo::open(root, o);
   }
 
+  // Browsers keep cookies by host, not by port: each server names its own
+  // ("kura_token_8080"), so two servers on one machine do not log each other out.
+  std::string cookie_name() const { return "kura_token_" + std::to_string(port); }
+
   bool authorized(const httplib::Request& req) const {
     if (same_secret(req.get_header_value("X-Kura-Token"), token)) return true;
-    if (same_secret(cookie_value(req, kCookie), token)) return true;
+    if (same_secret(cookie_value(req, cookie_name()), token)) return true;
     return req.has_param("token") && same_secret(req.get_param_value("token"), token);
   }
 
@@ -319,7 +322,7 @@ void Server::Impl::serve_page(const httplib::Request& req, httplib::Response& re
       res.set_content("wrong token: open the address that 'kura serve' printed\n", "text/plain");
       return;
     }
-    res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict");
+    res.set_header("Set-Cookie", cookie_name() + "=" + token + "; Path=/; HttpOnly; SameSite=Strict");
   }
   const serve::Asset* page = serve::find_asset("index.html");
   res.set_header("Cache-Control", "no-store");

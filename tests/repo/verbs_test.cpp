@@ -326,6 +326,18 @@ TEST_CASE("switch to a remote's branch name makes a tracking branch", "[verbs][r
   s = h.repo->status();
   CHECK(s.ahead == 1);
   CHECK(s.behind == 0);
+  // branch -v's view of the same, then with the remote-tracking branch gone.
+  auto u = h.repo->upstream("review");
+  REQUIRE(u);
+  CHECK(u->name == "origin/review");
+  CHECK_FALSE(u->gone);
+  CHECK(u->ahead == 1);
+  CHECK_FALSE(h.repo->upstream("main"));
+  h.repo->delete_ref("refs/remotes/origin/review");
+  u = h.repo->upstream("review");
+  REQUIRE(u);
+  CHECK(u->gone);
+  CHECK(h.repo->status().upstream.empty());
   // No remote has it: the old message.
   CHECK_THROWS_AS(h.repo->switch_branch("nowhere", false, false), Error);
 }

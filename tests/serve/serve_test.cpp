@@ -258,12 +258,16 @@ TEST_CASE("serve needs the token on data, and the page's first load sets it as a
   CHECK(page->get_header_value("Set-Cookie").empty());
   auto first = s.get("/?token=" + s.server->token(), false);
   const std::string cookie = first->get_header_value("Set-Cookie");
-  CHECK(cookie.find("kura_token=" + s.server->token()) == 0);
+  const std::string name = "kura_token_" + std::to_string(s.server->port());
+  CHECK(cookie.find(name + "=" + s.server->token()) == 0);
   CHECK(cookie.find("HttpOnly") != std::string::npos);
   CHECK(cookie.find("SameSite=Strict") != std::string::npos);
   httplib::Client c = s.client();
-  auto with_cookie = c.Get("/api/history", {{"Cookie", "kura_token=" + s.server->token()}});
+  auto with_cookie = c.Get("/api/history", {{"Cookie", name + "=" + s.server->token()}});
   CHECK(with_cookie->status == 200);
+  // Another server's cookie on the same host (browsers share cookies across ports) is not this one's.
+  auto other_port = c.Get("/api/history", {{"Cookie", "kura_token_1=" + s.server->token()}});
+  CHECK(other_port->status == 403);
   CHECK(s.get("/?token=wrong", false)->status == 403);
   CHECK(s.get("/static/chart.min.js", false)->status == 200);
 }
@@ -392,7 +396,7 @@ TEST_CASE("serve refuses bad curation requests with the status and message of ea
   REQUIRE(no_token);
   CHECK(no_token->status == 403);
   httplib::Client c = s.client();
-  auto cookie_only = c.Post("/api/exclude", {{"Cookie", "kura_token=" + s.server->token()}}, good, "application/json");
+  auto cookie_only = c.Post("/api/exclude", {{"Cookie", "kura_token_" + std::to_string(s.server->port()) + "=" + s.server->token()}}, good, "application/json");
   CHECK(cookie_only->status == 403);
   CHECK(message(cookie_only).find("X-Kura-Token header") != std::string::npos);
   auto wrong = c.Post("/api/exclude", {{"X-Kura-Token", "wrong"}}, good, "application/json");
