@@ -56,16 +56,16 @@ TEST_CASE("a LoRA fine-tune of a pretrained base trains few parameters and repro
   // learning rate of adapter runs (the head is new).
   CHECK(lora["spec"]["settings"]["lora_rank"] == 4);
   CHECK(lora["spec"]["settings"]["lora_targets"] == "last,linear");
-  CHECK(lora["spec"]["settings"]["lr"] == 0.05);
-  CHECK(probe["spec"]["settings"]["lr"] == 0.05);
+  CHECK(lora["spec"]["settings"]["lr"] == 0.01);
+  CHECK(probe["spec"]["settings"]["lr"] == 0.01);
   CHECK(full["spec"]["settings"]["lr"] == 0.001);
   CHECK(lora["summary"]["labels"] == json({"5", "6", "7", "8", "9"}));
   CHECK(full["spec"]["settings"].contains("adapter") == false);  // full fine-tuning is a run as before
   const double base_parameters = full["summary"]["parameters"];
   CHECK(lora["summary"]["trainable_parameters"].get<double>() < 0.05 * base_parameters);
   CHECK(probe["summary"]["trainable_parameters"] == 128 * 5 + 5);  // the head alone
-  // Measured here (deterministic: the same bits every run): lora 0.648,
-  // linear probe 0.548, full fine-tuning 0.518, from scratch 0.284; chance
+  // Measured here (deterministic: the same bits every run): lora 0.564,
+  // linear probe 0.584, full fine-tuning 0.518, from scratch 0.284; chance
   // is 0.2. LoRA is within two points of full fine-tuning (or above it), and
   // well above training from scratch on this small set.
   CHECK(accuracy(lora) >= accuracy(full) - 0.02);
