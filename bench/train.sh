@@ -71,3 +71,8 @@ awk -v k="$best_k" -v p="$best_p" -v ka="$best_k_acc" -v pa="$best_p_acc" -v kr=
   printf "%-28s %12.4f %12.4f %+7.2f points (target within 1)\n", "validation accuracy (mean)", ka, pa, (ka - pa) * 100
   printf "%-28s %12.0f %12.0f %7.2fx  (lower is better)\n", "peak memory (MB)", kr / 1e6, pr / 1e6, kr / pr
 }'
+
+# The lora section: LoRA against full fine-tuning, a linear probe and
+# training from scratch on one base (bench/train_lora.sh; docs/train.md).
+echo
+"$HERE/train_lora.sh" --threads "$THREADS" --no-install

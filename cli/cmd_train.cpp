@@ -3,11 +3,15 @@
 // libtorch loads only for them.
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
+#include "kura/diff.hpp"
 #include "train_output.hpp"
 
 namespace kura::cli {
@@ -37,6 +41,70 @@ std::string epochs_text(const RunRecord& r) {
   const nlohmann::json& settings = r.spec["settings"];
   if (settings.contains("epochs") && settings["epochs"].is_number()) return done + "/" + settings["epochs"].dump() + " epochs";
   return done + " epochs";
+}
+
+std::string signed_fixed(const nlohmann::json& v) {
+  if (!v.is_number()) return "-";
+  const double d = v.get<double>();
+  return (d > 0 ? "+" : "") + fixed(d, 4);
+}
+
+std::string number_text(const nlohmann::json& v) { return v.is_number() ? fixed(v.get<double>(), 4) : "-"; }
+
+// kura run diff's text: spec keys, the data diff of the two commits, the
+// scores side by side with their deltas, per-class F1, the evals, then the
+// other summary keys that differ.
+void print_run_diff(const RunRecord& ra, const RunRecord& rb, const nlohmann::json& compared, const DiffReport* rows) {
+  std::cout << "a: " << ra.id << "\nb: " << rb.id << "\n";
+  const nlohmann::json& spec_diff = compared["spec"];
+  std::cout << (spec_diff.empty() ? "spec: identical\n" : "spec:\n");
+  for (const auto& d : spec_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
+  if (!rows) {
+    std::cout << "data: the same commit\n";
+  } else {
+    std::cout << "data: kura diff " << short_id(ra.spec["commit"]) << " " << short_id(rb.spec["commit"]) << " --stat\n";
+    if (rows->empty()) std::cout << " no file differs\n";
+    else print_stat(*rows);
+  }
+  std::cout << "scores:                       a         b     delta\n";
+  for (const std::string key : {"validation_accuracy", "validation_loss", "train_accuracy", "train_loss"}) {
+    const nlohmann::json& v = compared["scores"][key];
+    std::string name = key;
+    std::replace(name.begin(), name.end(), '_', ' ');
+    name.resize(std::max<size_t>(name.size(), 22), ' ');
+    std::cout << "  " << name << " " << std::setw(9) << number_text(v["a"]) << " " << std::setw(9) << number_text(v["b"])
+              << " " << std::setw(9) << signed_fixed(v["delta"]) << "\n";
+  }
+  if (!compared["classes"].empty()) {
+    std::cout << "per-class F1 (validation):    a         b     delta  support a/b\n";
+    for (const auto& c : compared["classes"]) {
+      std::string label = c["label"];
+      label.resize(std::max<size_t>(label.size(), 22), ' ');
+      const auto& sup = c["support"];
+      std::cout << "  " << label << " " << std::setw(9) << number_text(c["a"]) << " " << std::setw(9) << number_text(c["b"])
+                << " " << std::setw(9) << signed_fixed(c["delta"]) << "  " << (sup["a"].is_number() ? sup["a"].dump() : "-")
+                << "/" << (sup["b"].is_number() ? sup["b"].dump() : "-") << "\n";
+    }
+  }
+  const nlohmann::json& evals = compared["evals"];
+  if (!evals["a"].empty() || !evals["b"].empty()) {
+    std::cout << "evals (kura eval):\n";
+    for (const auto& p : evals["paired"])
+      std::cout << "  commit " << short_id(p["commit"]) << " " << p["split"].get<std::string>() << ": accuracy "
+                << number_text(p["a"]) << " -> " << number_text(p["b"]) << " (" << signed_fixed(p["delta"]) << ")\n";
+    for (const char* side : {"a", "b"})
+      for (const auto& e : evals[side]) {
+        bool paired = false;
+        for (const auto& p : evals["paired"]) paired |= p["commit"] == e["commit"] && p["split"] == e["split"];
+        if (!paired)
+          std::cout << "  " << side << " only: commit " << short_id(e["commit"]) << " " << e["split"].get<std::string>()
+                    << ": accuracy " << number_text(e["accuracy"]) << " of " << e["counts"].value("examples", 0)
+                    << " examples\n";
+      }
+  }
+  std::cout << "summary keys that differ:\n";
+  for (const auto& d : compared["metrics"])
+    std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
 }
 
 }  // namespace
@@ -171,25 +239,23 @@ void add_train_commands(CLI::App& app, Global& g, Action& action) {
       action = [&g, a, b, djson] {
         auto repo = open_repo(g, "run diff", *djson, Mode::kRead);
         RunRecord ra = find_run(*repo, *a), rb = find_run(*repo, *b);
-        const nlohmann::json compared = compare_runs(*repo, ra, rb);
+        nlohmann::json compared = compare_runs(*repo, ra, rb);
+        // The row-level diff of the two commits, as kura diff --stat gives it.
+        std::optional<DiffReport> rows;
+        const nlohmann::json &ca = ra.spec["commit"], &cb = rb.spec["commit"];
+        if (ca.is_string() && cb.is_string() && ca != cb) {
+          DiffOptions o;
+          o.from = ca;
+          o.to = cb;
+          o.detail = DiffDetail::kStat;
+          rows = kura::diff(*repo, o);
+        }
         if (*djson) {
+          compared["rows"] = rows ? rows->to_json() : nlohmann::json();
           print_json(compared);
           return 0;
         }
-        const nlohmann::json& spec_diff = compared["spec"];
-        const nlohmann::json& data = compared["data"];
-        const nlohmann::json& metric_diff = compared["metrics"];
-        std::cout << "a: " << ra.id << "\nb: " << rb.id << "\n";
-        std::cout << (spec_diff.empty() ? "spec: identical\n" : "spec:\n");
-        for (const auto& d : spec_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
-        if (ra.spec["commit"] == rb.spec["commit"]) std::cout << "data: the same commit\n";
-        else {
-          std::cout << "data: " << data.size() << (data.size() == 1 ? " file differs" : " files differ") << " (kura diff " << short_id(ra.spec["commit"]) << " "
-                    << short_id(rb.spec["commit"]) << ")\n";
-          for (const auto& d : data) std::cout << "  " << d["change"].get<std::string>() << "  " << d["path"].get<std::string>() << "\n";
-        }
-        std::cout << "metrics:\n";
-        for (const auto& d : metric_diff) std::cout << "  " << d["key"].get<std::string>() << ": " << d["a"].dump() << " -> " << d["b"].dump() << "\n";
+        print_run_diff(ra, rb, compared, rows ? &*rows : nullptr);
         return 0;
       };
     });

@@ -188,9 +188,9 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_flag("--allow-check-errors", req->allow_check_errors, "Train even if the commit's checks found errors");
     auto tune = std::make_shared<FineTune>();
     cmd->add_option("--adapter", tune->adapter, "lora: train low-rank adapters and a new head on the frozen --init base");
-    cmd->add_option("--lora-rank", tune->rank, "With --adapter lora: the adapters' rank (default 8; --rank is a data-parallel process's number)");
-    cmd->add_option("--lora-alpha", tune->alpha, "With --adapter lora: their scale is alpha / rank (default 16)");
-    cmd->add_option("--lora-targets", tune->targets, "With --adapter lora: the layers adapted, conv,linear (default both)");
+    cmd->add_option("--lora-rank", tune->rank, "With --adapter lora: the adapters' rank (default 4; --rank is a data-parallel process's number)");
+    cmd->add_option("--lora-alpha", tune->alpha, "With --adapter lora: their scale is alpha / rank (default 1)");
+    cmd->add_option("--lora-targets", tune->targets, "With --adapter lora: the convolutions adapted: last (the last stage's, default), conv (all) or layer names (conv2,conv3; layer4)");
     cmd->add_flag("--freeze-base", tune->freeze_base, "Linear probe: train only a new head on the frozen --init base");
     cmd->add_flag("--json", *json, "Print the run record as JSON");
     par->add_to(cmd, true);

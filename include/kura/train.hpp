@@ -267,7 +267,14 @@ nlohmann::json run_metrics(const Repo& repo, const RunRecord& record);
 // records' summaries) name each leaf that differs by its dotted key
 // ("settings.epochs"; a key one side lacks has null there); `data` lists the
 // files that differ between the runs' commits, empty for the same commit.
-// External runs compare like any other. Error(kNotFound) when a commit of
+// Side by side, each {a, b, delta (b - a, null unless both are numbers)}:
+// "scores" {validation_accuracy, validation_loss, train_accuracy,
+// train_loss} after the last epoch; "classes" [{label, a, b, delta (F1 on
+// the validation set, from each run's confusion matrix), support: {a, b}}]
+// over the labels of both (null where a run lacks the label); "evals" {a,
+// b (each run's eval records: key, commit, split, accuracy, counts),
+// paired: [{commit, split, a, b, delta}] (accuracy, where both have the
+// same commit and split)}. External runs compare like any other. Error(kNotFound) when a commit of
 // either run is no longer in the repository.
 nlohmann::json compare_runs(const Repo& repo, const RunRecord& a, const RunRecord& b);
 

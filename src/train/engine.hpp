@@ -28,7 +28,9 @@ struct Hyper {
   std::string adapter = "none";
   int lora_rank = 8;
   double lora_alpha = 16;
-  bool lora_conv = true;  // adapters on the convolutions ("conv" in lora_targets)
+  // The layers adapted: "conv" (every convolution), layer names or name
+  // prefixes ("conv3", "layer4"), "linear" (the head: trained anyway).
+  std::string lora_targets = "conv";
 };
 
 // Decoded images: count x 3 x size x size bytes (CHW, sRGB), and class indices.

@@ -53,6 +53,26 @@ struct AdaptedConvImpl : nn::Conv2dImpl {
 };
 TORCH_MODULE(AdaptedConv);
 
+// True when no parameter of `modules` is trained. A stage of the network
+// whose input needs no gradient and whose parameters are frozen (the base
+// below the first adapter) then runs without autograd: no graph is kept and
+// its backward costs nothing.
+bool frozen(std::initializer_list<const nn::Module*> modules) {
+  for (const auto* m : modules)
+    for (const auto& p : m->parameters())
+      if (p.requires_grad()) return false;
+  return true;
+}
+
+template <typename F>
+torch::Tensor stage(const torch::Tensor& x, std::initializer_list<const nn::Module*> modules, F f) {
+  if (torch::GradMode::is_enabled() && !x.requires_grad() && frozen(modules)) {
+    torch::NoGradGuard no_grad;
+    return f(x);
+  }
+  return f(x);
+}
+
 AdaptedConv conv(int in, int out, int k, int stride, int pad) {
   return AdaptedConv(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false));
 }
@@ -71,9 +91,9 @@ struct SmallNet : Classifier {
     fc = register_module("fc", nn::Linear(128, classes));
   }
   torch::Tensor forward(torch::Tensor x) override {
-    x = torch::max_pool2d(torch::relu(bn1(conv1(x))), 2);
-    x = torch::max_pool2d(torch::relu(bn2(conv2(x))), 2);
-    x = torch::relu(bn3(conv3(x)));
+    x = stage(x, {conv1.get(), bn1.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn1(conv1(t))), 2); });
+    x = stage(x, {conv2.get(), bn2.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn2(conv2(t))), 2); });
+    x = stage(x, {conv3.get(), bn3.get()}, [&](const torch::Tensor& t) { return torch::relu(bn3(conv3(t))); });
     return fc(x.mean({2, 3}));
   }
 };
@@ -119,8 +139,8 @@ struct ResNet18 : Classifier {
     fc = register_module("fc", nn::Linear(512, classes));
   }
   torch::Tensor forward(torch::Tensor x) override {
-    x = torch::max_pool2d(torch::relu(bn1(conv1(x))), 3, 2, 1);
-    for (auto& b : blocks) x = b->forward(x);
+    x = stage(x, {conv1.get(), bn1.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn1(conv1(t))), 3, 2, 1); });
+    for (auto& b : blocks) x = stage(x, {b.get()}, [&](const torch::Tensor& t) { return b->forward(t); });
     return fc(x.mean({2, 3}));
   }
 };
@@ -225,6 +245,40 @@ torch::Tensor to_tensor(const ParsedTensor& p) {
   return torch::from_blob(const_cast<char*>(p.data.data()), p.shape, type).clone();
 }
 
+// Adds an adapter to each convolution that lora_targets names: "conv" is
+// every one, "last" those of the network's last stage (the small network's
+// conv3, ResNet-18's layer4); any other word but "linear" (the head,
+// trained anyway) is a layer name or the prefix of one ("conv2",
+// "layer3.1.conv2").
+void add_adapters(Classifier& model, const Hyper& hyper) {
+  std::vector<std::pair<std::string, std::shared_ptr<AdaptedConvImpl>>> convs;
+  std::string names;
+  for (const auto& m : model.named_modules("", false))
+    if (auto c = std::dynamic_pointer_cast<AdaptedConvImpl>(m.value())) {
+      convs.emplace_back(m.key(), c);
+      names += (names.empty() ? "" : ", ") + m.key();
+    }
+  std::vector<bool> chosen(convs.size(), false);
+  const std::string& targets = hyper.lora_targets;
+  for (size_t start = 0; start <= targets.size();) {
+    const size_t comma = std::min(targets.find(',', start), targets.size());
+    std::string t = targets.substr(start, comma - start);
+    start = comma + 1;
+    if (t == "linear") continue;
+    if (t == "last") t = dynamic_cast<SmallNet*>(&model) ? "conv3" : "layer4";
+    bool any = false;
+    for (size_t i = 0; i < convs.size(); ++i) {
+      const std::string& name = convs[i].first;
+      if (t == "conv" || name == t || name.rfind(t + ".", 0) == 0) chosen[i] = true, any = true;
+    }
+    if (!any)
+      fail(ErrorCode::kInvalidInput, "setting lora_targets names '" + t + "', which is no convolution of the " +
+                                         network_name(model) + " network (conv for all, last for the last stage's, or one of: " + names + ")");
+  }
+  for (size_t i = 0; i < convs.size(); ++i)
+    if (chosen[i]) convs[i].second->adapt(hyper.lora_rank, hyper.lora_alpha);
+}
+
 }  // namespace
 
 std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes) {
@@ -314,13 +368,7 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
   copy_all(*model, torchscript_tensors(*base, "the base model"), "the base model",
            [](const std::string& name) { return name.rfind("fc.", 0) == 0; });
   const size_t base_tensors = named_tensors(*model).size();
-  if (hyper.adapter == "lora") {
-    std::vector<std::shared_ptr<AdaptedConvImpl>> convs;
-    for (auto& m : model->modules(false))
-      if (auto c = std::dynamic_pointer_cast<AdaptedConvImpl>(m)) convs.push_back(c);
-    if (hyper.lora_conv)
-      for (auto& c : convs) c->adapt(hyper.lora_rank, hyper.lora_alpha);
-  }
+  if (hyper.adapter == "lora") add_adapters(*model, hyper);
   size_t trained = 0, all = 0;
   for (auto& p : model->named_parameters(true)) {
     const bool train = trained_by_adapter(p.key(), hyper.adapter);

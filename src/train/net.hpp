@@ -35,8 +35,10 @@ void load_weights(Classifier& model, const std::string& bytes, const std::string
 // null). Without an adapter the base's fitting tensors are copied
 // (load_base_model). With one ("lora", "head") every tensor but the head must
 // fit (Error(kInvalidInput) naming the first that does not), the base is
-// frozen (requires_grad off), adapters are added to every convolution for
-// "lora", and a line for the log says how many parameters are trained.
+// frozen (requires_grad off), adapters are added to the convolutions that
+// hyper.lora_targets names for "lora" (Error(kInvalidInput) for a name
+// that matches none), and a line for the log says how many parameters are
+// trained. The frozen stages below the first adapter run without autograd.
 std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const std::string* base, std::string* log);
 // Batch norm layers to eval mode: a frozen base keeps its running statistics.
 void freeze_norms(Classifier& model);

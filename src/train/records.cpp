@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "kura/error.hpp"
@@ -211,6 +212,98 @@ std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& mode
   return out;
 }
 
+namespace {
+
+nlohmann::json number_or_null(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key] : nlohmann::json();
+}
+
+// {a, b, delta}; delta is null unless both sides are numbers.
+nlohmann::json side_by_side(const nlohmann::json& a, const nlohmann::json& b) {
+  nlohmann::json delta;
+  if (a.is_number() && b.is_number()) delta = b.get<double>() - a.get<double>();
+  return {{"a", a}, {"b", b}, {"delta", delta}};
+}
+
+// Per-class precision, recall, F1 and support from a confusion matrix
+// [true][predicted], keyed by label (as kura eval computes them).
+std::map<std::string, nlohmann::json> class_scores(const nlohmann::json& metrics) {
+  std::map<std::string, nlohmann::json> out;
+  if (!metrics.is_object() || !metrics.contains("labels") || !metrics.contains("confusion")) return out;
+  const nlohmann::json &labels = metrics["labels"], &confusion = metrics["confusion"];
+  if (!labels.is_array() || !confusion.is_array() || confusion.size() != labels.size()) return out;
+  const size_t n = labels.size();
+  for (size_t c = 0; c < n; ++c) {
+    if (!labels[c].is_string() || !confusion[c].is_array() || confusion[c].size() != n) return {};
+    uint64_t tp = confusion[c][c].get<uint64_t>(), actual = 0, predicted = 0;
+    for (size_t k = 0; k < n; ++k) actual += confusion[c][k].get<uint64_t>(), predicted += confusion[k][c].get<uint64_t>();
+    const double precision = predicted > 0 ? static_cast<double>(tp) / static_cast<double>(predicted) : 0;
+    const double recall = actual > 0 ? static_cast<double>(tp) / static_cast<double>(actual) : 0;
+    out[labels[c]] = {{"precision", precision},
+                      {"recall", recall},
+                      {"f1", precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0},
+                      {"support", actual}};
+  }
+  return out;
+}
+
+nlohmann::json metrics_or_empty(const Repo& repo, const RunRecord& r) {
+  if (!ObjectId::from_hex(r.metrics)) return nlohmann::json::object();
+  return run_metrics(repo, r);
+}
+
+// The scores of the two runs side by side: the last epoch's losses and
+// accuracies (an external run's summary has them when its script named
+// them so), each class's F1, and the evals of each, paired by (commit, split).
+void compare_scores(const Repo& repo, const RunRecord& a, const RunRecord& b, nlohmann::json& out) {
+  const nlohmann::json ma = metrics_or_empty(repo, a), mb = metrics_or_empty(repo, b);
+  auto last_epoch = [](const nlohmann::json& m, const RunRecord& r) {
+    if (m.contains("epochs") && m["epochs"].is_array() && !m["epochs"].empty()) return m["epochs"].back();
+    return r.summary;
+  };
+  const nlohmann::json ea = last_epoch(ma, a), eb = last_epoch(mb, b);
+  nlohmann::json scores = nlohmann::json::object();
+  for (const char* key : {"validation_accuracy", "validation_loss", "train_accuracy", "train_loss"})
+    scores[key] = side_by_side(number_or_null(ea, key), number_or_null(eb, key));
+  out["scores"] = scores;
+
+  const auto ca = class_scores(ma), cb = class_scores(mb);
+  std::vector<std::string> labels;
+  for (const auto& l : {ma.value("labels", nlohmann::json::array()), mb.value("labels", nlohmann::json::array())})
+    for (const auto& x : l)
+      if (x.is_string() && std::find(labels.begin(), labels.end(), x.get<std::string>()) == labels.end()) labels.push_back(x);
+  nlohmann::json classes = nlohmann::json::array();
+  for (const auto& l : labels) {
+    auto f1 = [&](const std::map<std::string, nlohmann::json>& m) { return m.count(l) ? m.at(l)["f1"] : nlohmann::json(); };
+    auto support = [&](const std::map<std::string, nlohmann::json>& m) { return m.count(l) ? m.at(l)["support"] : nlohmann::json(); };
+    nlohmann::json c = side_by_side(f1(ca), f1(cb));
+    c["label"] = l;
+    c["support"] = {{"a", support(ca)}, {"b", support(cb)}};
+    classes.push_back(std::move(c));
+  }
+  out["classes"] = classes;
+
+  auto summary = [](const nlohmann::json& e) {
+    return nlohmann::json{{"key", e.value("key", "")}, {"commit", e.value("commit", "")}, {"split", e.value("split", "")},
+                          {"accuracy", number_or_null(e, "accuracy")}, {"counts", e.value("counts", nlohmann::json::object())}};
+  };
+  nlohmann::json evals = {{"a", nlohmann::json::array()}, {"b", nlohmann::json::array()}, {"paired", nlohmann::json::array()}};
+  const auto la = list_evals(repo, a.id), lb = list_evals(repo, b.id);
+  for (const auto& e : la) evals["a"].push_back(summary(e));
+  for (const auto& e : lb) evals["b"].push_back(summary(e));
+  for (const auto& x : la)
+    for (const auto& y : lb)
+      if (x.value("commit", "") == y.value("commit", "") && x.value("split", "") == y.value("split", "")) {
+        nlohmann::json p = side_by_side(number_or_null(x, "accuracy"), number_or_null(y, "accuracy"));
+        p["commit"] = x.value("commit", "");
+        p["split"] = x.value("split", "");
+        evals["paired"].push_back(std::move(p));
+      }
+  out["evals"] = evals;
+}
+
+}  // namespace
+
 nlohmann::json compare_runs(const Repo& repo, const RunRecord& a, const RunRecord& b) {
   nlohmann::json spec = nlohmann::json::array(), data = nlohmann::json::array(), metrics = nlohmann::json::array();
   json_diff(a.spec, b.spec, "", spec);
@@ -218,7 +311,9 @@ nlohmann::json compare_runs(const Repo& repo, const RunRecord& a, const RunRecor
   if (ca != cb && !ca.empty() && !cb.empty())
     for (const auto& c : repo.changes(ca, cb)) data.push_back({{"path", c.path}, {"change", change_name(c.change)}});
   json_diff(a.summary, b.summary, "", metrics);
-  return {{"a", a.id}, {"b", b.id}, {"spec", spec}, {"data", data}, {"metrics", metrics}};
+  nlohmann::json out = {{"a", a.id}, {"b", b.id}, {"spec", spec}, {"data", data}, {"metrics", metrics}};
+  compare_scores(repo, a, b, out);
+  return out;
 }
 
 }  // namespace kura
