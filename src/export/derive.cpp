@@ -217,10 +217,11 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
         struct Loaded {
           std::vector<RowRef> refs;
           std::vector<Row> rows;
+          std::vector<uint64_t> text_tokens;  // of each row (TokenEstimator is thread-safe)
           Output::Prefetch images;
         };
         const std::vector<ManifestChunk> chunks = read_manifest_chunks(store, table.pointer.object);
-        auto load = [&store, &out, &chunks, &fetched, check, inline_images](size_t k) {
+        auto load = [&store, &out, &chunks, &fetched, &tokens, check, inline_images](size_t k) {
           Loaded l;
           l.refs = read_chunk(store, chunks[k]);
           std::vector<ObjectId> ids;
@@ -235,6 +236,8 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
               if (inline_images || fetched.insert(img.media).second) media.push_back(img.media);
           }
           l.images = out.fetch(media, check);
+          l.text_tokens.resize(l.rows.size());
+          for (size_t i = 0; i < l.rows.size(); ++i) l.text_tokens[i] = tokens.text_tokens(l.refs[i].row, l.rows[i]);
           return l;
         };
         std::optional<TableHash> table_hash;
@@ -307,7 +310,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
               continue;
             }
             ++c.out;
-            uint64_t t = tokens.text_tokens(ref.row, row);
+            uint64_t t = loaded.text_tokens[i];
             for (const Image& img : ex->images)
               if (img.remote_url.empty()) t += tokens.image_tokens(img.media, img.detail);
             c.tokens += t;

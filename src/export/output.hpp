@@ -129,7 +129,7 @@ class Output {
   const Store& store_;
   std::map<std::string, FileRecord> files_;
   std::set<std::string> dirs_;
-  std::map<ObjectId, std::pair<std::string, std::string>> types_;      // id -> (ext, mime)
+  std::unordered_map<ObjectId, std::pair<std::string, std::string>, ObjectIdHash> types_;  // id -> (ext, mime)
   std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
   std::set<std::string> names_;  // image paths taken
   Prefetch prefetched_;
