@@ -76,7 +76,7 @@ measure() {
   local name=$1 best="" bu="" bs="" rss=0 i w u s r
   shift
   for i in 1 2 3; do
-    export OUT=$OUTS/$name-$i  # read by the bash -c command when it starts
+    export OUT=$OUTS/$rows-$name-$i  # read by the bash -c command when it starts
     mkdir -p "$OUTS"
     sync
     /usr/bin/time -f '%e %U %S %M' -o "$RUN/time.txt" "$@" >/dev/null
@@ -105,9 +105,9 @@ for rows in 20k 40k; do
   measure hf bash -c '"$KURA" -q -C "$repo" export --format hf-imagefolder "$OUT"'
   measure cp_hf bash -c 'cp -r "$hf_src" "$OUT"'
   measure cp_hf_sync bash -c 'cp -r "$hf_src" "$OUT" && sync -f "$OUT"'
-  cmp -s "$OUTS/openai-1/train.jsonl" "$repo-checkout/train.jsonl" && same="byte-identical to" || same="DIFFERS from"
-  echo "openai train.jsonl is $same the committed file ($(stat -c %s "$OUTS/openai-1/train.jsonl") bytes)"
-  "$KURA" -q -C "$repo" export --verify "$OUTS/openai-1" >/dev/null && echo "kura export --verify: ok"
+  cmp -s "$OUTS/$rows-openai-1/train.jsonl" "$repo-checkout/train.jsonl" && same="byte-identical to" || same="DIFFERS from"
+  echo "openai train.jsonl is $same the committed file ($(stat -c %s "$OUTS/$rows-openai-1/train.jsonl") bytes)"
+  "$KURA" -q -C "$repo" export --verify "$OUTS/$rows-openai-1" >/dev/null && echo "kura export --verify: ok"
   awk -v o="$openai" -v h="$hf" -v c="$cp" -v cs="$cp_sync" -v ch="$cp_hf" -v chs="$cp_hf_sync" 'BEGIN {
     printf "openai / cp -r + sync:                   %.2fx   (/ cp -r: %.2fx)\n", o / cs, o / c
     printf "hf-imagefolder / cp -r of it + sync:     %.2fx   (/ cp -r: %.2fx)\n", h / chs, h / ch }'
