@@ -342,3 +342,28 @@ TEST_CASE("an image whose stored bytes changed stops the export with no manifest
     CHECK(!fs::exists(out / "kura-export.json"));
   }
 }
+
+TEST_CASE("two tables of one split go out into one file each checked against its own commit hash", "[export]") {
+  // a/train.jsonl starts the output file (its hash is the file's); the
+  // second table's rows follow it, so its bytes are hashed on their own.
+  TempDir dir;
+  const fs::path repo = dir / "data";
+  std::string a, b;
+  for (int i = 0; i < 12; ++i) {
+    a += row("Left " + std::to_string(i), {uri("fish.jpg", "image/jpeg")}, "fish");
+    b += row("Right " + std::to_string(i), {uri("pic1.png", "image/png")}, "pic1");
+  }
+  write_file(repo / "a/train.jsonl", a);
+  write_file(repo / "b/train.jsonl", b);
+  REQUIRE(run_kura(repo, {"init"}).exit_code == 0);
+  let_clock_tick();
+  REQUIRE(run_kura(repo, {"add", "."}).exit_code == 0);
+  auto c = run_kura(repo, {"-q", "commit", "-m", "data"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  auto r = run_kura(repo, {"export", "--format", "openai", (dir / "out").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir / "out/train.jsonl") == a + b);
+  CHECK(run_kura(repo, {"export", "--verify", (dir / "out").string()}).exit_code == 0);
+}
