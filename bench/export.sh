@@ -5,14 +5,20 @@
 #   bench/export.sh            # BENCH_DIR (default /tmp/kura-bench) keeps the data between runs
 #
 # Data: the table benchmark's 20,000-row vision JSONL (bench/gen_jsonl.py,
-# 10,000 small JPEGs inline, each used by two rows), committed once. Then,
-# each as a whole process under /usr/bin/time -v, best of 3 (warm page cache):
-#   cp -r of the checked-out folder            (the baseline for openai)
-#   kura export --format openai (inline)        -> same bytes as the JSONL
+# 10,000 small JPEGs inline, each used by two rows), committed once; and a
+# 40,000-row table made of it (the same rows again, each with a new example
+# number: the same 10,000 images, each used by four rows), for memory against
+# the row count. Then each command as a whole process under /usr/bin/time,
+# best wall time of 3 (warm page cache), with that run's user and system CPU
+# and the peak RSS of the three:
+#   cp -r of the checked-out folder, with and without `sync -f` of the copy
+#   kura export --format openai (inline)        -> the same bytes as the JSONL
 #   kura export --format hf-imagefolder         -> 10,000 image files + metadata.jsonl
-#   cp -r of that hf-imagefolder output        (the baseline of the same files)
-# and prints the seconds, the ratios and the peak RSS. kura export ends with a
-# syncfs (the manifest seals a durable export); cp does not sync.
+#   cp -r of that hf-imagefolder output, with and without `sync -f`
+# kura export ends with a syncfs before it writes its manifest (a finished
+# export is durable), so the like-for-like baseline is cp -r followed by
+# `sync -f` (syncfs of the same file system); plain cp -r leaves its bytes in
+# the page cache. Both ratios are printed.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -25,47 +31,86 @@ RUN=$BENCH_DIR/export
 python3 "$HERE/gen_images.py" small "$DATA/small" >/dev/null
 python3 "$HERE/gen_jsonl.py" "$DATA/small" "$DATA/jsonl" >/dev/null
 
-repo=$RUN/repo
-if [ ! -f "$RUN/.committed" ]; then
-  rm -rf "$RUN" && mkdir -p "$repo"
-  cp "$DATA/jsonl/v00.jsonl" "$repo/train.jsonl"
+# commit_table NAME FILE: a repository $RUN/NAME with FILE as train.jsonl, and
+# its checked-out copy in $RUN/NAME-checkout.
+commit_table() {
+  local repo=$RUN/$1
+  [ -f "$repo/.kura-bench-done" ] && return 0
+  rm -rf "$repo" "$repo-checkout" && mkdir -p "$repo" "$repo-checkout"
+  cp "$2" "$repo/train.jsonl"
   "$KURA" -q -C "$repo" init
   # Every check runs at this (one-time) commit, as a user's would; only the
   # profile is generic, the rows being synthetic.
   printf '%s\n' '{"profile": "generic"}' >"$repo/.kura/checks.json"
   "$KURA" -q -C "$repo" add .
-  "$KURA" -q -C "$repo" commit -m bench
-  mkdir -p "$RUN/checkout" && cp "$repo/train.jsonl" "$RUN/checkout/"
-  touch "$RUN/.committed"
-fi
+  "$KURA" -q -C "$repo" commit -m bench >/dev/null
+  cp "$repo/train.jsonl" "$repo-checkout/"
+  touch "$repo/.kura-bench-done"
+}
+mkdir -p "$RUN"
+[ -f "$RUN/rows40k.jsonl" ] || python3 - "$DATA/jsonl/v00.jsonl" "$RUN/rows40k.jsonl" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+with open(sys.argv[2] + ".tmp", "w") as out:
+    for line in lines:
+        out.write(line + "\n")
+    for i, line in enumerate(lines):
+        again = line.replace(" Example %d.\"" % i, " Example %d.\"" % (i + len(lines)))
+        assert again != line, "example number not found in row %d" % i
+        out.write(again + "\n")
+import os
+os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+EOF
+commit_table rows20k "$DATA/jsonl/v00.jsonl"
+commit_table rows40k "$RUN/rows40k.jsonl"
 
-# measure NAME OUT CMD...: best wall seconds of 3 runs and the peak RSS (KB), OUT removed before each.
+# measure NAME CMD...: 3 runs, each writing the fresh folder $OUT (named by
+# the command, a bash -c script) after a sync; prints the best wall time with that run's
+# user and system CPU, and the highest peak RSS; sets $NAME to the best wall
+# time. Outputs are deleted only at the end: ext4 avoids reusing inodes freed
+# in the last 60 s (300 s while their table block is dirty), so creating
+# 10,000 files just after deleting 10,000 took 3-4x the time, whichever
+# program did it. Leave a few minutes between two runs of this script.
+OUTS=$RUN/outputs-$$
 measure() {
-  local name=$1 out=$2 best="" rss=0 i t r
-  shift 2
+  local name=$1 best="" bu="" bs="" rss=0 i w u s r
+  shift
   for i in 1 2 3; do
-    rm -rf "$out"
+    export OUT=$OUTS/$rows-$name-$i  # read by the bash -c command when it starts
+    mkdir -p "$OUTS"
     sync
-    /usr/bin/time -v -o "$RUN/time.txt" "$@" >/dev/null
-    t=$(awk -F': ' '/Elapsed/ {n = split($2, p, ":"); s = 0; for (k = 1; k <= n; k++) s = s * 60 + p[k]; print s}' "$RUN/time.txt")
-    r=$(awk -F': ' '/Maximum resident/ {print $2}' "$RUN/time.txt")
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$t; fi
+    /usr/bin/time -f '%e %U %S %M' -o "$RUN/time.txt" "$@" >/dev/null
+    read -r w u s r <"$RUN/time.txt"
+    if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$w bu=$u bs=$s; fi
     [ "$r" -gt "$rss" ] && rss=$r
   done
-  printf '%-34s %8.2f s  %8d KB peak RSS\n' "$name" "$best" "$rss"
-  eval "${name//[^a-z]/_}=$best"
+  printf '%-30s %6.2f s wall %6.2f s user %5.2f s sys %8d KB peak RSS\n' "$name" "$best" "$bu" "$bs" "$rss"
+  printf -v "$name" '%s' "$best"
 }
 
-echo "20,000 rows, 10,000 images; $(du -sh "$RUN/checkout" | cut -f1) checked out"
-measure "cp_r_checkout" "$RUN/cp-out" cp -r "$RUN/checkout" "$RUN/cp-out"
-measure "export_openai" "$RUN/openai" "$KURA" -q -C "$repo" export --format openai "$RUN/openai"
-measure "export_hf" "$RUN/hf" "$KURA" -q -C "$repo" export --format hf-imagefolder "$RUN/hf"
-"$KURA" -q -C "$repo" export --format hf-imagefolder "$RUN/hf-src" --force >/dev/null
-rm -f "$RUN/hf-src/kura-export.json"
-measure "cp_r_hf_output" "$RUN/cp-hf" cp -r "$RUN/hf-src" "$RUN/cp-hf"
-cmp -s "$RUN/openai/train.jsonl" "$RUN/checkout/train.jsonl" && same="byte-identical to" || same="differs from"
-echo "openai train.jsonl is $same the committed file ($(stat -c %s "$RUN/openai/train.jsonl") bytes)"
-awk -v a="$export_openai" -v b="$cp_r_checkout" -v c="$export_hf" -v d="$cp_r_hf_output" 'BEGIN {
-  printf "ratio openai / cp -r checkout:            %.2fx\n", a / b
-  printf "ratio hf-imagefolder / cp -r checkout:    %.2fx\n", c / b
-  printf "ratio hf-imagefolder / cp -r of its output: %.2fx\n", c / d }'
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+for rows in 20k 40k; do
+  repo=$RUN/rows$rows
+  hf_src=$RUN/hf-src-$rows
+  [ -f "$hf_src/metadata-done" ] || {
+    rm -rf "$hf_src"
+    "$KURA" -q -C "$repo" export --format hf-imagefolder "$hf_src" >/dev/null
+    rm "$hf_src/kura-export.json" && touch "$hf_src/metadata-done"
+  }
+  echo "--- $rows rows, 10,000 images; $(du -sh "$repo-checkout" | cut -f1) checked out"
+  export repo hf_src KURA
+  measure cp bash -c 'cp -r "$repo-checkout" "$OUT"'
+  measure cp_sync bash -c 'cp -r "$repo-checkout" "$OUT" && sync -f "$OUT"'
+  measure openai bash -c '"$KURA" -q -C "$repo" export --format openai "$OUT"'
+  measure hf bash -c '"$KURA" -q -C "$repo" export --format hf-imagefolder "$OUT"'
+  measure cp_hf bash -c 'cp -r "$hf_src" "$OUT"'
+  measure cp_hf_sync bash -c 'cp -r "$hf_src" "$OUT" && sync -f "$OUT"'
+  cmp -s "$OUTS/$rows-openai-1/train.jsonl" "$repo-checkout/train.jsonl" && same="byte-identical to" || same="DIFFERS from"
+  echo "openai train.jsonl is $same the committed file ($(stat -c %s "$OUTS/$rows-openai-1/train.jsonl") bytes)"
+  "$KURA" -q -C "$repo" export --verify "$OUTS/$rows-openai-1" >/dev/null && echo "kura export --verify: ok"
+  awk -v o="$openai" -v h="$hf" -v c="$cp" -v cs="$cp_sync" -v ch="$cp_hf" -v chs="$cp_hf_sync" 'BEGIN {
+    printf "openai / cp -r + sync:                   %.2fx   (/ cp -r: %.2fx)\n", o / cs, o / c
+    printf "hf-imagefolder / cp -r of it + sync:     %.2fx   (/ cp -r: %.2fx)\n", h / chs, h / ch }'
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$OUTS"

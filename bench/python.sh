@@ -45,14 +45,15 @@ if [ ! -f "$RUN/.digits" ]; then
   touch "$RUN/.digits"
 fi
 
-best() {  # best NAME CMD... : the best wall time of 3 runs, in seconds
-  local name=$1 t best=
+best() {  # best NAME CMD... : the best wall time of 3 runs, in seconds (stderr: with that run's CPU)
+  local name=$1 t best= cpu= w u s
   shift
   for _ in 1 2 3; do
-    t=$( { /usr/bin/time -f %e "$@" >/dev/null; } 2>&1 | tail -1)
-    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+    t=$( { /usr/bin/time -f '%e %U %S' "$@" >/dev/null; } 2>&1 | tail -1)
+    read -r w u s <<<"$t"
+    if [ -z "$best" ] || awk "BEGIN{exit !($w < $best)}"; then best=$w cpu="$u user $s sys"; fi
   done
-  printf '%-44s %6.2f s\n' "$name" "$best" >&2
+  printf '%-44s %6.2f s wall (%s)\n' "$name" "$best" "$cpu" >&2
   echo "$best"
 }
 

@@ -74,6 +74,17 @@ py::object from_json(const nlohmann::json& j) {
   return (*loads)(j.dump());
 }
 
+// An eval record as `kura runs --json` lists it (cli/train_output.hpp's
+// eval_summary; tests/python/test_kura.py compares the two listings).
+nlohmann::json eval_summary(const nlohmann::json& e) {
+  return {{"key", e.value("key", "")},
+          {"commit", e.value("commit", "")},
+          {"split", e.value("split", "")},
+          {"accuracy", e.value("accuracy", 0.0)},
+          {"counts", e.value("counts", nlohmann::json::object())},
+          {"created", e.value("created", int64_t{0})}};
+}
+
 // A read-only handle that takes no lock (called without the GIL).
 std::shared_ptr<Repo> open_read_only(const std::string& path) {
   OpenOptions o;
@@ -226,13 +237,18 @@ class Handle {
     return from_json(out);
   }
 
-  // The runs, newest first, as `kura runs --json` lists them.
+  // The runs, newest first, as `kura runs --json` lists them: each with its
+  // eval records (`kura eval`) under "evals", oldest first, when it has any.
   py::object runs() {
     auto repo = fresh();
     nlohmann::json out = nlohmann::json::array();
     {
       py::gil_scoped_release release;
-      for (const RunRecord& r : list_runs(*repo)) out.push_back(run_json(r));
+      for (const RunRecord& r : list_runs(*repo)) {
+        nlohmann::json j = run_json(r);
+        for (const nlohmann::json& e : list_evals(*repo, r.id)) j["evals"].push_back(eval_summary(e));
+        out.push_back(std::move(j));
+      }
     }
     return from_json(out);
   }
@@ -352,7 +368,8 @@ class Examples {
       images.append(py::make_tuple(img.media.is_zero() ? "" : img.media.hex(), img.file, img.remote_url, img.pointer,
                                    img.message, bytes ? py::object(to_bytes(*bytes)) : py::object(py::none())));
     }
-    return py::make_tuple(cursor_->line(), ex->json.dump(), images);
+    // The row as stored (its cut-out images with empty data), not re-serialised.
+    return py::make_tuple(cursor_->line(), ex->row->body, images);
   }
 
   // The rest of the table as kura.torch.ChatImageDataset keeps it

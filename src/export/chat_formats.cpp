@@ -69,6 +69,7 @@ class JsonlFormat : public Format {
     file_->close();
     file_.reset();
   }
+  const Output::File* file() const override { return file_.get(); }
 
  protected:
   void line(const std::string& text) {
@@ -85,7 +86,10 @@ class OpenAi : public JsonlFormat {
       : JsonlFormat(out), inline_(inline_images), stats_(stats) {}
 
   std::optional<std::string> add(const Example& ex, const std::string&) override {
-    if (inline_ && as_committed(ex)) return std::nullopt;
+    if (as_committed(ex)) {
+      write_as_committed(ex);
+      return std::nullopt;
+    }
     ojson j = ex.json;
     std::vector<std::string> uris;  // inline: spliced in after dump, not copied through the JSON value
     for (const Image& img : ex.images) {
@@ -116,32 +120,32 @@ class OpenAi : public JsonlFormat {
     return std::nullopt;
   }
 
- private:
   // A row whose images are all inline, cut out by the store and of the type
   // they claim goes out as the committed line itself (the images re-inlined).
-  bool as_committed(const Example& ex) {
-    const Row& row = *ex.row;
+  bool as_committed(const Example& ex) override {
+    if (!inline_) return false;
     size_t cut = 0;
     for (const Image& img : ex.images)
       if (img.remote_url.empty()) {
-        if (!img.cut) return false;
+        if (!img.cut || !same_type(img.declared, out_.image_type(img.media).second)) return false;
         ++cut;
       }
-    if (cut != row.images.size()) return false;
-    std::vector<std::string> encoded;
-    for (const RowImage& image : row.images) encoded.push_back(out_.image_base64(image.media));
-    for (const Image& img : ex.images)
-      if (img.remote_url.empty() && !same_type(img.declared, out_.image_type(img.media).second)) return false;
+    return cut == ex.row->images.size();
+  }
+
+ private:
+  // The body with each image's bytes base64-encoded into the file at its offset.
+  void write_as_committed(const Example& ex) {
+    const Row& row = *ex.row;
     size_t copied = 0;
-    for (size_t k = 0; k < row.images.size(); ++k) {
-      file_->write(std::string_view(row.body).substr(copied, row.images[k].offset - copied));
-      file_->write(encoded[k]);
-      copied = row.images[k].offset;
+    for (const RowImage& image : row.images) {
+      file_->write(std::string_view(row.body).substr(copied, image.offset - copied));
+      file_->write_base64(out_.image_bytes(image.media));
+      copied = image.offset;
     }
     file_->write(std::string_view(row.body).substr(copied));
     file_->write("\n");
     for (const Image& img : ex.images) stats_.remote_images += !img.remote_url.empty();
-    return true;
   }
   static bool splice(std::string& text, const std::vector<std::string>& uris) {
     std::string out;

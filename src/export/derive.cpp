@@ -3,12 +3,15 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "export/example.hpp"
 #include "export/formats.hpp"
 #include "kura/error.hpp"
 #include "kura/store.hpp"
+#include "util/base64.hpp"
 #include "util/fs.hpp"
 
 namespace kura::exporter {
@@ -38,6 +41,65 @@ struct SplitCounts {
             {"examples_out", out}, {"excluded", excluded}, {"cannot_express", cannot_express},
             {"unreadable", unreadable}, {"estimated_tokens", tokens}};
   }
+};
+
+// The committed bytes of one table (rows, images re-inlined, line ends),
+// hashed as the export reads them and compared with the SHA-256 recorded at
+// commit: what checks the rows and images read without their own SHA-256
+// (ObjectCheck::kByCaller, openai with inline images). While the rows go out
+// unchanged from the start of an output file, that file's own hash is this
+// hash and nothing is hashed twice; at the first row that goes out otherwise
+// (or not at all) the file's hash so far is copied and carried on alone.
+class TableHash {
+ public:
+  TableHash(const FileEntry& table, const Output::File* file)
+      : table_(table), file_(file), aligned_(file && file->size() == 0) {
+    if (!aligned_) hash_.emplace();
+  }
+
+  // Row `row` (ending `end`), read before the export writes anything of it;
+  // `as_is`: it is about to go out as body, images and "\n" exactly.
+  void row(const Row& row, LineEnd end, bool as_is, Output& out) {
+    if (aligned_ && as_is && end == LineEnd::kLf) return;  // the file's hash covers it
+    if (aligned_) {
+      hash_.emplace(file_->hash_so_far());
+      size_ = file_->size();
+      aligned_ = false;
+    }
+    size_t copied = 0;
+    for (const RowImage& image : row.images) {
+      update(std::string_view(row.body).substr(copied, image.offset - copied));
+      scratch_.clear();
+      base64_append(out.image_bytes(image.media), scratch_);
+      update(scratch_);
+      copied = image.offset;
+    }
+    update(std::string_view(row.body).substr(copied));
+    update(end == LineEnd::kLf ? "\n" : end == LineEnd::kCrLf ? "\r\n" : "");
+  }
+
+  // After the table's last row is written: Error(kCorrupt) when the bytes
+  // read are not the file that was committed.
+  void finish() {
+    const ObjectId got = aligned_ ? file_->hash_so_far().finish() : hash_->finish();
+    const uint64_t size = aligned_ ? file_->size() : size_;
+    if (got != table_.pointer.file_sha || size != table_.pointer.size)
+      fail(ErrorCode::kCorrupt, "'" + table_.path + "' rebuilt from its rows does not match the SHA-256 recorded at "
+                                "commit (damaged on disk); the export is incomplete and has no kura-export.json; "
+                                "run 'kura fsck'");
+  }
+
+ private:
+  void update(std::string_view bytes) {
+    hash_->update(bytes);
+    size_ += bytes.size();
+  }
+  const FileEntry& table_;
+  const Output::File* file_;
+  bool aligned_;
+  std::optional<StreamHash> hash_;
+  uint64_t size_ = 0;
+  std::string scratch_;
 };
 
 nlohmann::json left_out_json(const std::vector<LeftOut>& list) {
@@ -131,10 +193,18 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
                                          policy.validation_file + " to export; --split NAME exports NAME.jsonl, and "
                                          "--format files writes every file as committed");
     FormatStats stats;
-    std::unique_ptr<Format> writer = make_format(format.name, out, o.images == "inline", stats);
+    const bool inline_images = o.images == "inline";
+    std::unique_ptr<Format> writer = make_format(format.name, out, inline_images, stats);
     std::vector<LeftOut> kept_excluded;
     std::map<std::string, uint64_t> dropped;
     Store& store = repo.store();
+    // Inline images go out with their rows, and their table's SHA-256 checks
+    // both (TableHash); images written as files are checked one by one, their
+    // SHA-256 being the file's, and read once: an image already read for an
+    // earlier chunk is not read ahead again (Output::image reads it should a
+    // new folder need it).
+    const ObjectCheck check = inline_images ? ObjectCheck::kByCaller : ObjectCheck::kSha256;
+    std::unordered_set<ObjectId, ObjectIdHash> fetched;  // only by load(), which never runs twice at once
     for (const auto& split : splits) {
       SplitCounts& c = counts[split];
       writer->begin(split);
@@ -147,24 +217,31 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
         struct Loaded {
           std::vector<RowRef> refs;
           std::vector<Row> rows;
+          std::vector<uint64_t> text_tokens;  // of each row (TokenEstimator is thread-safe)
           Output::Prefetch images;
         };
         const std::vector<ManifestChunk> chunks = read_manifest_chunks(store, table.pointer.object);
-        auto load = [&store, &out, &chunks, inline_images = o.images == "inline"](size_t k) {
+        auto load = [&store, &out, &chunks, &fetched, &tokens, check, inline_images](size_t k) {
           Loaded l;
           l.refs = read_chunk(store, chunks[k]);
           std::vector<ObjectId> ids;
+          ids.reserve(l.refs.size());
           for (const RowRef& r : l.refs) ids.push_back(r.row);
-          std::vector<std::string> bytes = read_objects(store, ids, ObjectCheck::kSha256);
+          std::vector<std::string> bytes = read_objects(store, ids, check);
           l.rows.resize(l.refs.size());
           std::vector<ObjectId> media;
           for (size_t i = 0; i < l.refs.size(); ++i) {
             l.rows[i] = decode_row(bytes[i], l.refs[i].row);
-            for (const RowImage& img : l.rows[i].images) media.push_back(img.media);
+            for (const RowImage& img : l.rows[i].images)
+              if (inline_images || fetched.insert(img.media).second) media.push_back(img.media);
           }
-          l.images = out.fetch(media, inline_images);
+          l.images = out.fetch(media, check);
+          l.text_tokens.resize(l.rows.size());
+          for (size_t i = 0; i < l.rows.size(); ++i) l.text_tokens[i] = tokens.text_tokens(l.refs[i].row, l.rows[i]);
           return l;
         };
+        std::optional<TableHash> table_hash;
+        if (inline_images) table_hash.emplace(table, writer->file());
         std::future<Loaded> ahead;
         if (!chunks.empty()) ahead = std::async(std::launch::async, load, 0);
         for (size_t k = 0; k < chunks.size(); ++k) {
@@ -176,10 +253,14 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
           for (size_t i = 0; i < refs.size(); ++i) {
             const RowRef& ref = refs[i];
             const Row& row = rows[i];
+            auto not_as_is = [&] {
+              if (table_hash) table_hash->row(row, ref.end, false, out);
+            };
             ++line, ++c.rows, ++ticker.p.done;
             ticker.tick(out);
             if (row.body.find_first_not_of(" \t\r") == std::string::npos) {
               ++c.blank;
+              not_as_is();
               continue;
             }
             ++c.in;
@@ -192,6 +273,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
               if (!o.include_excluded) {
                 ++c.excluded[rule];
                 leave(rule, "excluded by the checks");
+                not_as_is();
                 continue;
               }
               leave(rule, "excluded by the checks; kept (--include-excluded)", &kept_excluded);
@@ -201,6 +283,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
             if (!ex) {
               ++c.unreadable;
               leave("export.unreadable", why);
+              not_as_is();
               continue;
             }
             bool skip = false;
@@ -216,14 +299,18 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
                   skip = true;
                 }
               }
-            if (skip) continue;
+            if (skip) {
+              not_as_is();
+              continue;
+            }
+            if (table_hash) table_hash->row(row, ref.end, writer->as_committed(*ex), out);
             if (auto cannot = writer->add(*ex, path + ":" + std::to_string(line))) {
               ++c.cannot_express;
               leave("export.cannot_express", std::string(format.name) + " cannot express it: " + *cannot);
               continue;
             }
             ++c.out;
-            uint64_t t = tokens.text_tokens(ref.row, row);
+            uint64_t t = loaded.text_tokens[i];
             for (const Image& img : ex->images)
               if (img.remote_url.empty()) t += tokens.image_tokens(img.media, img.detail);
             c.tokens += t;
@@ -231,6 +318,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
               for (const auto& f : ex->fields) ++dropped[f];
           }
         }
+        if (table_hash) table_hash->finish();
       }
       writer->end();
     }

@@ -24,7 +24,7 @@ struct Reader {
   std::string why;
 
   bool image(const ojson& part, int m, int c) {
-    const std::string at = "message " + std::to_string(m) + ", part " + std::to_string(c) + ": ";
+    auto at = [m, c] { return "message " + std::to_string(m) + ", part " + std::to_string(c) + ": "; };
     std::string pointer = "/messages/" + std::to_string(m) + "/content/" + std::to_string(c) + "/image_url";
     const ojson* iu = part.contains("image_url") ? &part["image_url"] : nullptr;
     const ojson* url = nullptr;
@@ -38,7 +38,7 @@ struct Reader {
       url = iu;
     }
     if (!url || !url->is_string() || url->get_ref<const std::string&>().empty()) {
-      why = at + "the image_url part has no url";
+      why = at() + "the image_url part has no url";
       return false;
     }
     img.pointer = pointer;
@@ -48,14 +48,14 @@ struct Reader {
     } else if (u.rfind("data:", 0) == 0) {
       const size_t semi = u.find(";base64,");
       if (u.rfind("data:image/", 0) != 0 || semi == std::string::npos) {
-        why = at + "the data URI is not data:image/<type>;base64,<data>";
+        why = at() + "the data URI is not data:image/<type>;base64,<data>";
         return false;
       }
       img.declared = u.substr(11, semi - 11);
       if (semi + 8 == u.size()) {
         auto it = cut.find(pointer);
         if (it == cut.end()) {
-          why = at + "the data URI has no image data";
+          why = at() + "the data URI has no image data";
           return false;
         }
         img.media = row.images[it->second].media;
@@ -64,24 +64,24 @@ struct Reader {
         // Kept verbatim by the store (not canonical base64): decode it here.
         auto bytes = check::lenient_base64(std::string_view(u).substr(semi + 8));
         if (!bytes) {
-          why = at + "the inline image is not valid base64";
+          why = at() + "the inline image is not valid base64";
           return false;
         }
         img.media = sha256(*bytes);
         if (!store.has_object(img.media)) {
-          why = at + "the inline image's bytes are not in the store (commit it with the checks on)";
+          why = at() + "the inline image's bytes are not in the store (commit it with the checks on)";
           return false;
         }
       }
     } else {
       auto path = check::resolve_path(dir_of(table), u);
       if (!path) {
-        why = at + "image path '" + u + "' leaves the data set";
+        why = at() + "image path '" + u + "' leaves the data set";
         return false;
       }
       auto file = lookup(*path);
       if (!file || file->pointer.kind != FileKind::kMedia) {
-        why = at + "image path '" + u + "' names no file in the commit (looked for '" + *path + "')";
+        why = at() + "image path '" + u + "' names no file in the commit (looked for '" + *path + "')";
         return false;
       }
       img.file = *path;
@@ -166,7 +166,7 @@ std::optional<Example> read_example(const Store& store, const Row& row, const st
     *why = "no \"messages\" array";
     return std::nullopt;
   }
-  r.cut = check::cut_images(r.ex.json, row);
+  if (!row.images.empty()) r.cut = check::cut_images(r.ex.json, row);  // none cut out: nothing to find
   if (!r.read()) {
     *why = r.why;
     return std::nullopt;

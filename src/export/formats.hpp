@@ -26,6 +26,14 @@ class Format {
   // cannot express it (nothing written then).
   virtual std::optional<std::string> add(const Example& ex, const std::string& id) = 0;
   virtual void end() = 0;
+  // True when add() would write `ex` as its committed line (body, images
+  // re-inlined, "\n") and nothing else.
+  virtual bool as_committed(const Example& ex) {
+    (void)ex;
+    return false;
+  }
+  // The file add() writes to between begin() and end(), when there is one.
+  virtual const Output::File* file() const { return nullptr; }
   // Files about the whole export (LLaMA-Factory's dataset_info.json).
   virtual void finish(const std::vector<std::string>& splits) { (void)splits; }
 };

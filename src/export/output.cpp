@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -23,6 +24,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
+// Raw bytes base64-encoded into the buffer at a time (a multiple of 3, so
+// that the pieces' encodings join into the whole's).
+constexpr size_t kBase64Piece = 3 * (1 << 16);
 
 std::pair<std::string, std::string> type_of(std::string_view bytes) {
   switch (sniff_image_format(bytes)) {
@@ -38,6 +42,29 @@ std::pair<std::string, std::string> type_of(std::string_view bytes) {
 }
 
 }  // namespace
+
+StreamHash::StreamHash() : ctx_(EVP_MD_CTX_new()) {
+  // Only allocation failure can make these fail: a programming-level fault.
+  [[maybe_unused]] int ok = ctx_ && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  assert(ok == 1);
+}
+
+StreamHash::StreamHash(const StreamHash& other) : ctx_(EVP_MD_CTX_new()) {
+  [[maybe_unused]] int ok = ctx_ && EVP_MD_CTX_copy_ex(ctx_, other.ctx_);
+  assert(ok == 1);
+}
+
+StreamHash::~StreamHash() { EVP_MD_CTX_free(ctx_); }
+
+void StreamHash::update(std::string_view bytes) { EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()); }
+
+ObjectId StreamHash::finish() {
+  ObjectId id;
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_, id.bytes.data(), &len);
+  assert(len == ObjectId::kSize);
+  return id;
+}
 
 Output::Output(fs::path root, Mode mode, const Store& store) : root_(std::move(root)), mode_(mode), store_(store) {}
 Output::~Output() = default;
@@ -80,31 +107,43 @@ Output::File::~File() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Output::File::flush() {
-  if (fd_ < 0) {
-    buffer_.clear();
-    return;
-  }
+void Output::File::put(std::string_view bytes) {
+  sha_.update(bytes);
+  if (fd_ < 0) return;
   size_t done = 0;
-  while (done < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) out_.io_error(rel_, errno);
     done += static_cast<size_t>(n);
   }
+}
+
+void Output::File::flush() {
+  put(buffer_);
   buffer_.clear();
 }
 
 void Output::File::write(std::string_view bytes) {
-  sha_.update(bytes);
   bytes_ += bytes.size();
   if (buffer_.size() + bytes.size() > kBufferSize) flush();
-  if (bytes.size() >= kBufferSize) {
-    buffer_.assign(bytes);
-    flush();
-  } else {
-    buffer_.append(bytes);
+  if (bytes.size() >= kBufferSize) put(bytes);
+  else buffer_.append(bytes);
+}
+
+void Output::File::write_base64(std::string_view raw) {
+  bytes_ += base64_size(raw.size());
+  for (size_t at = 0; at < raw.size(); at += kBase64Piece) {
+    const std::string_view piece = raw.substr(at, kBase64Piece);
+    if (buffer_.size() + base64_size(piece.size()) > kBufferSize) flush();
+    base64_append(piece, buffer_);
   }
+}
+
+StreamHash Output::File::hash_so_far() const {
+  StreamHash h(sha_);
+  h.update(buffer_);
+  return h;
 }
 
 void Output::File::close() {
@@ -138,7 +177,7 @@ void Output::write_link(const std::string& rel, const std::string& target) {
   record(rel, sha256(target).hex(), target.size());
 }
 
-Output::Prefetch Output::fetch(const std::vector<ObjectId>& media, bool base64) const {
+Output::Prefetch Output::fetch(const std::vector<ObjectId>& media, ObjectCheck check) const {
   Prefetch batch;
   std::vector<ObjectId> ids;
   for (const auto& id : media)
@@ -151,11 +190,10 @@ Output::Prefetch Output::fetch(const std::vector<ObjectId>& media, bool base64) 
     const size_t from = t * per, to = std::min(ids.size(), from + per);
     if (from >= to) return;
     std::vector<ObjectId> part(ids.begin() + from, ids.begin() + to);
-    std::vector<std::string> bytes = read_objects(store_, part, ObjectCheck::kSha256, 1);
+    std::vector<std::string> bytes = read_objects(store_, part, check, 1);
     for (size_t i = 0; i < part.size(); ++i) {
       Prefetch::Image& image = got[from + i];
       image.type = type_of(bytes[i]);
-      if (base64) base64_append(bytes[i], image.base64);
       image.bytes = std::move(bytes[i]);
     }
   });
@@ -168,19 +206,15 @@ void Output::take(Prefetch batch) {
   for (const auto& [id, image] : prefetched_.images) types_.emplace(id, image.type);
 }
 
-std::string Output::image_bytes(const ObjectId& media) {
+const std::string& Output::image_bytes(const ObjectId& media) {
   auto pre = prefetched_.images.find(media);
   if (pre != prefetched_.images.end()) return pre->second.bytes;
-  std::string bytes = std::move(read_objects(store_, {media}, ObjectCheck::kSha256, 1)[0]);
-  if (!types_.count(media)) types_[media] = type_of(bytes);
-  return bytes;
+  read_now_ = std::move(read_objects(store_, {media}, ObjectCheck::kSha256, 1)[0]);
+  if (!types_.count(media)) types_[media] = type_of(read_now_);
+  return read_now_;
 }
 
-std::string Output::image_base64(const ObjectId& media) {
-  auto pre = prefetched_.images.find(media);
-  if (pre != prefetched_.images.end() && !pre->second.base64.empty()) return pre->second.base64;
-  return base64_encode(image_bytes(media));
-}
+std::string Output::image_base64(const ObjectId& media) { return base64_encode(image_bytes(media)); }
 
 std::pair<std::string, std::string> Output::image_type(const ObjectId& media) {
   auto it = types_.find(media);
@@ -196,7 +230,7 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
     if (mime) *mime = types_.at(media).second;
     return it->second;
   }
-  std::string bytes = image_bytes(media);
+  const std::string& bytes = image_bytes(media);
   const auto& [ext, type] = types_.at(media);
   const std::string prefix = dir.empty() ? "" : dir + "/";
   std::string rel = prefix + media.hex().substr(0, 16) + "." + ext;

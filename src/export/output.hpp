@@ -3,6 +3,7 @@
 // bytes in the same order.
 #pragma once
 
+#include <openssl/evp.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -12,15 +13,30 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "kura/object_id.hpp"
-
-namespace kura {
-class Store;
-}
+#include "kura/store.hpp"
 
 namespace kura::exporter {
+
+// SHA-256 whose state can be copied: the export hashes an output file once,
+// and when a table's rows start going out other than as committed, the hash
+// of what was written so far becomes the start of the committed bytes' hash
+// (TableHash, derive.cpp) instead of hashing the same bytes twice.
+class StreamHash {
+ public:
+  StreamHash();
+  StreamHash(const StreamHash& other);
+  StreamHash& operator=(const StreamHash&) = delete;
+  ~StreamHash();
+  void update(std::string_view bytes);
+  ObjectId finish();
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
 
 struct FileRecord {
   std::string sha256;  // hex
@@ -36,21 +52,28 @@ class Output {
   // One file being written, buffered; close() records its SHA-256. Only one
   // text file is open at a time per writer, but images may be written while
   // it is open.
+  // Bytes are hashed a megabyte at a time as the buffer goes to disk.
   class File {
    public:
     void write(std::string_view bytes);
+    // Writes the base64 encoding of `raw`, encoded straight into the buffer.
+    void write_base64(std::string_view raw);
     void close();
+    // Bytes written so far, and the SHA-256 state after them.
+    uint64_t size() const { return bytes_; }
+    StreamHash hash_so_far() const;
     ~File();
 
    private:
     friend class Output;
     File(Output& out, std::string rel, mode_t mode);
     void flush();
+    void put(std::string_view bytes);  // to the file, unbuffered
     Output& out_;
     std::string rel_;
     int fd_ = -1;
     std::string buffer_;
-    Sha256 sha_;
+    StreamHash sha_;
     uint64_t bytes_ = 0;
     bool closed_ = false;
   };
@@ -68,20 +91,22 @@ class Output {
   // Media objects read ahead of the image calls that use them.
   struct Prefetch {
     struct Image {
-      std::string bytes, base64;
+      std::string bytes;
       std::pair<std::string, std::string> type;  // (ext, mime)
     };
-    std::map<ObjectId, Image> images;
+    std::unordered_map<ObjectId, Image, ObjectIdHash> images;
   };
-  // Reads these media objects on all cores, verifying each one's SHA-256,
-  // sniffs their types and, when `base64`, encodes them there too. Touches
-  // nothing of this Output: may run on another thread while it writes.
-  Prefetch fetch(const std::vector<ObjectId>& media, bool base64) const;
+  // Reads these media objects on all cores, checked as `check` says (kByCaller
+  // only for images whose bytes the caller hashes with their table, TableHash),
+  // and sniffs their types. Touches nothing of this Output: may run on
+  // another thread while it writes.
+  Prefetch fetch(const std::vector<ObjectId>& media, ObjectCheck check) const;
   // Serves the image calls that follow from `batch`, until the next take().
   void take(Prefetch batch);
-  // The bytes of a media object (verified).
-  std::string image_bytes(const ObjectId& media);
-  // Its base64 encoding (verified), for data URIs.
+  // The bytes of a media object: prefetched, else read now (SHA-256-checked).
+  // Valid until the next image call or take().
+  const std::string& image_bytes(const ObjectId& media);
+  // Its base64 encoding, for data URIs.
   std::string image_base64(const ObjectId& media);
 
   const std::map<std::string, FileRecord>& files() const { return files_; }
@@ -104,10 +129,11 @@ class Output {
   const Store& store_;
   std::map<std::string, FileRecord> files_;
   std::set<std::string> dirs_;
-  std::map<ObjectId, std::pair<std::string, std::string>> types_;      // id -> (ext, mime)
+  std::unordered_map<ObjectId, std::pair<std::string, std::string>, ObjectIdHash> types_;  // id -> (ext, mime)
   std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
   std::set<std::string> names_;  // image paths taken
   Prefetch prefetched_;
+  std::string read_now_;  // image_bytes() of one not prefetched
   uint64_t bytes_ = 0, images_ = 0, image_bytes_ = 0;
 };
 

@@ -8,6 +8,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "kura/object_id.hpp"
+#include "kura/repo.hpp"
+#include "kura/store.hpp"
 #include "support.hpp"
 
 using namespace kura::test;
@@ -279,4 +282,88 @@ TEST_CASE("list-formats names every format and what it cannot carry", "[export]"
   REQUIRE(j.size() == 7);
   CHECK(j[1]["name"] == "llava");
   CHECK(std::find(j[1]["cannot_carry"].begin(), j[1]["cannot_carry"].end(), "detail") != j[1]["cannot_carry"].end());
+}
+
+TEST_CASE("openai inline output is the committed file when every row goes out as committed", "[export]") {
+  // A CRLF line and a last line without a newline: the rows go out as
+  // committed but end in "\n", so the output differs there from the file
+  // while its table hash (the store's bytes read once, checked against the
+  // commit's SHA-256) still has to match the committed bytes exactly.
+  TempDir dir;
+  const fs::path repo = dir / "data";
+  const std::vector<std::pair<std::string, std::string>> images = {
+      {"fish.jpg", "image/jpeg"}, {"pic1.png", "image/png"}, {"blox.webp", "image/webp"}};
+  std::string train, lf, expected;
+  for (int i = 0; i < 12; ++i) {
+    const auto& [file, mime] = images[i % 3];
+    std::string line = row("Picture " + std::to_string(i), {uri(file, mime)}, file.substr(0, file.find('.')));
+    line.pop_back();  // its "\n"
+    train += line + (i == 5 ? "\r\n" : i == 11 ? "" : "\n");
+    expected += line + "\n";
+    lf += row("Image " + std::to_string(i), {uri(file, mime)}, file.substr(0, file.find('.')));
+  }
+  write_file(repo / "train.jsonl", train);
+  write_file(repo / "lf.jsonl", lf);
+  REQUIRE(run_kura(repo, {"init"}).exit_code == 0);
+  let_clock_tick();
+  REQUIRE(run_kura(repo, {"add", "."}).exit_code == 0);
+  REQUIRE(run_kura(repo, {"-q", "commit", "-m", "data"}).exit_code == 0);
+  auto r = run_kura(repo, {"export", "--format", "openai", "--split", "train", (dir / "crlf").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir / "crlf/train.jsonl") == expected);
+  r = run_kura(repo, {"export", "--format", "openai", "--split", "lf", (dir / "lf").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir / "lf/lf.jsonl") == read_file(repo / "lf.jsonl"));
+  CHECK(run_kura(repo, {"export", "--verify", (dir / "lf").string()}).exit_code == 0);
+}
+
+TEST_CASE("an image whose stored bytes changed stops the export with no manifest", "[export]") {
+  Dataset d;
+  {
+    // Other bytes under fish.jpg's id, as a damaged disk would leave them
+    // (fish.jpg is inline in lines 1, 5, 9, 12 and 13).
+    auto repo = kura::Repo::open(d.repo);
+    const kura::ObjectId fish = kura::sha256(data_file("fish.jpg"));
+    repo->store().erase_objects({fish});
+    repo->store().put_object(fish, data_file("windows.jpg"));
+    repo->store().sync_objects();
+  }
+  for (const std::string format : {"openai", "hf-imagefolder"}) {
+    INFO(format);
+    const fs::path out = d.dir / ("damaged-" + format);
+    auto r = d.exp({"--format", format, out.string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("kura fsck") != std::string::npos);
+    if (format == "openai") CHECK(r.err.find("'train.jsonl' rebuilt from its rows does not match") != std::string::npos);
+    else CHECK(r.err.find("does not match its SHA-256") != std::string::npos);
+    CHECK(!fs::exists(out / "kura-export.json"));
+  }
+}
+
+TEST_CASE("two tables of one split go out into one file each checked against its own commit hash", "[export]") {
+  // a/train.jsonl starts the output file (its hash is the file's); the
+  // second table's rows follow it, so its bytes are hashed on their own.
+  TempDir dir;
+  const fs::path repo = dir / "data";
+  std::string a, b;
+  for (int i = 0; i < 12; ++i) {
+    a += row("Left " + std::to_string(i), {uri("fish.jpg", "image/jpeg")}, "fish");
+    b += row("Right " + std::to_string(i), {uri("pic1.png", "image/png")}, "pic1");
+  }
+  write_file(repo / "a/train.jsonl", a);
+  write_file(repo / "b/train.jsonl", b);
+  REQUIRE(run_kura(repo, {"init"}).exit_code == 0);
+  let_clock_tick();
+  REQUIRE(run_kura(repo, {"add", "."}).exit_code == 0);
+  auto c = run_kura(repo, {"-q", "commit", "-m", "data"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  auto r = run_kura(repo, {"export", "--format", "openai", (dir / "out").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir / "out/train.jsonl") == a + b);
+  CHECK(run_kura(repo, {"export", "--verify", (dir / "out").string()}).exit_code == 0);
 }

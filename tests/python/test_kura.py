@@ -317,6 +317,19 @@ def test_a_small_cnn_trains_on_a_commit(digits):
     assert refused.returncode == 2 and "trained outside kura" in refused.stderr.decode()
 
 
+def test_runs_list_each_runs_evals_as_kura_runs_does(digits):
+    trained = json.loads(run(digits, "train", "--json", "--threads", "1", "--set", "epochs=1").stdout)
+    repo = kura.Repo(str(digits))
+    assert "evals" not in repo.runs()[0]  # none yet: the listing is the run alone, as kura runs --json gives it
+    run(digits, "eval", trained["id"], "--threads", "1")
+    listed = json.loads(run(digits, "runs", "--json").stdout)
+    assert repo.runs() == listed
+    evals = listed[0]["evals"]
+    assert [(e["commit"], e["split"]) for e in evals] == [(repo.resolve(), "validation")]
+    assert evals[0]["counts"]["examples"] == 40 and 0 <= evals[0]["accuracy"] <= 1
+    assert evals[0]["key"] == "eval/%s/%s/validation" % (trained["id"], repo.resolve())
+
+
 def test_record_run_refuses_bad_runs(digits):
     from kura.torch import record_run
     repo = kura.Repo(str(digits))
