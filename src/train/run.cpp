@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "kura/error.hpp"
 #include "kura/repo.hpp"
@@ -122,7 +123,7 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
       {"allow_check_errors", request.allow_check_errors},
       {"kura_version", version()},
       {"libtorch_version", torch_version()},
-      {"cpu", train::cpu_settings()},
+      {"cpu", train::cpu_settings(request.cpu)},
   };
   return build(repo, std::move(spec));
 }
@@ -137,6 +138,7 @@ PreparedRun prepare_from_spec(Repo& repo, const nlohmann::json& spec) {
                                    spec.value("libtorch_version", "?") + "; this is kura " + version() +
                                    " with libtorch " + torch_version() + ", whose weights may differ");
   if (spec.value("recipe", "") != "classify") fail(ErrorCode::kInvalidInput, "unknown recipe in the run spec");
+  std::ignore = run_environment(spec);  // refuses a native run of another kind of CPU before any decoding
   return build(repo, spec);
 }
 
