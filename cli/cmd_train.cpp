@@ -21,8 +21,15 @@ namespace {
 // Replaces this process by kura-train (installed beside kura) with the same
 // arguments and the CPU settings pinned in the environment, which libtorch
 // and OpenMP read when they load.
+// `kura train --cpu native` pins this CPU's best kernels instead (kura-train
+// would otherwise start a second time to change them).
 [[noreturn]] void hand_to_kura_train() {
-  for (const auto& [name, value] : pinned_environment()) ::setenv(name.c_str(), value.c_str(), 1);
+  std::vector<std::string> given = own_arguments();
+  CpuPin pin = CpuPin::kAvx2;
+  for (size_t i = 1; i < given.size(); ++i)
+    if (given[i] == "--cpu=native" || (given[i] == "--cpu" && i + 1 < given.size() && given[i + 1] == "native"))
+      pin = CpuPin::kNative;
+  for (const auto& [name, value] : pinned_environment(pin)) ::setenv(name.c_str(), value.c_str(), 1);
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) fail_errno("find the kura program", "/proc/self/exe");

@@ -25,10 +25,23 @@ void on_interrupt(int) {
 
 // libtorch reads its kernel choice and OpenMP its wait policy when the
 // process starts: when they are not already set, start again with them set.
-void pin_environment() {
-  if (environment_pinned()) return;
-  for (const auto& [name, value] : pinned_environment()) ::setenv(name.c_str(), value.c_str(), 1);
+void pin_environment(CpuPin pin = CpuPin::kAvx2) {
+  if (environment_pinned(pin)) return;
+  for (const auto& [name, value] : pinned_environment(pin)) ::setenv(name.c_str(), value.c_str(), 1);
   exec_program("/proc/self/exe", own_arguments(), "restart kura with the pinned CPU settings");
+}
+
+// Likewise for a recorded run's own settings (a --cpu native run's).
+void pin_environment_of(const nlohmann::json& spec) {
+  bool same = true;
+  const auto wanted = run_environment(spec);
+  for (const auto& [name, value] : wanted) {
+    const char* set = std::getenv(name.c_str());
+    same = same && set && value == set;
+  }
+  if (same) return;
+  for (const auto& [name, value] : wanted) ::setenv(name.c_str(), value.c_str(), 1);
+  exec_program("/proc/self/exe", own_arguments(), "restart kura with the run's CPU settings");
 }
 
 std::string clock_time(double seconds) {
@@ -192,10 +205,16 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
     cmd->add_option("--lora-alpha", tune->alpha, "With --adapter lora: their scale is alpha / rank (default 1)");
     cmd->add_option("--lora-targets", tune->targets, "With --adapter lora: the convolutions adapted: last (the last stage's, default), conv (all) or layer names (conv2,conv3; layer4)");
     cmd->add_flag("--freeze-base", tune->freeze_base, "Linear probe: train only a new head on the frozen --init base");
+    auto cpu = std::make_shared<std::string>("avx2");
+    cmd->add_option("--cpu", *cpu,
+                    "Kernels: avx2 (default; reproduces on any AVX2 CPU) or native (this CPU's best; reproduces only "
+                    "on the same kind of CPU, recorded in the spec)")
+        ->check(CLI::IsMember({"avx2", "native"}));
     cmd->add_flag("--json", *json, "Print the run record as JSON");
     par->add_to(cmd, true);
-    cmd->callback([&g, &action, req, config, sets, json, par, tune] {
-      pin_environment();
+    cmd->callback([&g, &action, req, config, sets, json, par, tune, cpu] {
+      req->cpu = *cpu == "native" ? CpuPin::kNative : CpuPin::kAvx2;
+      pin_environment(req->cpu);
       if (par->nproc > 1) {
         action = [req, par] {
           par->validate();
@@ -294,6 +313,7 @@ void add_train_run_commands(CLI::App& app, Global& g, Action& action) {
             const RunRecord found = find_run(*repo, *id);
             require_kura_run(found, "reproduce");
             world = found.spec.value("world", 1u);
+            pin_environment_of(found.spec);
           }
           if (world > 1) return launch_here(own_arguments(), world);
         }

@@ -11,7 +11,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libgit2-dev librocksdb-dev libvips-dev libvips-tools nlohmann-json3-dev
+  libgit2-dev librocksdb-dev libvips-dev libvips-tools libpng-dev nlohmann-json3-dev
   libcli11-dev catch2 libssl-dev libcurl4-openssl-dev
   libtorch-dev libdlib-dev
   libgloo-dev # headers of libtorch's Gloo process group (data-parallel training)

@@ -195,12 +195,40 @@ struct RepairedImage {
 // module cannot be loaded.
 [[nodiscard]] RepairedImage repair_image(std::string_view bytes, const ImageRepair& repair);
 
+// An image as a network takes it (kura train, eval, predict): size x size
+// pixels, 8-bit sRGB, three planes (CHW: all of R, then G, then B).
+struct ImagePixels {
+  std::vector<uint8_t> chw;  // 3 * size * size bytes; empty when error is set
+  std::string error;         // why the image does not decode, one line
+};
+
+// Decodes `bytes` (a whole image file) to exactly size x size (aspect ratio
+// not kept), the image as displayed: EXIF orientation applied, the first
+// frame of an animation, alpha flattened onto black, converted to 8-bit
+// sRGB (grey copied to the three planes). Resampling is Pillow's bilinear
+// (Image.resize(..., BILINEAR), Pillow 9: a triangle filter widened by the
+// scale when shrinking, 22-bit fixed-point weights, a horizontal then a
+// vertical pass each rounded to 8 bits), so the result is exactly what
+// Pillow gives for the same decoded pixels, and the same bits on every
+// machine. 8-bit PNGs without alpha or transparency (grey, RGB, palette) are
+// decoded with libpng alone, in microseconds; every other image through
+// libvips (a JPEG shrunk by its DCT while it is decoded, by the largest of
+// 2, 4 or 8 that keeps both sides at least `size`), with the same result
+// for the same pixels. Images whose header declares more than `max_pixels`
+// pixels are refused before any pixel is decoded. A truncated or corrupt
+// file is an error, not a grey picture. Thread-safe; never throws for bad
+// image bytes (error says why); throws kura::Error for size outside 1..4096
+// or when the image module cannot be loaded.
+[[nodiscard]] ImagePixels decode_pixels(std::string_view bytes, int size, uint64_t max_pixels = 100'000'000);
+
 // Work done since the process started, for tests that assert a cache hit did
 // no work and for benchmarks. Monotonic; safe to read from any thread.
 struct ImageCounters {
   uint64_t headers_read = 0;    // inspect_image() calls that reached libvips
   uint64_t images_decoded = 0;  // full decodes attempted (pixel limit passed)
   uint64_t faces_run = 0;       // face detector runs
+  uint64_t pixels_png = 0;      // decode_pixels() calls served by libpng alone
+  uint64_t pixels_vips = 0;     // decode_pixels() calls that went to libvips
 };
 [[nodiscard]] ImageCounters image_counters();
 

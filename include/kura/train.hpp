@@ -51,6 +51,14 @@ namespace kura {
 
 class Repo;
 
+// Which CPU kernels a run pins (docs/train.md, Reproducibility).
+// kAvx2, the default: libtorch's AVX2 kernels, so that the run reproduces
+// bit for bit on any AVX2 x86-64 machine (AVX-512 or not). kNative: the best
+// kernels this CPU has (AVX-512 here, when it has them), faster, but the run
+// reproduces only on a CPU of the same kind (cpu_kind()); the spec records
+// the kind and reproduce refuses another.
+enum class CpuPin { kAvx2, kNative };
+
 // What the user asks for; prepare_run() turns it into a spec.
 struct RunRequest {
   std::string rev = "HEAD";
@@ -66,14 +74,31 @@ struct RunRequest {
   // Processes training together, data parallel (recorded in the spec: the
   // same run with another world size is another run with other weights).
   unsigned world = 1;
+  // The kernels pinned (recorded in the spec's "cpu"); the process must
+  // have been started with pinned_environment(cpu).
+  CpuPin cpu = CpuPin::kAvx2;
 };
 
 // Environment variables a run needs before the process starts, with the
-// values this process would record: the caller's own setting when present,
-// else the defaults (avx2, AVX2, passive).
-std::vector<std::pair<std::string, std::string>> pinned_environment();
-// True when the process environment already holds pinned_environment().
-bool environment_pinned();
+// values this process would record. kAvx2: the caller's own setting when
+// present, else the defaults (avx2, AVX2, passive). kNative:
+// ATEN_CPU_CAPABILITY the widest kernels this CPU runs (avx512 with
+// AVX-512 F, BW, VL, DQ and FMA, else avx2 with AVX2 and FMA, else default:
+// what ATen's own test asks for, from /proc/cpuinfo), DNNL_MAX_CPU_ISA ALL,
+// OMP_WAIT_POLICY as for kAvx2.
+std::vector<std::pair<std::string, std::string>> pinned_environment(CpuPin pin = CpuPin::kAvx2);
+// True when the process environment already holds pinned_environment(pin).
+bool environment_pinned(CpuPin pin = CpuPin::kAvx2);
+// What a native run's kernels depend on, in words: the CPU's vendor, family
+// and model and the instruction sets libtorch and oneDNN choose kernels by
+// ("AuthenticAMD family 25 model 17: avx2 avx512bw avx512dq avx512f
+// avx512vl fma"). Read from /proc/cpuinfo once.
+std::string cpu_kind();
+// The environment the run of `spec` needs (its "cpu" object without the
+// CPU kind). Error(kInvalidInput) when the spec is a --cpu native run made on
+// a CPU of another kind than this one, naming both: its kernels may give
+// other bits here.
+std::vector<std::pair<std::string, std::string>> run_environment(const nlohmann::json& spec);
 
 struct EpochMetrics {
   int epoch = 0;                    // 1-based

@@ -14,6 +14,7 @@
 
 #include "check/faces.hpp"
 #include "check/likeness.hpp"
+#include "check/pixels.hpp"
 #include "kura/error.hpp"
 
 namespace kura {
@@ -542,9 +543,11 @@ void init_image_library() {
 }
 
 ImageCounters image_counters() {
-  return {g_headers_read.load(std::memory_order_relaxed),
-          g_images_decoded.load(std::memory_order_relaxed),
-          g_faces_run.load(std::memory_order_relaxed)};
+  ImageCounters c{g_headers_read.load(std::memory_order_relaxed),
+                  g_images_decoded.load(std::memory_order_relaxed),
+                  g_faces_run.load(std::memory_order_relaxed)};
+  media::add_pixel_counters(&c);
+  return c;
 }
 
 }  // namespace kura

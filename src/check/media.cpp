@@ -1,7 +1,7 @@
 // The kura library's side of the image module (see media_api.hpp): finds
 // libkura-media.so, loads it on the first image to decode, and forwards
-// inspect_image(), init_image_library(), make_thumbnail(), repair_image()
-// and image_counters() to it.
+// inspect_image(), init_image_library(), make_thumbnail(), repair_image(),
+// decode_pixels() and image_counters() to it.
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -126,6 +126,13 @@ RepairedImage repair_image(std::string_view bytes, const ImageRepair& repair) {
   RepairedImage repaired = api().repair(bytes, repair, &error);
   rethrow(error);
   return repaired;
+}
+
+ImagePixels decode_pixels(std::string_view bytes, int size, uint64_t max_pixels) {
+  MediaError error;
+  ImagePixels pixels = api().pixels(bytes, size, max_pixels, &error);
+  rethrow(error);
+  return pixels;
 }
 
 ImageCounters image_counters() {

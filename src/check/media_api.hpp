@@ -7,8 +7,8 @@
 // libkura-media.so (src/check/image_facts.cpp, faces.cpp, media_entry.cpp),
 // that src/check/media.cpp loads with dlopen the first time an image has to
 // be decoded. The kura library's inspect_image(), init_image_library() and
-// image_counters(), make_thumbnail() and repair_image() forward to it
-// through this table.
+// image_counters(), make_thumbnail(), repair_image() and decode_pixels()
+// forward to it through this table.
 //
 // Both sides are built from the same sources by the same compiler, so the
 // table passes C++ types; `abi` guards against a module left over from
@@ -37,6 +37,8 @@ struct MediaAbi {
   size_t thumbnail_size = sizeof(Thumbnail);
   size_t repair_size = sizeof(ImageRepair);
   size_t repaired_size = sizeof(RepairedImage);
+  size_t pixels_size = sizeof(ImagePixels);
+  size_t counters_size = sizeof(ImageCounters);
   int facts_version = kImageFactsVersion;
   bool operator==(const MediaAbi&) const = default;
 };
@@ -49,6 +51,7 @@ struct MediaApi {
   ImageCounters (*counters)();
   Thumbnail (*thumbnail)(std::string_view bytes, int max_side, uint64_t max_pixels, MediaError* error);
   RepairedImage (*repair)(std::string_view bytes, const ImageRepair& repair, MediaError* error);
+  ImagePixels (*pixels)(std::string_view bytes, int size, uint64_t max_pixels, MediaError* error);
 };
 
 }  // namespace kura

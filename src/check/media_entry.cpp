@@ -60,7 +60,20 @@ RepairedImage repair(std::string_view bytes, const ImageRepair& what, MediaError
   return {};
 }
 
-const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters, thumbnail, repair};
+ImagePixels pixels(std::string_view bytes, int size, uint64_t max_pixels, MediaError* error) {
+  try {
+    return decode_pixels(bytes, size, max_pixels);
+  } catch (const Error& e) {
+    carry(error, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    carry(error, ErrorCode::kIo, "out of memory while decoding an image");
+  } catch (const std::exception& e) {
+    carry(error, ErrorCode::kIo, std::string("image decoding failed: ") + e.what());
+  }
+  return {};
+}
+
+const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters, thumbnail, repair, pixels};
 
 }  // namespace
 }  // namespace kura

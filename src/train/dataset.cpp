@@ -1,10 +1,7 @@
 #include "train/dataset.hpp"
 
-#include <vips/vips.h>
-
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <set>
 
 #include "kura/error.hpp"
@@ -191,69 +188,11 @@ std::vector<Example> read_folder(const Repo& repo, const std::string& commit, co
   return out;
 }
 
-struct ImageOwner {
-  VipsImage* p = nullptr;
-  ~ImageOwner() {
-    if (p) g_object_unref(p);
-  }
-  VipsImage* release() {
-    VipsImage* r = p;
-    p = nullptr;
-    return r;
-  }
-};
-
-std::string vips_message() {
-  std::string m = vips_error_buffer();
-  vips_error_clear();
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  std::replace(m.begin(), m.end(), '\n', ' ');
-  return m.empty() ? "unknown libvips error" : m;
-}
-
-// One image to size x size x 3 bytes (HWC), into `out`; returns an error text or "".
+// One image to size x size x 3 bytes (CHW), into `out`; returns an error text or "".
 std::string decode_one(const std::string& bytes, int size, uint8_t* out) {
-  ImageOwner img;
-  if (vips_thumbnail_buffer(const_cast<char*>(bytes.data()), bytes.size(), &img.p, size, "height", size, "size",
-                            VIPS_SIZE_FORCE, nullptr) != 0)
-    return vips_message();
-  auto step = [&](int rc, ImageOwner& next) -> bool {
-    if (rc != 0) return false;
-    g_object_unref(img.p);
-    img.p = next.release();
-    return true;
-  };
-  if (vips_image_hasalpha(img.p)) {
-    ImageOwner next;
-    if (!step(vips_flatten(img.p, &next.p, nullptr), next)) return vips_message();
-  }
-  if (vips_image_guess_interpretation(img.p) != VIPS_INTERPRETATION_sRGB) {
-    ImageOwner next;
-    if (!step(vips_colourspace(img.p, &next.p, VIPS_INTERPRETATION_sRGB, nullptr), next)) return vips_message();
-  }
-  if (img.p->BandFmt != VIPS_FORMAT_UCHAR) {
-    ImageOwner next;
-    if (!step(vips_cast_uchar(img.p, &next.p, nullptr), next)) return vips_message();
-  }
-  if (img.p->Bands == 1) {
-    ImageOwner next;
-    VipsImage* three[] = {img.p, img.p, img.p};
-    if (!step(vips_bandjoin(three, &next.p, 3, nullptr), next)) return vips_message();
-  } else if (img.p->Bands > 3) {
-    ImageOwner next;
-    if (!step(vips_extract_band(img.p, &next.p, 0, "n", 3, nullptr), next)) return vips_message();
-  }
-  if (img.p->Bands != 3 || img.p->Xsize != size || img.p->Ysize != size)
-    return "unexpected result of resizing (" + std::to_string(img.p->Xsize) + "x" + std::to_string(img.p->Ysize) + "x" +
-           std::to_string(img.p->Bands) + ")";
-  size_t len = 0;
-  void* mem = vips_image_write_to_memory(img.p, &len);
-  if (!mem) return vips_message();
-  std::unique_ptr<void, void (*)(void*)> owner(mem, g_free);
-  const uint8_t* hwc = static_cast<const uint8_t*>(mem);
-  const size_t plane = static_cast<size_t>(size) * size;
-  for (size_t i = 0; i < plane; ++i)
-    for (size_t c = 0; c < 3; ++c) out[c * plane + i] = hwc[i * 3 + c];
+  ImagePixels pixels = decode_pixels(bytes, size);
+  if (!pixels.error.empty()) return pixels.error;
+  std::copy(pixels.chw.begin(), pixels.chw.end(), out);
   return "";
 }
 
@@ -304,7 +243,6 @@ std::vector<Example> load_set(const Repo& repo, const std::string& commit, const
 
 Images decode_examples(const std::vector<Example>& examples, int size, unsigned threads,
                        const std::vector<std::string>& labels, uint64_t* unknown) {
-  init_image_library();
   std::map<std::string, int64_t> index;
   for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = static_cast<int64_t>(i);
   std::vector<const Example*> kept;

@@ -1,6 +1,7 @@
 // Reads a commit's training data: examples (image bytes and label) from the
 // JSONL files or the labelled folders the spec names, in file order, minus
-// what the check report excludes; then decodes them with libvips.
+// what the check report excludes; then decodes them through the image module
+// (decode_pixels, kura/image_facts.hpp).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <set>
 
 #include "kura/error.hpp"
@@ -21,6 +23,65 @@ const std::pair<const char*, const char*> kPinned[] = {
     {"DNNL_MAX_CPU_ISA", "AVX2"},     // oneDNN's convolutions, likewise
     {"OMP_WAIT_POLICY", "passive"},   // busy-waiting threads crawl on a shared machine
 };
+
+// The spec's "cpu" key of a --cpu native run: the CPU kind it ran on.
+constexpr const char* kNativeKey = "native";
+
+struct CpuInfo {
+  std::string vendor = "unknown", family = "?", model = "?";
+  std::vector<std::string> flags;  // those kernels are chosen by, sorted
+};
+
+// The first processor of /proc/cpuinfo. Flags other than these do not
+// change which kernels libtorch (ATen's dispatch) or oneDNN pick.
+const CpuInfo& cpu_info() {
+  static const CpuInfo info = [] {
+    static const std::set<std::string> kKernelFlags = {
+        "avx",         "avx2",        "fma",         "f16c",        "avx512f",   "avx512bw", "avx512vl", "avx512dq",
+        "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni",    "amx_tile",  "amx_bf16", "amx_int8", "asimd",
+        "sve"};
+    CpuInfo c;
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    std::set<std::string> flags;
+    bool seen_flags = false;
+    while (std::getline(in, line)) {
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) {
+        if (seen_flags) break;  // the end of the first processor
+        continue;
+      }
+      std::string key = line.substr(0, colon), value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+      while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+      if (key == "vendor_id" || key == "CPU implementer") c.vendor = value;
+      else if (key == "cpu family" || key == "CPU architecture") c.family = value;
+      else if (key == "model" || key == "CPU part") c.model = value;
+      else if (key == "flags" || key == "Features") {
+        seen_flags = true;
+        std::istringstream words(value);
+        for (std::string w; words >> w;)
+          if (kKernelFlags.count(w)) flags.insert(w);
+      }
+    }
+    c.flags.assign(flags.begin(), flags.end());
+    return c;
+  }();
+  return info;
+}
+
+bool has_flag(const std::string& flag) {
+  const auto& f = cpu_info().flags;
+  return std::find(f.begin(), f.end(), flag) != f.end();
+}
+
+// The test of ATen 1.13's compute_cpu_capability (DispatchStub.cpp), on
+// /proc/cpuinfo's flags. (Debian's libtorch, left to itself, picks AVX2 on
+// this project's AVX-512 machine: its cpuinfo library does not see AVX-512 there.)
+std::string native_capability() {
+  if (has_flag("avx512vl") && has_flag("avx512bw") && has_flag("avx512dq") && has_flag("fma")) return "avx512";
+  if (has_flag("avx2") && has_flag("fma")) return "avx2";
+  return "default";
+}
 
 // "key.sub" with both values for each leaf that differs.
 void json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& at, nlohmann::json& out) {
@@ -43,21 +104,52 @@ std::string commit_of(const RunRecord& r) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> pinned_environment() {
+std::vector<std::pair<std::string, std::string>> pinned_environment(CpuPin pin) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, fallback] : kPinned) {
     const char* set = std::getenv(name);
     out.emplace_back(name, set && *set ? set : fallback);
   }
+  if (pin == CpuPin::kNative) {
+    out[0].second = native_capability();
+    out[1].second = "ALL";
+  }
   return out;
 }
 
-bool environment_pinned() {
-  for (const auto& [name, value] : pinned_environment()) {
+bool environment_pinned(CpuPin pin) {
+  for (const auto& [name, value] : pinned_environment(pin)) {
     const char* set = std::getenv(name.c_str());
     if (!set || value != set) return false;
   }
   return true;
+}
+
+std::string cpu_kind() {
+  static const std::string kind = [] {
+    const CpuInfo& c = cpu_info();
+    std::string out = c.vendor + " family " + c.family + " model " + c.model + ":";
+    for (const auto& f : c.flags) out += " " + f;
+    return out;
+  }();
+  return kind;
+}
+
+std::vector<std::pair<std::string, std::string>> run_environment(const nlohmann::json& spec) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!spec.is_object() || !spec.contains("cpu") || !spec["cpu"].is_object()) return out;
+  for (const auto& [name, value] : spec["cpu"].items()) {
+    if (name == kNativeKey) {
+      if (value != cpu_kind())
+        fail(ErrorCode::kInvalidInput, "the run was trained with --cpu native on a CPU of another kind (" +
+                                           value.get<std::string>() + "; this one is " + cpu_kind() +
+                                           "), whose kernels may give other bits here; train it again on this machine, or "
+                                           "train with the default AVX2 pin for a run that reproduces on any AVX2 CPU");
+      continue;
+    }
+    out.emplace_back(name, value.get<std::string>());
+  }
+  return out;
 }
 
 nlohmann::json RunRecord::to_json() const {

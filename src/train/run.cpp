@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "kura/error.hpp"
 #include "kura/repo.hpp"
@@ -37,6 +38,9 @@ const char* run_status_name(RunStatus status) { return status == RunStatus::kCom
 std::string torch_version() { return train::libtorch_version(); }
 
 namespace {
+
+// 2: images resampled as Pillow does (decode_pixels); 1 had libvips' thumbnail.
+constexpr int kSpecFormat = 2;
 
 PreparedRun build(Repo& repo, nlohmann::json spec) {
   const std::string commit = spec.at("commit");
@@ -108,7 +112,7 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
                                        " fine-tunes a base model: give it with --init BASE.pt (or --init-object ID)");
   unsigned threads = request.threads ? request.threads : std::max(1u, std::thread::hardware_concurrency());
   nlohmann::json spec = {
-      {"format", 1},
+      {"format", kSpecFormat},
       {"commit", commit.id},
       {"recipe", request.recipe},
       {"settings", settings},
@@ -119,17 +123,22 @@ PreparedRun prepare_run(Repo& repo, const RunRequest& request) {
       {"allow_check_errors", request.allow_check_errors},
       {"kura_version", version()},
       {"libtorch_version", torch_version()},
-      {"cpu", train::cpu_settings()},
+      {"cpu", train::cpu_settings(request.cpu)},
   };
   return build(repo, std::move(spec));
 }
 
 PreparedRun prepare_from_spec(Repo& repo, const nlohmann::json& spec) {
+  if (spec.value("format", 0) != kSpecFormat)
+    fail(ErrorCode::kConflict, "the run's spec is format " + spec.value("format", nlohmann::json(0)).dump() +
+                                   ", from a kura that decoded images with libvips' thumbnail (other pixels); this kura "
+                                   "reads format " + std::to_string(kSpecFormat) + ": train the run again");
   if (spec.value("kura_version", "") != version() || spec.value("libtorch_version", "") != torch_version())
     fail(ErrorCode::kConflict, "the run was made by kura " + spec.value("kura_version", "?") + " with libtorch " +
                                    spec.value("libtorch_version", "?") + "; this is kura " + version() +
                                    " with libtorch " + torch_version() + ", whose weights may differ");
   if (spec.value("recipe", "") != "classify") fail(ErrorCode::kInvalidInput, "unknown recipe in the run spec");
+  std::ignore = run_environment(spec);  // refuses a native run of another kind of CPU before any decoding
   return build(repo, spec);
 }
 

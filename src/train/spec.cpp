@@ -124,17 +124,18 @@ Hyper hyper_of(const nlohmann::json& spec) {
 
 std::string canonical(const nlohmann::json& spec) { return spec.dump(); }
 
-nlohmann::json cpu_settings() {
+nlohmann::json cpu_settings(CpuPin pin) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, value] : pinned_environment()) j[name] = value;
+  for (const auto& [name, value] : pinned_environment(pin)) j[name] = value;
+  if (pin == CpuPin::kNative) j["native"] = cpu_kind();
   return j;
 }
 
 void require_environment(const nlohmann::json& spec) {
-  for (const auto& [name, value] : spec.at("cpu").items()) {
+  for (const auto& [name, value] : run_environment(spec)) {
     const char* set = std::getenv(name.c_str());
-    if (!set || value.get<std::string>() != set)
-      fail(ErrorCode::kInvalidInput, "the run needs " + name + "=" + value.get<std::string>() +
+    if (!set || value != set)
+      fail(ErrorCode::kInvalidInput, "the run needs " + name + "=" + value +
                                          " in the environment before the process starts (it has " +
                                          (set ? std::string(set) : std::string("none")) +
                                          "); the kura command sets it itself");

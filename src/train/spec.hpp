@@ -19,9 +19,11 @@ nlohmann::json fill_settings(const nlohmann::json& given);
 Hyper hyper_of(const nlohmann::json& spec);
 // Sorted keys, no spaces: the bytes a run id hashes.
 std::string canonical(const nlohmann::json& spec);
-// The spec's "cpu" object: the pinned environment of this process.
-nlohmann::json cpu_settings();
-// Error(kInvalidInput) when this process's environment differs from the spec's.
+// The spec's "cpu" object: the environment pinned for `pin` and, for
+// CpuPin::kNative, "native": cpu_kind(), the CPU the run's bits belong to.
+nlohmann::json cpu_settings(CpuPin pin);
+// Error(kInvalidInput) when this process's environment differs from the
+// spec's, or the spec is a native run of another kind of CPU (run_environment).
 void require_environment(const nlohmann::json& spec);
 
 }  // namespace kura::train
