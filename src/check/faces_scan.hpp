@@ -24,6 +24,7 @@
 #include <dlib/image_processing/frontal_face_detector.h>
 
 #include "check/faces_resize.hpp"
+#include "check/faces_detect.hpp"
 
 namespace kura::check::KURA_FACES_NS {
 
@@ -34,17 +35,9 @@ namespace kura::check::KURA_FACES_NS {
 // at 2x, and as 1 MP copies at 1x): the same 43 / 42 faces found, and no
 // detection in the 22 face-free photos of opencv-doc. A 2/3 step lost faces
 // (41 of 43). See docs/checks.md. Its levels are made by resize_grey
-// (faces_resize.hpp): the same pixels as dlib's resize, faster.
-using Detector = dlib::object_detector<dlib::scan_fhog_pyramid<Pyramid>>;
-
-// `model`: a dlib::frontal_face_detector in dlib's serialized form (which
-// does not record the pyramid type, so it loads into Detector unchanged).
-inline Detector detector_from(const std::string& model) {
-  Detector detector;
-  std::istringstream in(model);
-  dlib::deserialize(detector, in);
-  return detector;
-}
+// (faces_resize.hpp): the same pixels as dlib's resize, faster; the scan
+// itself is faces_detect.hpp's Detector: the same boxes as dlib's.
+inline Detector detector_from(const std::string& model) { return Detector(model); }
 
 // Boxes (x, y, w, h) of the faces `detector` finds in the packed grey image,
 // resized first (bilinear: dlib's resize_image, the interpolation the
