@@ -36,7 +36,6 @@ class Detector {
     std::istringstream in(model);
     dlib::deserialize(detector, in);
     const Scanner& scanner = detector.get_scanner();
-    features_ = scanner.get_feature_extractor();
     cell_ = static_cast<int>(scanner.get_cell_size());
     padding_ = static_cast<long>(scanner.get_padding());
     min_level_width_ = scanner.get_min_pyramid_layer_width();
@@ -146,7 +145,7 @@ class Detector {
     return areas;
   }
 
-  dlib::default_fhog_feature_extractor features_;
+  Features features_;  // dlib's default extractor, which has no state, faster
   int cell_ = 8;
   long padding_ = 1;
   unsigned long min_level_width_ = 0, min_level_height_ = 0, max_levels_ = 0;

@@ -24,6 +24,7 @@
 #include <dlib/image_processing/frontal_face_detector.h>
 
 #include "check/faces_resize.hpp"
+#include "check/faces_hog.hpp"
 #include "check/faces_detect.hpp"
 
 namespace kura::check::KURA_FACES_NS {
