@@ -58,7 +58,25 @@ inline void resize_grey(const dlib::array2d<unsigned char>& in, dlib::array2d<un
 
 #if defined(__AVX2__) && defined(__FMA__)
   std::vector<unsigned char> last_row(&in[in_nr - 1][0], &in[in_nr - 1][0] + in_nc);
-  last_row.resize(in_nc + 4, 0);
+  last_row.resize(in_nc + 16, 0);
+  // Where the eight columns of a block read at most 16 input bytes (scales
+  // under about 1.9: the scan's up-sampling and each pyramid level), the
+  // pixels come from one 16-byte load and a byte shuffle instead of gathers,
+  // which are slow on some CPUs; `shuffle_left` / `shuffle_right` put the
+  // byte of each column's left / right pixel in its 32-bit lane.
+  const long blocks = vector_end / 8;
+  std::vector<int> block_start(blocks);
+  std::vector<char> near(blocks, 0);
+  std::vector<int> shuffle_left(8 * blocks), shuffle_right(8 * blocks);
+  for (long k = 0; k < blocks; ++k) {
+    const int first = left[8 * k];
+    block_start[k] = first;
+    near[k] = in_nc >= 16 && left[8 * k + 7] + 1 - first <= 15;
+    for (int j = 0; j < 8; ++j) {
+      shuffle_left[8 * k + j] = (left[8 * k + j] - first) | int(0x80808000);
+      shuffle_right[8 * k + j] = (left[8 * k + j] + 1 - first) | int(0x80808000);
+    }
+  }
 #endif
   double y = -y_scale;
   for (long r = 0; r < out_nr; ++r) {
@@ -72,22 +90,36 @@ inline void resize_grey(const dlib::array2d<unsigned char>& in, dlib::array2d<un
     unsigned char* o = &out[r][0];
     long c = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-    // Eight columns at a time: one 32-bit gather at each left index brings
-    // that pixel and its right neighbour. A gather reads two bytes past the
-    // last right neighbour, so the image's last row is read from a padded copy.
+    // Eight columns at a time: a byte shuffle of one load (see above), or
+    // one 32-bit gather at each left index, which brings that pixel and its
+    // right neighbour. Both read past the last right neighbour, so the
+    // image's last row is read from a padded copy.
     const unsigned char* tg = top == in_nr - 1 ? last_row.data() : t;
     const unsigned char* bg = bottom == in_nr - 1 ? last_row.data() : b;
     const __m256 vtb = _mm256_set1_ps(tb), vinv_tb = _mm256_set1_ps(inv_tb);
     const __m256i bytes = _mm256_set1_epi32(0xFF);
     for (; c + 8 <= vector_end; c += 8) {
-      const __m256i i = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(left.data() + c));
       const __m256 f = _mm256_loadu_ps(frac.data() + c), nf = _mm256_loadu_ps(inv_frac.data() + c);
-      const __m256i tg4 = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tg), i, 1);
-      const __m256i bg4 = _mm256_i32gather_epi32(reinterpret_cast<const int*>(bg), i, 1);
-      const __m256 tl = _mm256_cvtepi32_ps(_mm256_and_si256(tg4, bytes));
-      const __m256 tr = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(tg4, 8), bytes));
-      const __m256 bl = _mm256_cvtepi32_ps(_mm256_and_si256(bg4, bytes));
-      const __m256 br = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(bg4, 8), bytes));
+      __m256 tl, tr, bl, br;
+      if (near[c / 8]) {
+        const long at = block_start[c / 8];
+        const __m256i tv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tg + at)));
+        const __m256i bv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg + at)));
+        const __m256i sl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shuffle_left.data() + c));
+        const __m256i sr = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shuffle_right.data() + c));
+        tl = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(tv, sl));
+        tr = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(tv, sr));
+        bl = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(bv, sl));
+        br = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(bv, sr));
+      } else {
+        const __m256i i = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(left.data() + c));
+        const __m256i tg4 = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tg), i, 1);
+        const __m256i bg4 = _mm256_i32gather_epi32(reinterpret_cast<const int*>(bg), i, 1);
+        tl = _mm256_cvtepi32_ps(_mm256_and_si256(tg4, bytes));
+        tr = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(tg4, 8), bytes));
+        bl = _mm256_cvtepi32_ps(_mm256_and_si256(bg4, bytes));
+        br = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(bg4, 8), bytes));
+      }
       const __m256 tlf = _mm256_mul_ps(vinv_tb, nf), trf = _mm256_mul_ps(vinv_tb, f);
       const __m256 blf = _mm256_mul_ps(vtb, nf), brf = _mm256_mul_ps(vtb, f);
       const __m256 v = _mm256_fmadd_ps(brf, br, _mm256_fmadd_ps(blf, bl, _mm256_fmadd_ps(trf, tr, _mm256_mul_ps(tlf, tl))));
@@ -108,8 +140,9 @@ inline void resize_grey(const dlib::array2d<unsigned char>& in, dlib::array2d<un
       const float tl = t[i], tr = t[i + 1], bl = b[i], br = b[i + 1];
 #if defined(__FMA__)
       // What GCC makes of dlib's tlf*tl + trf*tr + blf*bl + brf*br when FMA
-      // is on (it contracts the sum, -ffp-contract=fast being its default);
-      // written out, because it contracts this copy's sum another way.
+      // is on at -O2 (it contracts the sum, -ffp-contract=fast being its
+      // default); written out, because it contracts this copy's sum another
+      // way. The AVX2 loop above does the same.
       const float v = std::fma(brf, br, std::fma(blf, bl, std::fma(trf, tr, tlf * tl)));
 #else
       const float v = tlf * tl + trf * tr + blf * bl + brf * br;
