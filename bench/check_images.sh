@@ -170,7 +170,7 @@ say_time() {  # say_time LABEL IMAGES TIMEFILE TARGET: wall and CPU against a ta
   read -r wall user sys <"$3"
   awk -v l="$1" -v n="$2" -v w="$wall" -v u="$user" -v s="$sys" -v t="$4" 'BEGIN {
     printf "%s: wall %.1f s = %.1f images/s; cpu %.1f s (user %.1f, sys %.1f) = %.2f ms/image = %.1f images/s on 2 free cores; target %s images/s (%s on 2 free cores)\n",
-           l, w, n / w, u + s, u, s, 1000 * (u + s) / n, 2 * n / (u + s), t, 2 * n / (u + s) >= t ? "met" : "missed" }'
+           l, w, n / w, u + s, u, s, 1000 * (u + s) / n, 2 * n / (u + s), t, ((2 * n / (u + s) >= t) ? "met" : "missed") }'
 }
 if [ "$COMMIT_RUN" = 1 ]; then
   python3 "$HERE/gen_images.py" big "$BENCH_DIR/data/jpegs2k" --bases 20 --folders 2 >/dev/null
