@@ -38,8 +38,7 @@ class Features : public dlib::default_fhog_feature_extractor {
  private:
   void extract(const dlib::array2d<unsigned char>& img_, dlib::array<dlib::array2d<float>>& hog, int cell_size,
                int filter_rows_padding, int filter_cols_padding) const;
-  void histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int cells_nc, int visible_nr,
-                  int visible_nc) const;
+  void histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr, int visible_nc) const;
 
   // dlib's unit vectors of the nine orientations (doubles made floats, as
   // dlib assigns them).
@@ -57,12 +56,11 @@ class Features : public dlib::default_fhog_feature_extractor {
   float& h(long r, long c, int o) const { return hist_[(r * hist_nc_ + c) * 18 + o]; }
 };
 
-inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int cells_nc,
-                                 int visible_nr, int visible_nc) const {
+inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
+                                 int visible_nc) const {
   const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
   dlib::matrix<float, 2, 1> directions[9];
   for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
-  (void)cells_nc;
 
   // dlib's vector loop covers x = 1, 9, 17, ... while x < visible_nc - 7;
   // its weights depend on the column only.
@@ -205,7 +203,7 @@ inline void Features::extract(const dlib::array2d<unsigned char>& img, dlib::arr
 
   const int visible_nr = std::min((long)cells_nr * cell_size, img.nr()) - 1;
   const int visible_nc = std::min((long)cells_nc * cell_size, img.nc()) - 1;
-  histograms(img, cell_size, cells_nc, visible_nr, visible_nc);
+  histograms(img, cell_size, visible_nr, visible_nc);
 
   // From here on dlib's code, as it is (hist[r][c](o) is h(r, c, o)).
   for (int r = 0; r < cells_nr; ++r) {
