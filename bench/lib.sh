@@ -18,7 +18,7 @@ build_image_driver() {
   local main=$1 out=$2 dir
   dir=$(dirname "$out")
   local srcs=("$ROOT/src/check/image_facts.cpp" "$ROOT/src/check/image_format.cpp" "$ROOT/src/check/faces.cpp"
-              "$ROOT/src/check/faces_avx2.cpp" "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces.hpp"
+              "$ROOT/src/check/faces_avx2.cpp" "$ROOT/src/check/faces_scan.hpp" "$ROOT/src/check/faces_resize.hpp" "$ROOT/src/check/faces_detect.hpp" "$ROOT/src/check/faces_hog.hpp" "$ROOT/src/check/faces.hpp"
               "$ROOT/src/check/likeness.cpp" "$ROOT/src/util/error.cpp" "$ROOT/src/util/object_id.cpp" "$ROOT/include/kura/image_facts.hpp")
   if [ -x "$out" ] && [ -z "$(find "${srcs[@]}" "$0" -newer "$out")" ]; then return 0; fi
   local flags

@@ -18,8 +18,9 @@ inline constexpr int kDetectorMinFacePx = 80;
 // shrunk, and the smallest face it can find grows instead (faces of
 // min_face_px 40 are honoured up to 0.2 MP; a 1 MP photo is scanned at
 // 0.89x, i.e. from 90 px faces: about 9% of sqrt(width x height)). The scan
-// costs 40-47 ms a detector megapixel on one core with AVX2 (58 without),
-// so this keeps face detection on 1 MP photos over 40 images/s on two cores.
+// cost 40-47 ms a detector megapixel on one core with AVX2 (58 without)
+// before issue 14 and about 20% less since, so this keeps face detection on
+// 1 MP photos over 40 images/s on two cores (57-58 measured under load).
 // docs/checks.md has the recall each setting keeps.
 inline constexpr double kDetectorMaxPixels = 0.8e6;
 

@@ -23,6 +23,10 @@
 
 #include <dlib/image_processing/frontal_face_detector.h>
 
+#include "check/faces_resize.hpp"
+#include "check/faces_hog.hpp"
+#include "check/faces_detect.hpp"
+
 namespace kura::check::KURA_FACES_NS {
 
 // dlib's frontal face model (its five HOG filters, unchanged) scanned over a
@@ -31,22 +35,15 @@ namespace kura::check::KURA_FACES_NS {
 // Measured on dlib's examples/faces (43 labelled faces in 9 photos; scanned
 // at 2x, and as 1 MP copies at 1x): the same 43 / 42 faces found, and no
 // detection in the 22 face-free photos of opencv-doc. A 2/3 step lost faces
-// (41 of 43). See docs/checks.md.
-using Detector = dlib::object_detector<dlib::scan_fhog_pyramid<dlib::pyramid_down<4>>>;
-
-// `model`: a dlib::frontal_face_detector in dlib's serialized form (which
-// does not record the pyramid type, so it loads into Detector unchanged).
-inline Detector detector_from(const std::string& model) {
-  Detector detector;
-  std::istringstream in(model);
-  dlib::deserialize(detector, in);
-  return detector;
-}
+// (41 of 43). See docs/checks.md. Its levels are made by resize_grey
+// (faces_resize.hpp): the same pixels as dlib's resize, faster; the scan
+// itself is faces_detect.hpp's Detector: the same boxes as dlib's.
+inline Detector detector_from(const std::string& model) { return Detector(model); }
 
 // Boxes (x, y, w, h) of the faces `detector` finds in the packed grey image,
-// resized first (bilinear, dlib's resize_image: the interpolation the
-// pyramid itself uses) to scan_width x scan_height; the boxes are in those
-// resized pixels.
+// resized first (bilinear: dlib's resize_image, the interpolation the
+// pyramid itself uses, as resize_grey does it) to scan_width x scan_height;
+// the boxes are in those resized pixels.
 inline std::vector<std::array<int, 4>> scan(Detector& detector, const uint8_t* grey, int width,
                                             int height, int scan_width, int scan_height) {
   dlib::array2d<unsigned char> image(height, width);
@@ -55,7 +52,7 @@ inline std::vector<std::array<int, 4>> scan(Detector& detector, const uint8_t* g
   }
   if (scan_width != width || scan_height != height) {
     dlib::array2d<unsigned char> resized(scan_height, scan_width);
-    dlib::resize_image(image, resized);
+    resize_grey(image, resized);
     dlib::swap(image, resized);
   }
   std::vector<std::array<int, 4>> boxes;

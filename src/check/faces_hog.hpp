@@ -1,0 +1,266 @@
+// dlib's FHOG features (impl_fhog::impl_extract_fhog_features in
+// dlib/image_transforms/fhog.h, for 8-bit grey images) with the same float
+// operations in the same order, so the same features: tests compare them.
+// Only the per-pixel stage is written anew, where dlib spent most of its
+// time: the gradients from whole rows of pixels (dlib builds each vector
+// from 32 separate loads), the 18 orientations compared as integers, and the
+// bilinear weights of each column computed once per image. The per-cell
+// normalisation is dlib's code as it is. Each pixel still adds its four
+// votes to the histograms in dlib's order, which keeps every sum the same.
+//
+// Private to src/check; included by faces_scan.hpp (compiled twice: see
+// there).
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include <dlib/image_processing/scan_fhog_pyramid.h>
+#include <dlib/image_transforms/fhog.h>
+
+namespace kura::check::KURA_FACES_NS {
+
+class Features : public dlib::default_fhog_feature_extractor {
+ public:
+  void operator()(const dlib::array2d<unsigned char>& img, dlib::array<dlib::array2d<float>>& hog, int cell_size,
+                  int filter_rows_padding, int filter_cols_padding) const {
+    if (cell_size == 1) {  // dlib has another algorithm for that size
+      dlib::extract_fhog_features(img, hog, cell_size, filter_rows_padding, filter_cols_padding);
+      return;
+    }
+    extract(img, hog, cell_size, filter_rows_padding, filter_cols_padding);
+    if (hog.size() == 0) hog.resize(31);  // as dlib::extract_fhog_features: 31 empty planes
+  }
+
+ private:
+  void extract(const dlib::array2d<unsigned char>& img_, dlib::array<dlib::array2d<float>>& hog, int cell_size,
+               int filter_rows_padding, int filter_cols_padding) const;
+  void histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr, int visible_nc) const;
+
+  // dlib's unit vectors of the nine orientations (doubles made floats, as
+  // dlib assigns them).
+  static constexpr float kDx[9] = {1.0000, 0.9397, 0.7660, 0.500, 0.1736, -0.1736, -0.5000, -0.7660, -0.9397};
+  static constexpr float kDy[9] = {0.0000, 0.3420, 0.6428, 0.8660, 0.9848, 0.9848, 0.8660, 0.6428, 0.3420};
+
+  // Kept from one image to the next: 18 bins a cell with a border of one
+  // cell all round (dlib's `hist`), its row length, and the norms.
+  mutable std::vector<float> hist_;
+  mutable long hist_nc_ = 0;
+  mutable std::vector<float> norm_;
+  mutable std::vector<int> ixp_;
+  mutable std::vector<float> vx0_, vx1_;
+
+  float& h(long r, long c, int o) const { return hist_[(r * hist_nc_ + c) * 18 + o]; }
+};
+
+inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
+                                 int visible_nc) const {
+  const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
+  dlib::matrix<float, 2, 1> directions[9];
+  for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
+
+  // dlib's vector loop covers x = 1, 9, 17, ... while x < visible_nc - 7;
+  // its weights depend on the column only.
+  int vector_end = 1;
+  while (vector_end < visible_nc - 7) vector_end += 8;
+  ixp_.resize(vector_end);
+  vx0_.resize(vector_end);
+  vx1_.resize(vector_end);
+  for (int x = 1; x < vector_end; ++x) {
+    const float xp = (float(x) + 0.5f) / float(cell_size) + 0.5f;
+    ixp_[x] = static_cast<int>(xp);
+    vx0_[x] = xp - float(ixp_[x]);
+    vx1_[x] = 1.0f - vx0_[x];
+  }
+
+  for (int y = 1; y < visible_nr; y++) {
+    const float yp = ((float)y + 0.5) / (float)cell_size - 0.5;
+    const int iyp = (int)std::floor(yp);
+    const float vy0 = yp - iyp;
+    const float vy1 = 1.0 - vy0;
+    const unsigned char* up = &img_[y - 1][0];
+    const unsigned char* mid = &img_[y][0];
+    const unsigned char* down = &img_[y + 1][0];
+    float* row0 = &h(iyp + 1, 0, 0);
+    float* row1 = &h(iyp + 2, 0, 0);
+    for (int x = 1; x < vector_end; x += 8) {
+      alignas(32) int best[8];
+      alignas(32) float v11[8], v01[8], v10[8], v00[8];
+#if defined(__AVX2__) && defined(__FMA__)
+      auto bytes = [](const unsigned char* p) {
+        return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+      };
+      const __m256 gx = _mm256_cvtepi32_ps(_mm256_sub_epi32(bytes(mid + x + 1), bytes(mid + x - 1)));
+      const __m256 gy = _mm256_cvtepi32_ps(_mm256_sub_epi32(bytes(down + x), bytes(up + x)));
+      const __m256 v = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(gx, gx), _mm256_mul_ps(gy, gy)));
+      __m256 best_dot = _mm256_setzero_ps();
+      __m256i best_o = _mm256_setzero_si256();
+      for (int o = 0; o < 9; o++) {
+        // GCC's contraction of dlib's grad_x*dx + grad_y*dy under FMA.
+        __m256 dot = _mm256_fmadd_ps(gy, _mm256_set1_ps(kDy[o]), _mm256_mul_ps(gx, _mm256_set1_ps(kDx[o])));
+        __m256 cmp = _mm256_cmp_ps(dot, best_dot, _CMP_GT_OQ);
+        best_dot = _mm256_blendv_ps(best_dot, dot, cmp);
+        best_o = _mm256_blendv_epi8(best_o, _mm256_set1_epi32(o), _mm256_castps_si256(cmp));
+        dot = _mm256_sub_ps(_mm256_setzero_ps(), dot);
+        cmp = _mm256_cmp_ps(dot, best_dot, _CMP_GT_OQ);
+        best_dot = _mm256_blendv_ps(best_dot, dot, cmp);
+        best_o = _mm256_blendv_epi8(best_o, _mm256_set1_epi32(o + 9), _mm256_castps_si256(cmp));
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(best), best_o);
+      const __m256 a1 = _mm256_mul_ps(_mm256_loadu_ps(&vx1_[x]), v);
+      const __m256 a0 = _mm256_mul_ps(_mm256_loadu_ps(&vx0_[x]), v);
+      const __m256 y1 = _mm256_set1_ps(vy1), y0 = _mm256_set1_ps(vy0);
+      _mm256_store_ps(v11, _mm256_mul_ps(y1, a1));
+      _mm256_store_ps(v01, _mm256_mul_ps(y0, a1));
+      _mm256_store_ps(v10, _mm256_mul_ps(y1, a0));
+      _mm256_store_ps(v00, _mm256_mul_ps(y0, a0));
+#else
+      for (int k = 0; k < 8; ++k) {
+        const float gx = float(int(mid[x + k + 1]) - int(mid[x + k - 1]));
+        const float gy = float(int(down[x + k]) - int(up[x + k]));
+        const float v = std::sqrt(gx * gx + gy * gy);
+        float best_dot = 0;
+        int best_o = 0;
+        for (int o = 0; o < 9; o++) {
+          float dot = gx * kDx[o] + gy * kDy[o];
+          if (dot > best_dot) best_dot = dot, best_o = o;
+          dot = -dot;
+          if (dot > best_dot) best_dot = dot, best_o = o + 9;
+        }
+        best[k] = best_o;
+        const float a1 = vx1_[x + k] * v, a0 = vx0_[x + k] * v;
+        v11[k] = vy1 * a1;
+        v01[k] = vy0 * a1;
+        v10[k] = vy1 * a0;
+        v00[k] = vy0 * a0;
+      }
+#endif
+      for (int k = 0; k < 8; ++k) {  // dlib's order of the votes
+        float* b0 = row0 + long(ixp_[x + k]) * 18 + best[k];
+        float* b1 = row1 + long(ixp_[x + k]) * 18 + best[k];
+        b0[0] += v11[k];
+        b1[0] += v01[k];
+        b0[18] += v10[k];
+        b1[18] += v00[k];
+      }
+    }
+    // The columns that don't fill eight lanes: dlib's scalar code, as it is.
+    for (int x = vector_end; x < visible_nc; x++) {
+      dlib::matrix<float, 2, 1> grad;
+      float v;
+      dlib::impl_fhog::get_gradient(y, x, img, grad, v);
+      float best_dot = 0;
+      int best_o = 0;
+      for (int o = 0; o < 9; o++) {
+        const float dot = dlib::dot(directions[o], grad);
+        if (dot > best_dot) {
+          best_dot = dot;
+          best_o = o;
+        } else if (-dot > best_dot) {
+          best_dot = -dot;
+          best_o = o + 9;
+        }
+      }
+      v = std::sqrt(v);
+      const float xp = ((double)x + 0.5) / (double)cell_size - 0.5;
+      const int ixp = (int)std::floor(xp);
+      const float vx0 = xp - ixp;
+      const float vx1 = 1.0 - vx0;
+      h(iyp + 1, ixp + 1, best_o) += vy1 * vx1 * v;
+      h(iyp + 1 + 1, ixp + 1, best_o) += vy0 * vx1 * v;
+      h(iyp + 1, ixp + 1 + 1, best_o) += vy1 * vx0 * v;
+      h(iyp + 1 + 1, ixp + 1 + 1, best_o) += vy0 * vx0 * v;
+    }
+  }
+}
+
+inline void Features::extract(const dlib::array2d<unsigned char>& img, dlib::array<dlib::array2d<float>>& hog,
+                              int cell_size, int filter_rows_padding, int filter_cols_padding) const {
+  using dlib::simd4f;
+  const int cells_nr = (int)((float)img.nr() / (float)cell_size + 0.5);
+  const int cells_nc = (int)((float)img.nc() / (float)cell_size + 0.5);
+  if (cells_nr == 0 || cells_nc == 0) {
+    hog.clear();
+    return;
+  }
+  hist_nc_ = cells_nc + 2;
+  hist_.assign(size_t(cells_nr + 2) * hist_nc_ * 18, 0.0f);
+  norm_.assign(size_t(cells_nr) * cells_nc, 0.0f);
+  auto norm = [&](int r, int c) -> float& { return norm_[size_t(r) * cells_nc + c]; };
+
+  const int hog_nr = std::max(cells_nr - 2, 0);
+  const int hog_nc = std::max(cells_nc - 2, 0);
+  if (hog_nr == 0 || hog_nc == 0) {
+    hog.clear();
+    return;
+  }
+  const int padding_rows_offset = (filter_rows_padding - 1) / 2;
+  const int padding_cols_offset = (filter_cols_padding - 1) / 2;
+  dlib::impl_fhog::init_hog(hog, hog_nr, hog_nc, filter_rows_padding, filter_cols_padding);
+
+  const int visible_nr = std::min((long)cells_nr * cell_size, img.nr()) - 1;
+  const int visible_nc = std::min((long)cells_nc * cell_size, img.nc()) - 1;
+  histograms(img, cell_size, visible_nr, visible_nc);
+
+  // From here on dlib's code, as it is (hist[r][c](o) is h(r, c, o)).
+  for (int r = 0; r < cells_nr; ++r) {
+    for (int c = 0; c < cells_nc; ++c) {
+      for (int o = 0; o < 9; o++) {
+        norm(r, c) += (h(r + 1, c + 1, o) + h(r + 1, c + 1, o + 9)) * (h(r + 1, c + 1, o) + h(r + 1, c + 1, o + 9));
+      }
+    }
+  }
+
+  const float eps = 0.0001;
+  for (int y = 0; y < hog_nr; y++) {
+    const int yy = y + padding_rows_offset;
+    for (int x = 0; x < hog_nc; x++) {
+      const simd4f z1(norm(y + 1, x + 1), norm(y, x + 1), norm(y + 1, x), norm(y, x));
+      const simd4f z2(norm(y + 1, x + 2), norm(y, x + 2), norm(y + 1, x + 1), norm(y, x + 1));
+      const simd4f z3(norm(y + 2, x + 1), norm(y + 1, x + 1), norm(y + 2, x), norm(y + 1, x));
+      const simd4f z4(norm(y + 2, x + 2), norm(y + 1, x + 2), norm(y + 2, x + 1), norm(y + 1, x + 1));
+      const simd4f nn = 0.2 * sqrt(z1 + z2 + z3 + z4 + eps);
+      const simd4f n = 0.1 / nn;
+      simd4f t = 0;
+      const int xx = x + padding_cols_offset;
+      // contrast-sensitive features
+      for (int o = 0; o < 18; o += 3) {
+        simd4f temp0(h(y + 1 + 1, x + 1 + 1, o));
+        simd4f temp1(h(y + 1 + 1, x + 1 + 1, o + 1));
+        simd4f temp2(h(y + 1 + 1, x + 1 + 1, o + 2));
+        simd4f h0 = min(temp0, nn) * n;
+        simd4f h1 = min(temp1, nn) * n;
+        simd4f h2 = min(temp2, nn) * n;
+        dlib::impl_fhog::set_hog(hog, o, xx, yy, sum(h0));
+        dlib::impl_fhog::set_hog(hog, o + 1, xx, yy, sum(h1));
+        dlib::impl_fhog::set_hog(hog, o + 2, xx, yy, sum(h2));
+        t += h0 + h1 + h2;
+      }
+      t *= 2 * 0.2357;
+      // contrast-insensitive features
+      for (int o = 0; o < 9; o += 3) {
+        simd4f temp0 = h(y + 1 + 1, x + 1 + 1, o) + h(y + 1 + 1, x + 1 + 1, o + 9);
+        simd4f temp1 = h(y + 1 + 1, x + 1 + 1, o + 1) + h(y + 1 + 1, x + 1 + 1, o + 9 + 1);
+        simd4f temp2 = h(y + 1 + 1, x + 1 + 1, o + 2) + h(y + 1 + 1, x + 1 + 1, o + 9 + 2);
+        simd4f h0 = min(temp0, nn) * n;
+        simd4f h1 = min(temp1, nn) * n;
+        simd4f h2 = min(temp2, nn) * n;
+        dlib::impl_fhog::set_hog(hog, o + 18, xx, yy, sum(h0));
+        dlib::impl_fhog::set_hog(hog, o + 18 + 1, xx, yy, sum(h1));
+        dlib::impl_fhog::set_hog(hog, o + 18 + 2, xx, yy, sum(h2));
+      }
+      float temp[4];
+      t.store(temp);
+      // texture features
+      dlib::impl_fhog::set_hog(hog, 27, xx, yy, temp[0]);
+      dlib::impl_fhog::set_hog(hog, 28, xx, yy, temp[1]);
+      dlib::impl_fhog::set_hog(hog, 29, xx, yy, temp[2]);
+      dlib::impl_fhog::set_hog(hog, 30, xx, yy, temp[3]);
+    }
+  }
+}
+
+}  // namespace kura::check::KURA_FACES_NS
