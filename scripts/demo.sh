@@ -262,6 +262,9 @@ run eval --model "$sums/base.pt" --threads 2
 "$kura" eval "$lora_id" --threads 2 --json | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["reused"], e' ||
   die "the second kura eval of the LoRA run did not reuse its record"
 ok "the LoRA run and its base evaluated on the same commit; the second eval reused the stored record"
+note 'the base run and the LoRA run side by side: spec changes, scores and per-class F1 with deltas, evals, data diff'
+run run diff "$run_id" "$lora_id" | tee "$sums/run-diff"
+grep -q '^scores:' "$sums/run-diff" || die "kura run diff did not print the two runs' scores"
 
 # --- Python (docs/python.md) ------------------------------------------------------
 section "Training from Python on a pinned commit, recorded as a kura run"
