@@ -45,6 +45,10 @@ std::string_view image_format_name(ImageFormat format);
 // Returns one of the named kinds or kUnknown, never kOther: inspect_image()
 // turns kUnknown into kOther when a trusted libvips loader accepts the bytes.
 ImageFormat sniff_image_format(std::string_view bytes);
+// Why `bytes` cannot be an image before any decoder runs ("empty file", or
+// "not an image: no known format signature"), or nullptr: the first refusal
+// the thumbnail and the training decoder give alike.
+const char* refuse_before_decoding(std::string_view bytes);
 
 struct ImageFacts {
   ImageFormat format = ImageFormat::kUnknown;

@@ -32,6 +32,12 @@ std::string_view image_format_name(ImageFormat format) {
   return "unknown";
 }
 
+const char* refuse_before_decoding(std::string_view bytes) {
+  if (bytes.empty()) return "empty file";
+  if (sniff_image_format(bytes) == ImageFormat::kUnknown) return "not an image: no known format signature";
+  return nullptr;
+}
+
 ImageFormat sniff_image_format(std::string_view b) {
   auto starts = [&](size_t at, std::string_view magic) {
     return b.size() >= at + magic.size() && b.substr(at, magic.size()) == magic;

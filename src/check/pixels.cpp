@@ -152,12 +152,8 @@ ImagePixels decode_pixels(std::string_view bytes, int size, uint64_t max_pixels)
   if (size < 1 || size > 4096)
     fail(ErrorCode::kInvalidInput, "image size " + std::to_string(size) + " is outside 1..4096");
   ImagePixels out;
-  if (bytes.empty()) {
-    out.error = "empty file";
-    return out;
-  }
-  if (sniff_image_format(bytes) == ImageFormat::kUnknown) {
-    out.error = "not an image: no known format signature";
+  if (const char* refusal = refuse_before_decoding(bytes)) {
+    out.error = refusal;
     return out;
   }
   media::Raster raster;

@@ -38,12 +38,8 @@ Thumbnail make_thumbnail(std::string_view bytes, int max_side, uint64_t max_pixe
     fail(ErrorCode::kInvalidInput, "thumbnail size " + std::to_string(max_side) + " is outside 1..4096");
   init_image_library();
   Thumbnail out;
-  if (bytes.empty()) {
-    out.error = "empty file";
-    return out;
-  }
-  if (sniff_image_format(bytes) == ImageFormat::kUnknown) {
-    out.error = "not an image: no known format signature";
+  if (const char* refusal = refuse_before_decoding(bytes)) {
+    out.error = refusal;
     return out;
   }
   try {
