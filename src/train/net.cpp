@@ -53,24 +53,12 @@ struct AdaptedConvImpl : nn::Conv2dImpl {
 };
 TORCH_MODULE(AdaptedConv);
 
-// True when no parameter of `modules` is trained. A stage of the network
-// whose input needs no gradient and whose parameters are frozen (the base
-// below the first adapter) then runs without autograd: no graph is kept and
-// its backward costs nothing.
-bool frozen(std::initializer_list<const nn::Module*> modules) {
+// True when no parameter of `modules` is trained.
+bool frozen(const std::vector<const nn::Module*>& modules) {
   for (const auto* m : modules)
     for (const auto& p : m->parameters())
       if (p.requires_grad()) return false;
   return true;
-}
-
-template <typename F>
-torch::Tensor stage(const torch::Tensor& x, std::initializer_list<const nn::Module*> modules, F f) {
-  if (torch::GradMode::is_enabled() && !x.requires_grad() && frozen(modules)) {
-    torch::NoGradGuard no_grad;
-    return f(x);
-  }
-  return f(x);
 }
 
 AdaptedConv conv(int in, int out, int k, int stride, int pad) {
@@ -90,12 +78,18 @@ struct SmallNet : Classifier {
     bn3 = register_module("bn3", nn::BatchNorm2d(128));
     fc = register_module("fc", nn::Linear(128, classes));
   }
-  torch::Tensor forward(torch::Tensor x) override {
-    x = stage(x, {conv1.get(), bn1.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn1(conv1(t))), 2); });
-    x = stage(x, {conv2.get(), bn2.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn2(conv2(t))), 2); });
-    x = stage(x, {conv3.get(), bn3.get()}, [&](const torch::Tensor& t) { return torch::relu(bn3(conv3(t))); });
-    return fc(x.mean({2, 3}));
+  int stages() const override { return 3; }
+  torch::Tensor stage(int i, const torch::Tensor& x) override {
+    if (i == 0) return torch::max_pool2d(torch::relu(bn1(conv1(x))), 2);
+    if (i == 1) return torch::max_pool2d(torch::relu(bn2(conv2(x))), 2);
+    return torch::relu(bn3(conv3(x)));
   }
+  std::vector<const nn::Module*> stage_modules(int i) const override {
+    if (i == 0) return {conv1.get(), bn1.get()};
+    if (i == 1) return {conv2.get(), bn2.get()};
+    return {conv3.get(), bn3.get()};
+  }
+  torch::Tensor head(const torch::Tensor& x) override { return fc(x.mean({2, 3})); }
 };
 
 struct BasicBlock : torch::nn::Module {
@@ -138,11 +132,16 @@ struct ResNet18 : Classifier {
     }
     fc = register_module("fc", nn::Linear(512, classes));
   }
-  torch::Tensor forward(torch::Tensor x) override {
-    x = stage(x, {conv1.get(), bn1.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn1(conv1(t))), 3, 2, 1); });
-    for (auto& b : blocks) x = stage(x, {b.get()}, [&](const torch::Tensor& t) { return b->forward(t); });
-    return fc(x.mean({2, 3}));
+  int stages() const override { return 1 + static_cast<int>(blocks.size()); }
+  torch::Tensor stage(int i, const torch::Tensor& x) override {
+    if (i == 0) return torch::max_pool2d(torch::relu(bn1(conv1(x))), 3, 2, 1);
+    return blocks[i - 1]->forward(x);
   }
+  std::vector<const nn::Module*> stage_modules(int i) const override {
+    if (i == 0) return {conv1.get(), bn1.get()};
+    return {blocks[i - 1].get()};
+  }
+  torch::Tensor head(const torch::Tensor& x) override { return fc(x.mean({2, 3})); }
 };
 
 // Parameters then buffers, each in registration order: the file's order.
@@ -280,6 +279,24 @@ void add_adapters(Classifier& model, const Hyper& hyper) {
 }
 
 }  // namespace
+
+torch::Tensor Classifier::forward_from(int first, torch::Tensor x) {
+  for (int i = first; i < stages(); ++i) {
+    if (torch::GradMode::is_enabled() && !x.requires_grad() && frozen(stage_modules(i))) {
+      torch::NoGradGuard no_grad;
+      x = stage(i, x);
+    } else {
+      x = stage(i, x);
+    }
+  }
+  return head(x);
+}
+
+int frozen_stages(const Classifier& model) {
+  int i = 0;
+  while (i < model.stages() && frozen(model.stage_modules(i))) ++i;
+  return i;
+}
 
 std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes) {
   if (hyper.model == "small") return std::make_shared<SmallNet>(classes);

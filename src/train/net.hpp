@@ -12,9 +12,26 @@
 namespace kura::train {
 
 // A classifier: images (N x 3 x S x S, normalised) -> logits (N x classes).
+// It is a chain of stages then a head: forward(x) is
+// forward_from(stages(), stage(stages() - 1, ... stage(0, x))).
 struct Classifier : torch::nn::Module {
-  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  torch::Tensor forward(torch::Tensor x) { return forward_from(0, std::move(x)); }
+  // Stages first.. then the head, on what stage first - 1 gave (first 0:
+  // the images). A stage whose input needs no gradient and whose
+  // parameters are all frozen runs without autograd.
+  torch::Tensor forward_from(int first, torch::Tensor x);
+  virtual int stages() const = 0;
+  virtual torch::Tensor stage(int i, const torch::Tensor& x) = 0;
+  // The modules whose parameters stage i uses.
+  virtual std::vector<const torch::nn::Module*> stage_modules(int i) const = 0;
+  virtual torch::Tensor head(const torch::Tensor& x) = 0;
 };
+
+// How many stages from the first have no trained parameter: the frozen
+// prefix of an adapter run, whose output for an image is the same every
+// epoch (its batch norms in eval mode, no dropout, no augmentation), so the
+// trainer may compute it once (docs/train.md, LoRA). 0 without an adapter.
+int frozen_stages(const Classifier& model);
 
 // "small": three conv-BN-ReLU blocks (32, 64, 128 channels; 2x2 max pooling
 // after the first two), global average pooling, a linear layer.
