@@ -154,9 +154,12 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(Classifier& mod
 
 // The tensors an adapter run trains (and its weights file holds): the
 // adapters and the new head; for a linear probe ("head") the head alone.
-bool trained_by_adapter(const std::string& name, const std::string& adapter) {
+bool trained_by_adapter(const Classifier& model, const std::string& name, const std::string& adapter) {
   if (name.rfind("fc.", 0) == 0) return true;
-  return adapter == "lora" && name.find("lora.") != std::string::npos;
+  if (adapter != "lora") return false;
+  if (name.find("lora.") != std::string::npos) return true;
+  const size_t dot = name.rfind('.');
+  return dot != std::string::npos && model.tuned_norms.count(name.substr(0, dot)) > 0;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> saved_tensors(Classifier& model, const std::string& adapter) {
@@ -164,7 +167,7 @@ std::vector<std::pair<std::string, torch::Tensor>> saved_tensors(Classifier& mod
   if (adapter == "none") return all;
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& [name, t] : all)
-    if (trained_by_adapter(name, adapter)) out.emplace_back(name, t);
+    if (trained_by_adapter(model, name, adapter)) out.emplace_back(name, t);
   return out;
 }
 
@@ -274,8 +277,17 @@ void add_adapters(Classifier& model, const Hyper& hyper) {
       fail(ErrorCode::kInvalidInput, "setting lora_targets names '" + t + "', which is no convolution of the " +
                                          network_name(model) + " network (conv for all, last for the last stage's, or one of: " + names + ")");
   }
-  for (size_t i = 0; i < convs.size(); ++i)
-    if (chosen[i]) convs[i].second->adapt(hyper.lora_rank, hyper.lora_alpha);
+  for (size_t i = 0; i < convs.size(); ++i) {
+    if (!chosen[i]) continue;
+    convs[i].second->adapt(hyper.lora_rank, hyper.lora_alpha);
+    if (!hyper.lora_norms) continue;
+    // The norm after it: conv3 -> bn3, layer4.0.conv1 -> layer4.0.bn1, downsample.0 -> downsample.1.
+    std::string norm = convs[i].first;
+    const size_t dot = norm.rfind('.') == std::string::npos ? 0 : norm.rfind('.') + 1;
+    if (norm.compare(dot, 4, "conv") == 0) norm.replace(dot, 4, "bn");
+    else if (norm.compare(dot, std::string::npos, "0") == 0) norm.replace(dot, 1, "1");
+    model.tuned_norms.insert(norm);
+  }
 }
 
 }  // namespace
@@ -388,7 +400,7 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
   if (hyper.adapter == "lora") add_adapters(*model, hyper);
   size_t trained = 0, all = 0;
   for (auto& p : model->named_parameters(true)) {
-    const bool train = trained_by_adapter(p.key(), hyper.adapter);
+    const bool train = trained_by_adapter(*model, p.key(), hyper.adapter);
     p.value().set_requires_grad(train);
     all += static_cast<size_t>(p.value().numel());
     if (train) trained += static_cast<size_t>(p.value().numel());
@@ -400,8 +412,9 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
 }
 
 void freeze_norms(Classifier& model) {
-  for (auto& m : model.modules(false))
-    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m)) bn->eval();
+  for (auto& m : model.named_modules("", false))
+    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m.value()))
+      if (!model.tuned_norms.count(m.key())) bn->eval();
 }
 
 WeightsComparison compare_weight_files(const std::string& a, const std::string& b) {

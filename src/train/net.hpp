@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "train/engine.hpp"
@@ -25,6 +26,9 @@ struct Classifier : torch::nn::Module {
   // The modules whose parameters stage i uses.
   virtual std::vector<const torch::nn::Module*> stage_modules(int i) const = 0;
   virtual torch::Tensor head(const torch::Tensor& x) = 0;
+  // The batch norms (module names) that follow an adapted convolution: an
+  // adapter run trains them (affine and running statistics) with the adapters.
+  std::set<std::string> tuned_norms;
 };
 
 // How many stages from the first have no trained parameter: the frozen
