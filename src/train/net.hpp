@@ -58,10 +58,12 @@ void load_weights(Classifier& model, const std::string& bytes, const std::string
 // fit (Error(kInvalidInput) naming the first that does not), the base is
 // frozen (requires_grad off), adapters are added to the convolutions that
 // hyper.lora_targets names for "lora" (Error(kInvalidInput) for a name
-// that matches none), and a line for the log says how many parameters are
-// trained. The frozen stages below the first adapter run without autograd.
+// that matches none) and, with hyper.lora_norms, the batch norm after each
+// is trained too (tuned_norms); a line for the log says how many
+// parameters are trained. The frozen stages below the first adapter run without autograd.
 std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const std::string* base, std::string* log);
-// Batch norm layers to eval mode: a frozen base keeps its running statistics.
+// Batch norm layers but tuned_norms to eval mode: a frozen base keeps its
+// running statistics.
 void freeze_norms(Classifier& model);
 // Copies the tensors of a TorchScript file whose names and shapes match;
 // returns a line for the log. Error(kInvalidInput) when none match.

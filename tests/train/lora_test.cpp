@@ -66,9 +66,9 @@ TEST_CASE("a LoRA fine-tune of a pretrained base trains few parameters and repro
   const double base_parameters = full["summary"]["parameters"];
   CHECK(lora["summary"]["trainable_parameters"].get<double>() < 0.05 * base_parameters);
   CHECK(probe["summary"]["trainable_parameters"] == 128 * 5 + 5);  // the head alone
-  // Measured here (deterministic: the same bits every run): lora 0.564,
-  // linear probe 0.584, full fine-tuning 0.518, from scratch 0.284; chance
-  // is 0.2. LoRA is within two points of full fine-tuning (or above it), and
+  // Measured here (deterministic: the same bits every run): lora 0.706,
+  // linear probe 0.558, full fine-tuning 0.646, from scratch 0.328; chance
+  // is 0.2 (without lora_norms LoRA was 0.494). LoRA is within two points of full fine-tuning (or above it), and
   // well above training from scratch on this small set.
   CHECK(accuracy(lora) >= accuracy(full) - 0.02);
   CHECK(accuracy(lora) > accuracy(scratch) + 0.2);
