@@ -31,6 +31,9 @@ struct Hyper {
   // The layers adapted: "conv" (every convolution), layer names or name
   // prefixes ("conv3", "layer4"), "linear" (the head: trained anyway).
   std::string lora_targets = "conv";
+  // Also train the batch norm after each adapted convolution (its affine
+  // and running statistics).
+  bool lora_norms = false;
 };
 
 // Decoded images: count x 3 x size x size bytes (CHW, sRGB), and class indices.

@@ -53,24 +53,12 @@ struct AdaptedConvImpl : nn::Conv2dImpl {
 };
 TORCH_MODULE(AdaptedConv);
 
-// True when no parameter of `modules` is trained. A stage of the network
-// whose input needs no gradient and whose parameters are frozen (the base
-// below the first adapter) then runs without autograd: no graph is kept and
-// its backward costs nothing.
-bool frozen(std::initializer_list<const nn::Module*> modules) {
+// True when no parameter of `modules` is trained.
+bool frozen(const std::vector<const nn::Module*>& modules) {
   for (const auto* m : modules)
     for (const auto& p : m->parameters())
       if (p.requires_grad()) return false;
   return true;
-}
-
-template <typename F>
-torch::Tensor stage(const torch::Tensor& x, std::initializer_list<const nn::Module*> modules, F f) {
-  if (torch::GradMode::is_enabled() && !x.requires_grad() && frozen(modules)) {
-    torch::NoGradGuard no_grad;
-    return f(x);
-  }
-  return f(x);
 }
 
 AdaptedConv conv(int in, int out, int k, int stride, int pad) {
@@ -90,12 +78,18 @@ struct SmallNet : Classifier {
     bn3 = register_module("bn3", nn::BatchNorm2d(128));
     fc = register_module("fc", nn::Linear(128, classes));
   }
-  torch::Tensor forward(torch::Tensor x) override {
-    x = stage(x, {conv1.get(), bn1.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn1(conv1(t))), 2); });
-    x = stage(x, {conv2.get(), bn2.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn2(conv2(t))), 2); });
-    x = stage(x, {conv3.get(), bn3.get()}, [&](const torch::Tensor& t) { return torch::relu(bn3(conv3(t))); });
-    return fc(x.mean({2, 3}));
+  int stages() const override { return 3; }
+  torch::Tensor stage(int i, const torch::Tensor& x) override {
+    if (i == 0) return torch::max_pool2d(torch::relu(bn1(conv1(x))), 2);
+    if (i == 1) return torch::max_pool2d(torch::relu(bn2(conv2(x))), 2);
+    return torch::relu(bn3(conv3(x)));
   }
+  std::vector<const nn::Module*> stage_modules(int i) const override {
+    if (i == 0) return {conv1.get(), bn1.get()};
+    if (i == 1) return {conv2.get(), bn2.get()};
+    return {conv3.get(), bn3.get()};
+  }
+  torch::Tensor head(const torch::Tensor& x) override { return fc(x.mean({2, 3})); }
 };
 
 struct BasicBlock : torch::nn::Module {
@@ -138,11 +132,16 @@ struct ResNet18 : Classifier {
     }
     fc = register_module("fc", nn::Linear(512, classes));
   }
-  torch::Tensor forward(torch::Tensor x) override {
-    x = stage(x, {conv1.get(), bn1.get()}, [&](const torch::Tensor& t) { return torch::max_pool2d(torch::relu(bn1(conv1(t))), 3, 2, 1); });
-    for (auto& b : blocks) x = stage(x, {b.get()}, [&](const torch::Tensor& t) { return b->forward(t); });
-    return fc(x.mean({2, 3}));
+  int stages() const override { return 1 + static_cast<int>(blocks.size()); }
+  torch::Tensor stage(int i, const torch::Tensor& x) override {
+    if (i == 0) return torch::max_pool2d(torch::relu(bn1(conv1(x))), 3, 2, 1);
+    return blocks[i - 1]->forward(x);
   }
+  std::vector<const nn::Module*> stage_modules(int i) const override {
+    if (i == 0) return {conv1.get(), bn1.get()};
+    return {blocks[i - 1].get()};
+  }
+  torch::Tensor head(const torch::Tensor& x) override { return fc(x.mean({2, 3})); }
 };
 
 // Parameters then buffers, each in registration order: the file's order.
@@ -155,9 +154,12 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(Classifier& mod
 
 // The tensors an adapter run trains (and its weights file holds): the
 // adapters and the new head; for a linear probe ("head") the head alone.
-bool trained_by_adapter(const std::string& name, const std::string& adapter) {
+bool trained_by_adapter(const Classifier& model, const std::string& name, const std::string& adapter) {
   if (name.rfind("fc.", 0) == 0) return true;
-  return adapter == "lora" && name.find("lora.") != std::string::npos;
+  if (adapter != "lora") return false;
+  if (name.find("lora.") != std::string::npos) return true;
+  const size_t dot = name.rfind('.');
+  return dot != std::string::npos && model.tuned_norms.count(name.substr(0, dot)) > 0;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> saved_tensors(Classifier& model, const std::string& adapter) {
@@ -165,7 +167,7 @@ std::vector<std::pair<std::string, torch::Tensor>> saved_tensors(Classifier& mod
   if (adapter == "none") return all;
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& [name, t] : all)
-    if (trained_by_adapter(name, adapter)) out.emplace_back(name, t);
+    if (trained_by_adapter(model, name, adapter)) out.emplace_back(name, t);
   return out;
 }
 
@@ -275,11 +277,38 @@ void add_adapters(Classifier& model, const Hyper& hyper) {
       fail(ErrorCode::kInvalidInput, "setting lora_targets names '" + t + "', which is no convolution of the " +
                                          network_name(model) + " network (conv for all, last for the last stage's, or one of: " + names + ")");
   }
-  for (size_t i = 0; i < convs.size(); ++i)
-    if (chosen[i]) convs[i].second->adapt(hyper.lora_rank, hyper.lora_alpha);
+  for (size_t i = 0; i < convs.size(); ++i) {
+    if (!chosen[i]) continue;
+    convs[i].second->adapt(hyper.lora_rank, hyper.lora_alpha);
+    if (!hyper.lora_norms) continue;
+    // The norm after it: conv3 -> bn3, layer4.0.conv1 -> layer4.0.bn1, downsample.0 -> downsample.1.
+    std::string norm = convs[i].first;
+    const size_t dot = norm.rfind('.') == std::string::npos ? 0 : norm.rfind('.') + 1;
+    if (norm.compare(dot, 4, "conv") == 0) norm.replace(dot, 4, "bn");
+    else if (norm.compare(dot, std::string::npos, "0") == 0) norm.replace(dot, 1, "1");
+    model.tuned_norms.insert(norm);
+  }
 }
 
 }  // namespace
+
+torch::Tensor Classifier::forward_from(int first, torch::Tensor x) {
+  for (int i = first; i < stages(); ++i) {
+    if (torch::GradMode::is_enabled() && !x.requires_grad() && frozen(stage_modules(i))) {
+      torch::NoGradGuard no_grad;
+      x = stage(i, x);
+    } else {
+      x = stage(i, x);
+    }
+  }
+  return head(x);
+}
+
+int frozen_stages(const Classifier& model) {
+  int i = 0;
+  while (i < model.stages() && frozen(model.stage_modules(i))) ++i;
+  return i;
+}
 
 std::shared_ptr<Classifier> make_model(const Hyper& hyper, int classes) {
   if (hyper.model == "small") return std::make_shared<SmallNet>(classes);
@@ -371,7 +400,7 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
   if (hyper.adapter == "lora") add_adapters(*model, hyper);
   size_t trained = 0, all = 0;
   for (auto& p : model->named_parameters(true)) {
-    const bool train = trained_by_adapter(p.key(), hyper.adapter);
+    const bool train = trained_by_adapter(*model, p.key(), hyper.adapter);
     p.value().set_requires_grad(train);
     all += static_cast<size_t>(p.value().numel());
     if (train) trained += static_cast<size_t>(p.value().numel());
@@ -383,8 +412,9 @@ std::shared_ptr<Classifier> build_model(const Hyper& hyper, int classes, const s
 }
 
 void freeze_norms(Classifier& model) {
-  for (auto& m : model.modules(false))
-    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m)) bn->eval();
+  for (auto& m : model.named_modules("", false))
+    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m.value()))
+      if (!model.tuned_norms.count(m.key())) bn->eval();
 }
 
 WeightsComparison compare_weight_files(const std::string& a, const std::string& b) {

@@ -26,11 +26,18 @@ namespace {
 // The fine-tuning settings, present in a spec only for an adapter run (so
 // that the specs, and ids, of other runs stay as they were). Measured on
 // the digits (docs/train.md): adapters on the last stage only, so that the
-// frozen base below runs without autograd, rank 4 (3.7% of the small
-// network), and a small scale (alpha / rank = 0.25) against the higher
-// learning rate that the new head needs (kAdapterLr).
+// frozen base below runs without autograd (and is computed once), rank 4,
+// a small scale (alpha / rank = 0.25) against the higher learning rate
+// that the new head needs (kAdapterLr), and the batch norm after each
+// adapted convolution trained too (lora_norms: 3.9% of the small network;
+// without it LoRA was 8-15 points below full fine-tuning on 300 images).
+// A spec without lora_norms (runs before it) reads as false.
 const nlohmann::json& adapter_defaults() {
-  static const nlohmann::json defaults = {{"adapter", "none"}, {"lora_rank", 4}, {"lora_alpha", 1.0}, {"lora_targets", "last,linear"}};
+  static const nlohmann::json defaults = {{"adapter", "none"},
+                                          {"lora_rank", 4},
+                                          {"lora_alpha", 1.0},
+                                          {"lora_targets", "last,linear"},
+                                          {"lora_norms", true}};
   return defaults;
 }
 
@@ -49,7 +56,7 @@ nlohmann::json fill_settings(const nlohmann::json& given) {
     fail(ErrorCode::kInvalidInput, "setting adapter must be none, lora or head (a linear probe), not '" + adapter + "'");
   if (adapter != "none") out["adapter"] = adapter, out["lr"] = kAdapterLr;
   if (adapter == "lora")
-    for (const char* k : {"lora_rank", "lora_alpha", "lora_targets"}) out[k] = adapter_defaults()[k];
+    for (const char* k : {"lora_rank", "lora_alpha", "lora_targets", "lora_norms"}) out[k] = adapter_defaults()[k];
   for (const auto& [key, value] : given.items()) {
     if (key == "adapter") {
       if (!value.is_string()) fail(ErrorCode::kInvalidInput, "setting adapter must be a string, not " + value.dump());
@@ -66,7 +73,10 @@ nlohmann::json fill_settings(const nlohmann::json& given) {
     auto bad = [&](const std::string& want) {
       fail(ErrorCode::kInvalidInput, "setting " + key + " must be " + want + ", not " + value.dump());
     };
-    if (def.is_string()) {
+    if (def.is_boolean()) {
+      if (!value.is_boolean()) bad("true or false");
+      out[key] = value;
+    } else if (def.is_string()) {
       if (!value.is_string() || value.get<std::string>().empty()) bad("a non-empty string");
       out[key] = value;
     } else if (def.is_number_integer()) {
@@ -118,6 +128,7 @@ Hyper hyper_of(const nlohmann::json& spec) {
     h.lora_rank = s.at("lora_rank");
     h.lora_alpha = s.at("lora_alpha");
     h.lora_targets = s.at("lora_targets");
+    h.lora_norms = s.value("lora_norms", false);
   }
   return h;
 }

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "kura/error.hpp"
@@ -144,8 +145,8 @@ struct Evaluation {
 // The validation set, or with a cluster this process's block of it
 // (examples [n * rank / world, n * (rank + 1) / world)), the sums then added
 // over the processes.
-Evaluation evaluate(Classifier& model, const torch::Tensor& x, const std::vector<int64_t>& labels, int classes,
-                    Cluster* cluster) {
+Evaluation evaluate(Classifier& model, int from_stage, const torch::Tensor& x, const std::vector<int64_t>& labels,
+                    int classes, Cluster* cluster) {
   Evaluation e;
   e.confusion.assign(classes, std::vector<uint64_t>(classes, 0));
   const int64_t n = x.size(0);
@@ -159,7 +160,7 @@ Evaluation evaluate(Classifier& model, const torch::Tensor& x, const std::vector
   const int64_t first = n * rank / world, last = n * (rank + 1) / world;
   for (int64_t at = first; at < last; at += 256) {
     int64_t end = std::min(last, at + 256);
-    auto logits = model.forward(x.slice(0, at, end));
+    auto logits = model.forward_from(from_stage, x.slice(0, at, end));
     auto target = y.slice(0, at, end);
     loss += torch::nn::functional::cross_entropy(logits, target).item<double>() * static_cast<double>(end - at);
     auto predicted = logits.argmax(1);
@@ -219,6 +220,63 @@ void average_buffers(Classifier& model, Cluster& cluster) {
   }
 }
 
+// The memory the frozen prefix's outputs may take (KURA_TRAIN_CACHE_BYTES,
+// 0 to recompute them every epoch; default 1 GiB).
+uint64_t cache_budget() {
+  const char* set = std::getenv("KURA_TRAIN_CACHE_BYTES");
+  if (!set || !*set) return uint64_t{1} << 30;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(set, &end, 10);
+  if (*end != '\0') fail(ErrorCode::kInvalidInput, std::string("KURA_TRAIN_CACHE_BYTES must be a number of bytes, not '") + set + "'");
+  return v;
+}
+
+// Stages 0..stages-1 on `x`, in blocks of 256 images.
+torch::Tensor run_prefix(Classifier& model, int stages, const torch::Tensor& x) {
+  std::vector<torch::Tensor> parts;
+  for (int64_t at = 0; at < x.size(0); at += 256) {
+    torch::Tensor y = x.slice(0, at, std::min(x.size(0), at + 256));
+    for (int i = 0; i < stages; ++i) y = model.stage(i, y);
+    parts.push_back(y);
+  }
+  return torch::cat(parts);
+}
+
+// An adapter run's frozen prefix (the stages below the first adapter, batch
+// norms in eval mode, no dropout and no augmentation in these networks)
+// gives the same output for an image every epoch: it is computed once for
+// the training and validation images, and the epochs run the rest. Returns
+// the stages cached (0: none), `train` and `validation` then replaced by
+// the prefix's outputs.
+int cache_prefix(Classifier& model, const Hyper& h, torch::Tensor& train, torch::Tensor& validation, std::string& log) {
+  if (h.adapter == "none" || train.size(0) == 0) return 0;
+  const int stages = frozen_stages(model);
+  if (stages == 0) return 0;
+  torch::NoGradGuard no_grad;
+  model.eval();
+  auto one = run_prefix(model, stages, train.slice(0, 0, 1));
+  const uint64_t count = static_cast<uint64_t>(train.size(0) + validation.size(0));
+  const uint64_t bytes = count * static_cast<uint64_t>(one.numel()) * sizeof(float);
+  std::string shape;
+  for (int64_t i = 1; i < one.dim(); ++i) shape += " x " + std::to_string(one.size(i));
+  const std::string what = "frozen prefix: " + std::to_string(stages) + " of " + std::to_string(model.stages()) +
+                           " stages, " + std::to_string(count) + shape + " floats (" +
+                           std::to_string(bytes / 1000000) + " MB)";
+  const uint64_t budget = cache_budget();
+  if (bytes > budget) {
+    log += what + ": over the cache budget of " + std::to_string(budget / 1000000) +
+           " MB (KURA_TRAIN_CACHE_BYTES), recomputed every epoch\n";
+    return 0;
+  }
+  const auto start = Clock::now();
+  train = run_prefix(model, stages, train);
+  validation = validation.size(0) ? run_prefix(model, stages, validation) : torch::empty({0});
+  char took[64];
+  std::snprintf(took, sizeof took, ", computed once (%.2f s)\n", since(start));
+  log += what + took;
+  return stages;
+}
+
 }  // namespace
 
 RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
@@ -240,11 +298,12 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
     }
     torch::optim::Adam optimizer(params, torch::optim::AdamOptions(h.lr).weight_decay(h.weight_decay));
 
-    const torch::Tensor train_x = to_float(*in.train);
+    torch::Tensor train_x = to_float(*in.train);
     const torch::Tensor train_y =
         torch::from_blob(const_cast<int64_t*>(in.train->labels.data()), {static_cast<int64_t>(in.train->count())},
                          torch::kLong);
-    const torch::Tensor val_x = to_float(*in.validation);
+    torch::Tensor val_x = to_float(*in.validation);
+    const int cached = cache_prefix(*model, h, train_x, val_x, out.log);
     std::mt19937_64 rng(h.seed);
     const size_t n = in.train->count();
     if (world > 1) out.log += "data parallel: " + std::to_string(world) + " processes (c10d Gloo)\n";
@@ -272,7 +331,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
         auto x = train_x.index_select(0, idx);
         auto y = train_y.index_select(0, idx);
         optimizer.zero_grad();
-        auto logits = model->forward(x);
+        auto logits = model->forward_from(cached, x);
         torch::Tensor loss;
         if (!cluster) {
           loss = torch::nn::functional::cross_entropy(logits, y);
@@ -342,7 +401,7 @@ RunOutcome train_model(const EngineInput& in, const TrainCallbacks& cb) {
       m.images_per_second = static_cast<double>(seen) / std::max(m.seconds, 1e-9);
       m.train_loss = loss_sum / static_cast<double>(seen);
       m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-      Evaluation e = evaluate(*model, val_x, in.validation->labels, in.classes, cluster);
+      Evaluation e = evaluate(*model, cached, val_x, in.validation->labels, in.classes, cluster);
       m.validation_loss = e.loss;
       m.validation_accuracy = e.accuracy;
       out.confusion = std::move(e.confusion);
