@@ -3,6 +3,7 @@
 // same (model, commit, split) is computed once. Torch-free: the network runs
 // through the engine's classify().
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <fstream>
 #include <set>
@@ -178,7 +179,10 @@ Evaluation evaluate_model(Repo& repo, const EvalRequest& request) {
               {"confusion", confusion},
               {"wrong", wrong},
               {"threads", threads},
-              {"created", static_cast<int64_t>(std::time(nullptr))}};
+              {"created", static_cast<int64_t>(std::time(nullptr))},
+              {"created_ns", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                                      .count())}};
   repo.store().put(Table::kRuns, key, e.record.dump(), Sync::kYes);
   return e;
 }

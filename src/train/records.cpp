@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 #include <set>
+#include <utility>
 
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
@@ -298,9 +299,13 @@ std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& mode
     out.push_back(std::move(j));
     return true;
   });
-  std::stable_sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a.value("created", int64_t{0}) < b.value("created", int64_t{0});
-  });
+  // In the order they were made: two evals within one second are told apart
+  // by created_ns (records before it have only seconds, and sort first in a tie).
+  const auto made = [](const nlohmann::json& j) {
+    return std::pair(j.value("created", int64_t{0}), j.value("created_ns", int64_t{0}));
+  };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const nlohmann::json& a, const nlohmann::json& b) { return made(a) < made(b); });
   return out;
 }
 
