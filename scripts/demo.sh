@@ -252,7 +252,7 @@ ok "the same weights, bit for bit"
 section "Fine-tuning with LoRA from the base trained above, and evaluating it against the base"
 note 'the run above is the base: export it as TorchScript; kura stores it as an object and pins it by hash'
 run export-model "$run_id" "$sums/base.pt"
-note 'LoRA: the base frozen, low-rank adapters on its last stage'"'"'s convolutions and a new head trained; the output is the adapter'
+note 'LoRA: the base frozen, low-rank adapters on its last stage'"'"'s convolutions (with that stage'"'"'s batch norm) and a new head trained; the output is the adapter'
 run train --init "$sums/base.pt" --adapter lora --set epochs=3 --threads 2
 lora_id=$("$kura" runs | head -1 | cut -d' ' -f1)
 "$kura" run show "$lora_id" --log | grep 'adapter lora:' || die "the LoRA run's log does not say what it trained"
