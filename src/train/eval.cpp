@@ -14,6 +14,7 @@
 #include "kura/repo.hpp"
 #include "kura/train.hpp"
 #include "train/dataset.hpp"
+#include "train/scores.hpp"
 #include "train/spec.hpp"
 
 namespace kura {
@@ -154,16 +155,13 @@ Evaluation evaluate_model(Repo& repo, const EvalRequest& request) {
                      {"confidence", probs[i][p]}});
   }
   nlohmann::json classes = nlohmann::json::array();
-  for (size_t c = 0; c < k; ++c) {
-    uint64_t tp = confusion[c][c], predicted = 0, actual = 0;
-    for (size_t o = 0; o < k; ++o) predicted += confusion[o][c], actual += confusion[c][o];
-    const double precision = ratio(tp, predicted), recall = ratio(tp, actual);
+  const std::vector<ClassScore> scores = class_scores(confusion);
+  for (size_t c = 0; c < k; ++c)
     classes.push_back({{"label", model.labels[c]},
-                       {"precision", precision},
-                       {"recall", recall},
-                       {"f1", precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0},
-                       {"support", actual}});
-  }
+                       {"precision", scores[c].precision},
+                       {"recall", scores[c].recall},
+                       {"f1", scores[c].f1},
+                       {"support", scores[c].support}});
   Evaluation e;
   e.record = {{"key", key},
               {"model", model.id},

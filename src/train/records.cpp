@@ -14,6 +14,7 @@
 #include "kura/object_id.hpp"
 #include "kura/repo.hpp"
 #include "kura/train.hpp"
+#include "train/scores.hpp"
 
 namespace kura {
 
@@ -309,6 +310,21 @@ std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& mode
   return out;
 }
 
+std::vector<ClassScore> class_scores(const std::vector<std::vector<uint64_t>>& confusion) {
+  const size_t n = confusion.size();
+  std::vector<ClassScore> out(n);
+  for (size_t c = 0; c < n; ++c) {
+    uint64_t predicted = 0;
+    for (size_t k = 0; k < n; ++k) out[c].support += confusion[c][k], predicted += confusion[k][c];
+    const uint64_t tp = confusion[c][c];
+    ClassScore& s = out[c];
+    s.precision = predicted ? static_cast<double>(tp) / static_cast<double>(predicted) : 0.0;
+    s.recall = s.support ? static_cast<double>(tp) / static_cast<double>(s.support) : 0.0;
+    s.f1 = s.precision + s.recall > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall) : 0.0;
+  }
+  return out;
+}
+
 namespace {
 
 nlohmann::json number_or_null(const nlohmann::json& j, const char* key) {
@@ -322,25 +338,25 @@ nlohmann::json side_by_side(const nlohmann::json& a, const nlohmann::json& b) {
   return {{"a", a}, {"b", b}, {"delta", delta}};
 }
 
-// Per-class precision, recall, F1 and support from a confusion matrix
-// [true][predicted], keyed by label (as kura eval computes them).
+// Per-class scores of a run's metrics (labels and confusion matrix), keyed
+// by label; empty when the metrics have no well-formed matrix.
 std::map<std::string, nlohmann::json> class_scores(const nlohmann::json& metrics) {
-  std::map<std::string, nlohmann::json> out;
-  if (!metrics.is_object() || !metrics.contains("labels") || !metrics.contains("confusion")) return out;
+  if (!metrics.is_object() || !metrics.contains("labels") || !metrics.contains("confusion")) return {};
   const nlohmann::json &labels = metrics["labels"], &confusion = metrics["confusion"];
-  if (!labels.is_array() || !confusion.is_array() || confusion.size() != labels.size()) return out;
+  if (!labels.is_array() || !confusion.is_array() || confusion.size() != labels.size()) return {};
   const size_t n = labels.size();
+  std::vector<std::vector<uint64_t>> matrix(n);
   for (size_t c = 0; c < n; ++c) {
     if (!labels[c].is_string() || !confusion[c].is_array() || confusion[c].size() != n) return {};
-    uint64_t tp = confusion[c][c].get<uint64_t>(), actual = 0, predicted = 0;
-    for (size_t k = 0; k < n; ++k) actual += confusion[c][k].get<uint64_t>(), predicted += confusion[k][c].get<uint64_t>();
-    const double precision = predicted > 0 ? static_cast<double>(tp) / static_cast<double>(predicted) : 0;
-    const double recall = actual > 0 ? static_cast<double>(tp) / static_cast<double>(actual) : 0;
-    out[labels[c]] = {{"precision", precision},
-                      {"recall", recall},
-                      {"f1", precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0},
-                      {"support", actual}};
+    for (const auto& cell : confusion[c]) matrix[c].push_back(cell.get<uint64_t>());
   }
+  std::map<std::string, nlohmann::json> out;
+  const std::vector<ClassScore> scores = kura::class_scores(matrix);
+  for (size_t c = 0; c < n; ++c)
+    out[labels[c]] = {{"precision", scores[c].precision},
+                      {"recall", scores[c].recall},
+                      {"f1", scores[c].f1},
+                      {"support", scores[c].support}};
   return out;
 }
 
