@@ -51,14 +51,6 @@ inline std::string epoch_line(const EpochMetrics& m, int epochs) {
 
 inline nlohmann::json record_json(const RunRecord& r) { return run_json(r); }
 
-// An eval record as `kura runs` and `kura run show` list it (kura eval
-// prints the whole record).
-inline nlohmann::json eval_summary(const nlohmann::json& e) {
-  return {{"key", e.value("key", "")},         {"commit", e.value("commit", "")}, {"split", e.value("split", "")},
-          {"accuracy", e.value("accuracy", 0.0)}, {"counts", e.value("counts", nlohmann::json::object())},
-          {"created", e.value("created", int64_t{0})}};
-}
-
 inline std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
 inline std::string when(int64_t t) {

@@ -74,17 +74,6 @@ py::object from_json(const nlohmann::json& j) {
   return (*loads)(j.dump());
 }
 
-// An eval record as `kura runs --json` lists it (cli/train_output.hpp's
-// eval_summary; tests/python/test_kura.py compares the two listings).
-nlohmann::json eval_summary(const nlohmann::json& e) {
-  return {{"key", e.value("key", "")},
-          {"commit", e.value("commit", "")},
-          {"split", e.value("split", "")},
-          {"accuracy", e.value("accuracy", 0.0)},
-          {"counts", e.value("counts", nlohmann::json::object())},
-          {"created", e.value("created", int64_t{0})}};
-}
-
 // A read-only handle that takes no lock (called without the GIL).
 std::shared_ptr<Repo> open_read_only(const std::string& path) {
   OpenOptions o;

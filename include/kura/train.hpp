@@ -388,6 +388,9 @@ Evaluation evaluate_model(Repo& repo, const EvalRequest& request);
 // The eval records of a model (a run id, or a model file's model id), oldest
 // first; the torch-free part, for `kura runs` and `kura run show`.
 std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& model_id);
+// One eval record as `kura runs --json` and Python's Repo.runs() list it:
+// key, commit, split, accuracy, counts, created.
+nlohmann::json eval_summary(const nlohmann::json& record);
 
 // "1.13.1"
 std::string torch_version();

@@ -310,6 +310,15 @@ std::vector<nlohmann::json> list_evals(const Repo& repo, const std::string& mode
   return out;
 }
 
+nlohmann::json eval_summary(const nlohmann::json& e) {
+  return {{"key", e.value("key", "")},
+          {"commit", e.value("commit", "")},
+          {"split", e.value("split", "")},
+          {"accuracy", e.value("accuracy", 0.0)},
+          {"counts", e.value("counts", nlohmann::json::object())},
+          {"created", e.value("created", int64_t{0})}};
+}
+
 std::vector<ClassScore> class_scores(const std::vector<std::vector<uint64_t>>& confusion) {
   const size_t n = confusion.size();
   std::vector<ClassScore> out(n);
