@@ -25,6 +25,9 @@
 
 #include "check/faces_resize.hpp"
 #include "check/faces_hog.hpp"
+#if defined(__AVX2__) && defined(__FMA__)
+#include "check/faces_filter.hpp"
+#endif
 #include "check/faces_detect.hpp"
 
 namespace kura::check::KURA_FACES_NS {

@@ -67,6 +67,11 @@ std::string model() {
 
 }  // namespace
 
+namespace kura::test {
+// For faces_avx2_test.cpp, where dlib is renamed and its library is not linked.
+std::string face_model() { return model(); }
+}  // namespace kura::test
+
 TEST_CASE("kura's bilinear resize gives dlib's bytes", "[check][faces]") {
   // Up 2x and 1.75x (the scan's scales), down 3/4 (each pyramid level) and
   // to other sizes, of whole photos and of pieces of them of many sizes.
