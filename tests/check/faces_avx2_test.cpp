@@ -1,7 +1,9 @@
 // The AVX2/FMA build of the face scan (src/check/faces_avx2.cpp's copy)
-// against dlib's own code compiled the same way: faces_filter.hpp's
-// filter_plane must give the scores of dlib's float_spatially_filter_image_separable
-// bit for bit, and the detector dlib's boxes. faces_test.cpp does the same
+// against dlib's own code compiled the same way: its FHOG features (with the
+// orientation table of faces_hog.hpp) must be dlib's bit for bit,
+// faces_filter.hpp's filter_plane must give the scores of dlib's
+// float_spatially_filter_image_separable bit for bit, and the detector dlib's
+// boxes. faces_test.cpp does the same
 // for the generic build. This file is compiled with -mavx2 -mfma, with dlib
 // renamed as in faces_avx2.cpp, and runs only on a CPU that has both.
 #include <array>
@@ -70,6 +72,29 @@ dlib::object_detector<Scanner> detector() {
 }
 
 }  // namespace
+
+TEST_CASE("the AVX2 build's FHOG features are dlib's AVX2 features bit for bit", "[check][faces]") {
+  if (!cpu_has_avx2_fma()) {
+    WARN("this CPU has no AVX2/FMA: the AVX2 build of the scan is not used here");
+    return;
+  }
+  const scan::Features features;
+  size_t compared = 0;
+  for (const auto& [name, image] : images()) {
+    CAPTURE(name);
+    dlib::array<dlib::array2d<float>> ours, theirs;
+    features(image, ours, 8, 10, 10);
+    dlib::extract_fhog_features(image, theirs, 8, 10, 10);
+    REQUIRE(ours.size() == theirs.size());
+    for (size_t p = 0; p < ours.size(); ++p) {
+      REQUIRE(ours[p].nr() == theirs[p].nr());
+      REQUIRE(ours[p].nc() == theirs[p].nc());
+      REQUIRE(std::memcmp(&ours[p][0][0], &theirs[p][0][0], ours[p].size() * sizeof(float)) == 0);
+      compared += ours[p].size();
+    }
+  }
+  CHECK(compared > 1'000'000);
+}
 
 TEST_CASE("the AVX2 filter sweep gives dlib's AVX2 scores bit for bit", "[check][faces]") {
   if (!cpu_has_avx2_fma()) {
