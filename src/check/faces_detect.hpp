@@ -188,7 +188,7 @@ class Detector {
   dlib::array2d<float> scratch_;
 #if defined(__AVX2__) && defined(__FMA__)
   std::vector<Rank> ranks_;
-  std::vector<float> filter_scratch_;
+  FilterScratch filter_scratch_;
 #endif
 };
 

@@ -13,9 +13,14 @@
 //   multiply-adds in this AVX2/FMA build, so these use them too.
 //
 // Private to src/check; included by faces_detect.hpp in the AVX2 build only.
+#pragma once
+
 #include <immintrin.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace kura::check::KURA_FACES_NS {
@@ -67,6 +72,12 @@ inline __m256 taps_scalar(const Taps& t, Load p) {
   return temp;
 }
 
+// What filter_plane keeps from one call to the next.
+struct FilterScratch {
+  std::vector<float> rows;       // the row pass's output
+  std::vector<char> zero_rows;  // which rows of the plane are all +0
+};
+
 // The lanes of the columns left after the vector loop: `count` of eight.
 inline __m256i lanes(long count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -74,17 +85,21 @@ inline __m256i lanes(long count) {
 
 // Applies `ranks` (all on `plane`, nr x nc, rows contiguous) as dlib would,
 // one float_spatially_filter_image_separable call each in order, with
-// add_to set for all but each face filter's first. `scratch` holds the row
-// pass's output. Each face filter's scores must be nr x nc; only their valid
+// add_to set for all but each face filter's first. Each face filter's scores must be nr x nc; only their valid
 // area [first, last) is written (dlib also zeroes the border the first
 // time; the detector reads only the valid area).
 inline void filter_plane(const float* plane, long nr, long nc, const std::vector<Rank>& ranks,
-                         std::vector<float>& scratch) {
+                         FilterScratch& scratch) {
   constexpr long first = kTaps / 2, tail = (kTaps - 1) / 2;
   const long last_row = nr - tail, last_col = nc - tail;
   if (last_row <= first || last_col <= first) return;
-  if (scratch.size() < static_cast<size_t>(nr) * nc) scratch.resize(static_cast<size_t>(nr) * nc);
-  float* s = scratch.data();
+  // The row pass's output rows start so that column `first` is on a 32-byte
+  // boundary: the column pass's loads then never straddle a cache line.
+  const long stride = (nc + 3 + 15) / 16 * 16;
+  std::vector<float>& rows = scratch.rows;
+  if (rows.size() < static_cast<size_t>(nr) * stride + 32) rows.resize(static_cast<size_t>(nr) * stride + 32);
+  float* s = rows.data();
+  while ((reinterpret_cast<uintptr_t>(s + first) & 63) != 0) ++s;
   // dlib's vector loop takes columns first, first + 8, ... while
   // c < last_col - 7; its scalar loop the rest, up to last_col.
   long vector_end = first;
@@ -92,12 +107,26 @@ inline void filter_plane(const float* plane, long nr, long nc, const std::vector
   const long rest = last_col - vector_end;  // 0 to 7
   const __m256i mask = lanes(rest);
 
+  // Rows of the plane that are all +0 (the padding above and below the
+  // features) give +0 in every lane of dlib's sums, however the taps are
+  // signed (fma(0, w, +0) and -0 + +0 are +0): their row pass is a fill.
+  scratch.zero_rows.assign(nr, false);
+  for (long r = 0; r < nr; ++r) {
+    const float* in = plane + r * nc;
+    bool zero = true;
+    for (long c = 0; c < nc && zero; ++c) zero = std::bit_cast<uint32_t>(in[c]) == 0;
+    scratch.zero_rows[r] = zero;
+  }
   for (const Rank& rank : ranks) {
     // Row pass, every row.
     const Taps row(rank.row);
     for (long r = 0; r < nr; ++r) {
+      float* out = s + r * stride;
+      if (scratch.zero_rows[r]) {
+        std::fill(out + first, out + last_col, 0.0f);
+        continue;
+      }
       const float* in = plane + r * nc - first;
-      float* out = s + r * nc;
       for (long c = first; c < vector_end; c += 8) {
         _mm256_storeu_ps(out + c, taps_vector(row, [&](long n) { return _mm256_loadu_ps(in + c + n); }));
       }
@@ -111,16 +140,16 @@ inline void filter_plane(const float* plane, long nr, long nc, const std::vector
     const Taps col(rank.col);
     const bool add = !rank.first;
     for (long r = first; r < last_row; ++r) {
-      const float* top = s + (r - first) * nc;
+      const float* top = s + (r - first) * stride;
       float* o = rank.scores + r * nc;
       for (long c = first; c < vector_end; c += 8) {
-        __m256 temp = taps_vector(col, [&](long m) { return _mm256_loadu_ps(top + m * nc + c); });
+        __m256 temp = taps_vector(col, [&](long m) { return _mm256_load_ps(top + m * stride + c); });
         if (add) temp = _mm256_add_ps(temp, _mm256_loadu_ps(o + c));
         _mm256_storeu_ps(o + c, temp);
       }
       if (rest > 0) {
         const float* at = top + vector_end;
-        __m256 temp = taps_scalar(col, [&](long m) { return _mm256_maskload_ps(at + m * nc, mask); });
+        __m256 temp = taps_scalar(col, [&](long m) { return _mm256_maskload_ps(at + m * stride, mask); });
         if (add) temp = _mm256_add_ps(_mm256_maskload_ps(o + vector_end, mask), temp);
         _mm256_maskstore_ps(o + vector_end, mask, temp);
       }

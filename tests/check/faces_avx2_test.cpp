@@ -108,7 +108,7 @@ TEST_CASE("the AVX2 filter sweep gives dlib's AVX2 scores bit for bit", "[check]
     banks.push_back(scanner.build_fhog_filterbank(theirs.get_w(i)));
   }
   const scan::Features features;
-  std::vector<float> scratch;
+  scan::FilterScratch scratch;
   size_t compared = 0, tails = 0;
   for (const auto& [name, image] : images()) {
     CAPTURE(name);
