@@ -171,6 +171,7 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
       _mm256_store_ps(v01, _mm256_mul_ps(y0, a1));
       _mm256_store_ps(v10, _mm256_mul_ps(y1, a0));
       _mm256_store_ps(v00, _mm256_mul_ps(y0, a0));
+#pragma GCC unroll 8
       for (int k = 0; k < 8; ++k) {  // dlib's order of the votes
         const long at = ixo_[x + k] + orientations[best[k]];
         row0[at] += v11[k];
