@@ -59,10 +59,13 @@ class Features : public dlib::default_fhog_feature_extractor {
   mutable long hist_nc_ = 0;
   mutable std::vector<float> norm_;
   mutable std::vector<int> ixp_;
-  mutable std::vector<long> ixo_;  // ixp_ * 18: the offset of the column's bins
   mutable std::vector<float> vx0_, vx1_;
 
-  float& h(long r, long c, int o) const { return hist_[(r * hist_nc_ + c) * 18 + o]; }
+  // hist_ is kept bin-major within a row of cells (dlib keeps the 18 bins of
+  // a cell together): a pixel's votes into cells c and c + 1 of one bin are
+  // then two neighbouring floats, and one bin of eight neighbouring cells is
+  // one vector.
+  float& h(long r, long c, int o) const { return hist_[(r * 18 + o) * hist_nc_ + c]; }
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -130,13 +133,11 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
   int vector_end = 1;
   while (vector_end < visible_nc - 7) vector_end += 8;
   ixp_.resize(vector_end);
-  ixo_.resize(vector_end);
   vx0_.resize(vector_end);
   vx1_.resize(vector_end);
   for (int x = 1; x < vector_end; ++x) {
     const float xp = (float(x) + 0.5f) / float(cell_size) + 0.5f;
     ixp_[x] = static_cast<int>(xp);
-    ixo_[x] = long(ixp_[x]) * 18;
     vx0_[x] = xp - float(ixp_[x]);
     vx1_[x] = 1.0f - vx0_[x];
   }
@@ -151,9 +152,9 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
     const unsigned char* down = &img_[y + 1][0];
     float* row0 = &h(iyp + 1, 0, 0);
     float* row1 = &h(iyp + 2, 0, 0);
+    const long bin_stride = hist_nc_;  // from one bin of a cell to the next
     for (int x = 1; x < vector_end; x += 8) {
       alignas(32) int best[8];
-      alignas(32) float v11[8], v01[8], v10[8], v00[8];
 #if defined(__AVX2__) && defined(__FMA__)
       auto bytes = [](const unsigned char* p) {
         return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
@@ -167,19 +168,30 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
       const __m256 a1 = _mm256_mul_ps(_mm256_loadu_ps(&vx1_[x]), v);
       const __m256 a0 = _mm256_mul_ps(_mm256_loadu_ps(&vx0_[x]), v);
       const __m256 y1 = _mm256_set1_ps(vy1), y0 = _mm256_set1_ps(vy0);
-      _mm256_store_ps(v11, _mm256_mul_ps(y1, a1));
-      _mm256_store_ps(v01, _mm256_mul_ps(y0, a1));
-      _mm256_store_ps(v10, _mm256_mul_ps(y1, a0));
-      _mm256_store_ps(v00, _mm256_mul_ps(y0, a0));
+      // Each pixel's two votes into a row of cells (cells ixp and ixp + 1 of
+      // its bin), side by side: pixel k's pair at [2k, 2k + 1].
+      const __m256 w11 = _mm256_mul_ps(y1, a1), w10 = _mm256_mul_ps(y1, a0);
+      const __m256 w01 = _mm256_mul_ps(y0, a1), w00 = _mm256_mul_ps(y0, a0);
+      alignas(32) float up_pairs[16], down_pairs[16];
+      const __m256 ul = _mm256_unpacklo_ps(w11, w10), uh = _mm256_unpackhi_ps(w11, w10);
+      const __m256 dl = _mm256_unpacklo_ps(w01, w00), dh = _mm256_unpackhi_ps(w01, w00);
+      _mm256_store_ps(up_pairs, _mm256_permute2f128_ps(ul, uh, 0x20));
+      _mm256_store_ps(up_pairs + 8, _mm256_permute2f128_ps(ul, uh, 0x31));
+      _mm256_store_ps(down_pairs, _mm256_permute2f128_ps(dl, dh, 0x20));
+      _mm256_store_ps(down_pairs + 8, _mm256_permute2f128_ps(dl, dh, 0x31));
 #pragma GCC unroll 8
-      for (int k = 0; k < 8; ++k) {  // dlib's order of the votes
-        const long at = ixo_[x + k] + orientations[best[k]];
-        row0[at] += v11[k];
-        row1[at] += v01[k];
-        row0[at + 18] += v10[k];
-        row1[at + 18] += v00[k];
+      for (int k = 0; k < 8; ++k) {  // dlib's order of each bin's votes
+        const long at = orientations[best[k]] * bin_stride + ixp_[x + k];
+        auto vote = [](float* bins, const float* pair) {
+          const __m128 sum = _mm_add_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(bins))),
+                                        _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(pair))));
+          _mm_store_sd(reinterpret_cast<double*>(bins), _mm_castps_pd(sum));
+        };
+        vote(row0 + at, up_pairs + 2 * k);
+        vote(row1 + at, down_pairs + 2 * k);
       }
 #else
+      alignas(32) float v11[8], v01[8], v10[8], v00[8];
       for (int k = 0; k < 8; ++k) {
         const float gx = float(int(mid[x + k + 1]) - int(mid[x + k - 1]));
         const float gy = float(int(down[x + k]) - int(up[x + k]));
@@ -200,12 +212,12 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
         v00[k] = vy0 * a0;
       }
       for (int k = 0; k < 8; ++k) {  // dlib's order of the votes
-        float* b0 = row0 + long(ixp_[x + k]) * 18 + best[k];
-        float* b1 = row1 + long(ixp_[x + k]) * 18 + best[k];
+        float* b0 = row0 + best[k] * bin_stride + ixp_[x + k];
+        float* b1 = row1 + best[k] * bin_stride + ixp_[x + k];
         b0[0] += v11[k];
         b1[0] += v01[k];
-        b0[18] += v10[k];
-        b1[18] += v00[k];
+        b0[1] += v10[k];
+        b1[1] += v00[k];
       }
 #endif
     }
@@ -240,10 +252,6 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-// The bins of eight cells side by side, one vector a bin: h(r, c + k, o) in lane k.
-inline __m256 bins8(const float* first_cell) {
-  return _mm256_i32gather_ps(first_cell, _mm256_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126), 4);
-}
 
 // dlib's simd4f sum() in this build (SSE4.1's dot product with ones):
 // (a0 + a1) + (a2 + a3).
@@ -255,10 +263,9 @@ inline __m256 sum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 // contrast-insensitive bins; GCC contracts its norm += s * s) of cells
 // (r, c) to (r, c + 7).
 inline void Features::norms8(int r, int c, float* out) const {
-  const float* cell = &h(r + 1, c + 1, 0);
   __m256 norm = _mm256_setzero_ps();
   for (int o = 0; o < 9; o++) {
-    const __m256 s = _mm256_add_ps(bins8(cell + o), bins8(cell + o + 9));
+    const __m256 s = _mm256_add_ps(_mm256_loadu_ps(&h(r + 1, c + 1, o)), _mm256_loadu_ps(&h(r + 1, c + 1, o + 9)));
     norm = _mm256_fmadd_ps(s, s, norm);
   }
   _mm256_storeu_ps(out, norm);
@@ -283,9 +290,8 @@ inline void Features::normalise8(dlib::array<dlib::array2d<float>>& hog, int y, 
     nn[a] = _mm256_mul_ps(_mm256_set1_ps(0.2f), _mm256_sqrt_ps(z));
     inv[a] = _mm256_div_ps(_mm256_set1_ps(0.1f), nn[a]);
   }
-  const float* cell = &h(y + 2, x + 2, 0);
-  __m256 bins[18];
-  for (int o = 0; o < 18; ++o) bins[o] = bins8(cell + o);
+  __m256 bins[18];  // bin o of the eight cells, one vector each
+  for (int o = 0; o < 18; ++o) bins[o] = _mm256_loadu_ps(&h(y + 2, x + 2, o));
   auto set = [&](int plane, __m256 value) { _mm256_storeu_ps(&hog[plane][yy][xx], value); };
   // contrast-sensitive features, and the texture sums t (t += h0 + h1 + h2)
   __m256 t[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
