@@ -40,6 +40,11 @@ class Features : public dlib::default_fhog_feature_extractor {
                int filter_rows_padding, int filter_cols_padding) const;
   void histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr, int visible_nc) const;
 #if defined(__AVX2__) && defined(__FMA__)
+  void histograms_avx2(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
+                       int visible_nc) const;
+  mutable std::vector<float> band_;  // histograms_avx2's two rows of cells, interleaved
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
   void norms8(int r, int c, float* out) const;
   void normalise8(dlib::array<dlib::array2d<float>>& hog, int y, int x, int yy, int xx, const float* norms,
                   long norms_nc, float eps) const;
@@ -121,10 +126,11 @@ inline const unsigned char* orientation_table() {
 
 inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
                                  int visible_nc) const {
-  const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
 #if defined(__AVX2__) && defined(__FMA__)
-  const unsigned char* const orientations = orientation_table();
+  histograms_avx2(img_, cell_size, visible_nr, visible_nc);
+  return;
 #endif
+  const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
   dlib::matrix<float, 2, 1> directions[9];
   for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
 
@@ -155,42 +161,6 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
     const long bin_stride = hist_nc_;  // from one bin of a cell to the next
     for (int x = 1; x < vector_end; x += 8) {
       alignas(32) int best[8];
-#if defined(__AVX2__) && defined(__FMA__)
-      auto bytes = [](const unsigned char* p) {
-        return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-      };
-      const __m256i gxi = _mm256_sub_epi32(bytes(mid + x + 1), bytes(mid + x - 1));
-      const __m256i gyi = _mm256_sub_epi32(bytes(down + x), bytes(up + x));
-      const __m256 gx = _mm256_cvtepi32_ps(gxi);
-      const __m256 gy = _mm256_cvtepi32_ps(gyi);
-      const __m256 v = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(gx, gx), _mm256_mul_ps(gy, gy)));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(best), orientation_index(gxi, gyi));
-      const __m256 a1 = _mm256_mul_ps(_mm256_loadu_ps(&vx1_[x]), v);
-      const __m256 a0 = _mm256_mul_ps(_mm256_loadu_ps(&vx0_[x]), v);
-      const __m256 y1 = _mm256_set1_ps(vy1), y0 = _mm256_set1_ps(vy0);
-      // Each pixel's two votes into a row of cells (cells ixp and ixp + 1 of
-      // its bin), side by side: pixel k's pair at [2k, 2k + 1].
-      const __m256 w11 = _mm256_mul_ps(y1, a1), w10 = _mm256_mul_ps(y1, a0);
-      const __m256 w01 = _mm256_mul_ps(y0, a1), w00 = _mm256_mul_ps(y0, a0);
-      alignas(32) float up_pairs[16], down_pairs[16];
-      const __m256 ul = _mm256_unpacklo_ps(w11, w10), uh = _mm256_unpackhi_ps(w11, w10);
-      const __m256 dl = _mm256_unpacklo_ps(w01, w00), dh = _mm256_unpackhi_ps(w01, w00);
-      _mm256_store_ps(up_pairs, _mm256_permute2f128_ps(ul, uh, 0x20));
-      _mm256_store_ps(up_pairs + 8, _mm256_permute2f128_ps(ul, uh, 0x31));
-      _mm256_store_ps(down_pairs, _mm256_permute2f128_ps(dl, dh, 0x20));
-      _mm256_store_ps(down_pairs + 8, _mm256_permute2f128_ps(dl, dh, 0x31));
-#pragma GCC unroll 8
-      for (int k = 0; k < 8; ++k) {  // dlib's order of each bin's votes
-        const long at = orientations[best[k]] * bin_stride + ixp_[x + k];
-        auto vote = [](float* bins, const float* pair) {
-          const __m128 sum = _mm_add_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(bins))),
-                                        _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(pair))));
-          _mm_store_sd(reinterpret_cast<double*>(bins), _mm_castps_pd(sum));
-        };
-        vote(row0 + at, up_pairs + 2 * k);
-        vote(row1 + at, down_pairs + 2 * k);
-      }
-#else
       alignas(32) float v11[8], v01[8], v10[8], v00[8];
       for (int k = 0; k < 8; ++k) {
         const float gx = float(int(mid[x + k + 1]) - int(mid[x + k - 1]));
@@ -219,7 +189,6 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
         b0[1] += v10[k];
         b1[1] += v00[k];
       }
-#endif
     }
     // The columns that don't fill eight lanes: dlib's scalar code, as it is.
     for (int x = vector_end; x < visible_nc; x++) {
@@ -250,6 +219,139 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
     }
   }
 }
+
+#if defined(__AVX2__) && defined(__FMA__)
+// The AVX2 build's votes. A row of pixels votes into two rows of cells,
+// iyp + 1 and iyp + 2 (a band: the eight rows of pixels with the same iyp);
+// dlib adds each vote to its bin in pixel order. Here a band's two rows of
+// cells are kept interleaved, band_[(o * hist_nc_ + c) * 2 + {0, 1}] for
+// rows iyp + 1 and iyp + 2, so that a pixel's four votes (cells ixp and
+// ixp + 1 of its bin, in both rows) are four neighbouring floats, added as
+// one vector. When the band moves down a row of cells, its upper row is
+// complete and goes to hist_, and its lower row, with the sums it has so
+// far, becomes the upper one: every bin still gets its votes one by one, in
+// dlib's order, so the sums are the same.
+inline void Features::histograms_avx2(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
+                                      int visible_nc) const {
+  const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
+  const unsigned char* const orientations = orientation_table();
+  dlib::matrix<float, 2, 1> directions[9];
+  for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
+
+  // dlib's vector loop covers x = 1, 9, 17, ... while x < visible_nc - 7;
+  // its weights depend on the column only.
+  int vector_end = 1;
+  while (vector_end < visible_nc - 7) vector_end += 8;
+  ixp_.resize(vector_end);
+  vx0_.resize(vector_end);
+  vx1_.resize(vector_end);
+  for (int x = 1; x < vector_end; ++x) {
+    const float xp = (float(x) + 0.5f) / float(cell_size) + 0.5f;
+    ixp_[x] = static_cast<int>(xp);
+    vx0_[x] = xp - float(ixp_[x]);
+    vx1_[x] = 1.0f - vx0_[x];
+  }
+
+  const long cells = hist_nc_;  // cells in a row, with the border
+  const size_t band_size = size_t(18) * cells * 2;
+  band_.assign(band_size + 8, 0.0f);
+  float* const band = band_.data();
+  // The band's rows of cells go to hist_: `upper` (row iyp + 1) always,
+  // the lower one too at the end.
+  auto flush = [&](int iyp, bool last) {
+    for (int o = 0; o < 18; ++o) {
+      float* top = &h(iyp + 1, 0, o);
+      float* bottom = &h(iyp + 2, 0, o);
+      const float* pairs = band + size_t(o) * cells * 2;
+      for (long c = 0; c < cells; ++c) {
+        top[c] = pairs[2 * c];
+        if (last) bottom[c] = pairs[2 * c + 1];
+      }
+    }
+    if (last) return;
+    for (size_t i = 0; i < band_size; i += 2) {  // the lower row moves up; a new one starts at +0
+      band[i] = band[i + 1];
+      band[i + 1] = 0.0f;
+    }
+  };
+
+  int band_iyp = 0;
+  bool started = false;
+  for (int y = 1; y < visible_nr; y++) {
+    const float yp = ((float)y + 0.5) / (float)cell_size - 0.5;
+    const int iyp = (int)std::floor(yp);
+    const float vy0 = yp - iyp;
+    const float vy1 = 1.0 - vy0;
+    if (started && iyp != band_iyp) flush(band_iyp, false);
+    band_iyp = iyp;
+    started = true;
+    const unsigned char* up = &img_[y - 1][0];
+    const unsigned char* mid = &img_[y][0];
+    const unsigned char* down = &img_[y + 1][0];
+    for (int x = 1; x < vector_end; x += 8) {
+      auto bytes = [](const unsigned char* p) {
+        return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+      };
+      const __m256i gxi = _mm256_sub_epi32(bytes(mid + x + 1), bytes(mid + x - 1));
+      const __m256i gyi = _mm256_sub_epi32(bytes(down + x), bytes(up + x));
+      const __m256 gx = _mm256_cvtepi32_ps(gxi);
+      const __m256 gy = _mm256_cvtepi32_ps(gyi);
+      const __m256 v = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(gx, gx), _mm256_mul_ps(gy, gy)));
+      alignas(32) int index[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(index), orientation_index(gxi, gyi));
+      const __m256 a1 = _mm256_mul_ps(_mm256_loadu_ps(&vx1_[x]), v);
+      const __m256 a0 = _mm256_mul_ps(_mm256_loadu_ps(&vx0_[x]), v);
+      const __m256 y1 = _mm256_set1_ps(vy1), y0 = _mm256_set1_ps(vy0);
+      // dlib's four votes of each pixel (v11, v01, v10, v00 in its code),
+      // made into one group of four a pixel: pixel k's at quad[(k % 4) * 8 + (k / 4) * 4].
+      const __m256 w11 = _mm256_mul_ps(y1, a1), w01 = _mm256_mul_ps(y0, a1);
+      const __m256 w10 = _mm256_mul_ps(y1, a0), w00 = _mm256_mul_ps(y0, a0);
+      const __m256 t0 = _mm256_unpacklo_ps(w11, w01), t1 = _mm256_unpackhi_ps(w11, w01);
+      const __m256 t2 = _mm256_unpacklo_ps(w10, w00), t3 = _mm256_unpackhi_ps(w10, w00);
+      alignas(32) float quad[32];
+      _mm256_store_ps(quad, _mm256_shuffle_ps(t0, t2, 0x44));
+      _mm256_store_ps(quad + 8, _mm256_shuffle_ps(t0, t2, 0xee));
+      _mm256_store_ps(quad + 16, _mm256_shuffle_ps(t1, t3, 0x44));
+      _mm256_store_ps(quad + 24, _mm256_shuffle_ps(t1, t3, 0xee));
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {  // dlib's order of each bin's votes
+        float* bins = band + (orientations[index[k]] * cells + ixp_[x + k]) * 2;
+        _mm_storeu_ps(bins, _mm_add_ps(_mm_loadu_ps(bins), _mm_load_ps(quad + (k % 4) * 8 + (k / 4) * 4)));
+      }
+    }
+    // The columns that don't fill eight lanes: dlib's scalar code, as it
+    // is, voting into the band.
+    for (int x = vector_end; x < visible_nc; x++) {
+      dlib::matrix<float, 2, 1> grad;
+      float v;
+      dlib::impl_fhog::get_gradient(y, x, img, grad, v);
+      float best_dot = 0;
+      int best_o = 0;
+      for (int o = 0; o < 9; o++) {
+        const float dot = dlib::dot(directions[o], grad);
+        if (dot > best_dot) {
+          best_dot = dot;
+          best_o = o;
+        } else if (-dot > best_dot) {
+          best_dot = -dot;
+          best_o = o + 9;
+        }
+      }
+      v = std::sqrt(v);
+      const float xp = ((double)x + 0.5) / (double)cell_size - 0.5;
+      const int ixp = (int)std::floor(xp);
+      const float vx0 = xp - ixp;
+      const float vx1 = 1.0 - vx0;
+      float* bins = band + (best_o * cells + ixp + 1) * 2;
+      bins[0] += vy1 * vx1 * v;
+      bins[1] += vy0 * vx1 * v;
+      bins[2] += vy1 * vx0 * v;
+      bins[3] += vy0 * vx0 * v;
+    }
+  }
+  if (started) flush(band_iyp, true);
+}
+#endif
 
 #if defined(__AVX2__) && defined(__FMA__)
 
