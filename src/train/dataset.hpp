@@ -39,6 +39,12 @@ Split load_examples(const Repo& repo, const std::string& commit, const nlohmann:
 std::vector<Example> load_set(const Repo& repo, const std::string& commit, const std::string& file,
                               const std::string& dir, const CheckReport* report, uint64_t* excluded);
 
+// The version of the pixels decode_examples gives: 2 since they come from
+// the image module's decode_pixels, resampled as Pillow's bilinear resize
+// (1 was libvips' own resize). Eval records carry it, and a record made from
+// other pixels is computed again rather than reused.
+constexpr int kPixelsVersion = 2;
+
 // Decodes `examples` to size x size sRGB on `threads` threads, in order.
 // `labels` gives the class index of each label; an example whose label is not
 // among them is skipped and counted in *unknown. Error(kInvalidInput) naming

@@ -102,8 +102,11 @@ Evaluation evaluate_model(Repo& repo, const EvalRequest& request) {
     Evaluation e;
     e.record = nlohmann::json::parse(*stored, nullptr, false);
     if (e.record.is_discarded()) fail(ErrorCode::kCorrupt, "eval record " + key + " is not JSON");
-    e.reused = true;
-    return e;
+    // A record made from other pixels (an older decoder) is made again, and replaced.
+    if (e.record.value("pixels", 1) == train::kPixelsVersion) {
+      e.reused = true;
+      return e;
+    }
   }
   std::string file, dir;
   if (request.split == "validation") {
@@ -177,6 +180,7 @@ Evaluation evaluate_model(Repo& repo, const EvalRequest& request) {
               {"confusion", confusion},
               {"wrong", wrong},
               {"threads", threads},
+              {"pixels", train::kPixelsVersion},
               {"created", static_cast<int64_t>(std::time(nullptr))},
               {"created_ns", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "kura/repo.hpp"
 #include "support.hpp"
 #include "train/digits.hpp"
 
@@ -116,6 +117,24 @@ TEST_CASE("kura eval scores a run on another commit with the expected confusion 
   CHECK(text.out.find("reused the stored record") != std::string::npos);
   CHECK(text.out.find("confusion matrix") != std::string::npos);
   CHECK(b["key"] == "eval/" + id + "/" + b["commit"].get<std::string>() + "/validation");
+  CHECK(b["pixels"] == 2);
+
+  // A record made from an older decoder's pixels (no "pixels", or another
+  // version) is not reused: it is computed again and replaced.
+  {
+    auto repo = kura::Repo::open(dir.path());
+    json stale = again;
+    stale.erase("pixels");
+    stale.erase("reused");
+    stale["accuracy"] = 0.5;  // what the old pixels gave, say
+    repo->store().put(kura::Table::kRuns, b["key"].get<std::string>(), stale.dump(), kura::Sync::kYes);
+  }
+  const json redone = eval_json(dir.path(), {id});
+  CHECK(redone["reused"] == false);
+  CHECK(redone["pixels"] == 2);
+  CHECK(redone["accuracy"] == b["accuracy"]);
+  CHECK(redone["confusion"] == expected);
+  CHECK(eval_json(dir.path(), {id})["reused"] == true);
 
   // fsck takes eval records for what they are, and gc leaves them.
   REQUIRE(run_kura(dir.path(), {"gc", "--prune", "now"}).exit_code == 0);
