@@ -165,6 +165,13 @@ async function imagesLoaded(page, selector, min) {
     expect(specDiff.includes('commit') && specDiff.includes('settings.epochs'), 'the spec differences name commit and settings.epochs');
     const dataDiff = await page.$eval('#data-diff', e => e.textContent);
     expect(/1 file differs/.test(dataDiff) && dataDiff.includes('train.jsonl'), 'the data difference: ' + dataDiff.slice(0, 80));
+    const scoreRows = await page.$$eval('#score-diff tr', r => r.map(x => x.textContent));
+    expect(scoreRows.length === 5 && scoreRows.some(t => t.startsWith('validation_accuracy')) &&
+      scoreRows.some(t => t.startsWith('train_loss')), 'the scores side by side with their deltas: ' + scoreRows.join(' | '));
+    const classRows = await page.$$eval('#class-diff tr', r => r.length);
+    expect(classRows > 2, 'F1 by class listed (' + (classRows - 1) + ' classes)');
+    const evals = await page.$eval('#eval-diff', e => e.textContent);
+    expect(/evaluated|eval/.test(evals), 'the evals section says what there is: ' + evals.slice(0, 80));
     const metricRows = await page.$$eval('#metric-diff tr', r => r.length);
     expect(metricRows > 2, 'metric differences listed (' + (metricRows - 1) + ' rows)');
     const cmp = await chartDrawn(page, 'canvas#cmp-loss');

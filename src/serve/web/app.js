@@ -372,6 +372,48 @@ async function viewRuns(p) {
   if (a && b) await drawComparison(a, b);
 }
 
+// A number as the run diff shows it (null: the run has none), and a delta
+// with its sign, marked better or worse (for a loss, lower is better).
+const num = v => typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : '–';
+function deltaCell(v, lowerIsBetter) {
+  if (typeof v !== 'number') return el('td', {}, '–');
+  const good = lowerIsBetter ? v < 0 : v > 0, bad = lowerIsBetter ? v > 0 : v < 0;
+  return el('td', { class: good ? 'better' : bad ? 'worse' : '' }, (v > 0 ? '+' : '') + num(v));
+}
+
+function scoreTable(d) {
+  const s = d.scores || {};
+  const keys = Object.keys(s);
+  if (keys.length === 0) return el('p', { class: 'muted', id: 'score-diff' }, 'Neither run has scores.');
+  return el('table', { id: 'score-diff', class: 'run-diff' },
+    el('tr', {}, el('th', {}, 'score'), el('th', {}, 'A ' + short(d.a)), el('th', {}, 'B ' + short(d.b)), el('th', {}, 'B − A')),
+    keys.map(k => el('tr', {}, el('td', {}, el('code', {}, k)), el('td', {}, num(s[k].a)), el('td', {}, num(s[k].b)),
+      deltaCell(s[k].delta, /loss/.test(k)))));
+}
+
+function classTable(d) {
+  const c = d.classes || [];
+  if (c.length === 0) return el('p', { class: 'muted', id: 'class-diff' }, 'Neither run has per-class scores.');
+  const support = x => x.support ? num(x.support.a) + ' / ' + num(x.support.b) : '–';
+  return el('table', { id: 'class-diff', class: 'run-diff' },
+    el('tr', {}, el('th', {}, 'label'), el('th', {}, 'F1 A'), el('th', {}, 'F1 B'), el('th', {}, 'B − A'), el('th', {}, 'support A / B')),
+    c.map(x => el('tr', {}, el('td', {}, x.label), el('td', {}, num(x.a)), el('td', {}, num(x.b)), deltaCell(x.delta, false),
+      el('td', {}, support(x)))));
+}
+
+function evalTable(d) {
+  const e = d.evals || {};
+  const paired = e.paired || [], na = (e.a || []).length, nb = (e.b || []).length;
+  if (na + nb === 0) return el('p', { class: 'muted', id: 'eval-diff' }, 'Neither run has been evaluated (kura eval RUN).');
+  const note = el('p', { class: 'muted' }, `A has ${na} eval${na === 1 ? '' : 's'}, B ${nb}; ` +
+    (paired.length ? `${paired.length} on the same commit and split:` : 'none on the same commit and split.'));
+  if (paired.length === 0) return el('div', { id: 'eval-diff' }, note);
+  return el('div', { id: 'eval-diff' }, note, el('table', { class: 'run-diff' },
+    el('tr', {}, el('th', {}, 'commit'), el('th', {}, 'split'), el('th', {}, 'accuracy A'), el('th', {}, 'accuracy B'), el('th', {}, 'B − A')),
+    paired.map(x => el('tr', {}, el('td', {}, el('code', {}, short(x.commit))), el('td', {}, x.split), el('td', {}, num(x.a)),
+      el('td', {}, num(x.b)), deltaCell(x.delta, false)))));
+}
+
 async function drawComparison(a, b) {
   const box = document.getElementById('comparison');
   let d;
@@ -389,6 +431,9 @@ async function drawComparison(a, b) {
       el('div', { id: 'data-diff' },
         el('p', {}, `${d.data.length} ${d.data.length === 1 ? 'file differs' : 'files differ'} between the commits `, link('diff', { a: ca, b: cb }, short(ca) + ' → ' + short(cb))),
         el('ul', {}, d.data.map(x => el('li', {}, x.change + ' ', el('code', {}, x.path))))),
+    el('h3', {}, 'Scores after the last epoch'), scoreTable(d),
+    el('h3', {}, 'F1 by class (validation)'), classTable(d),
+    el('h3', {}, 'Evals'), evalTable(d),
     el('h3', {}, 'Metrics'), diffTable('metric-diff', d.metrics, 'The final metrics are identical.'),
     el('div', { class: 'charts' }, el('div', {}, el('canvas', { id: 'cmp-loss' })), el('div', {}, el('canvas', { id: 'cmp-other' }))));
   if (!window.Chart) return;
