@@ -220,6 +220,13 @@ void average_buffers(Classifier& model, Cluster& cluster) {
   }
 }
 
+// A size for the log: one decimal under 10 MB ("4.9 MB", not "4 MB").
+std::string megabytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, bytes < 10'000'000 ? "%.1f MB" : "%.0f MB", static_cast<double>(bytes) / 1e6);
+  return text;
+}
+
 // The memory the frozen prefix's outputs may take (KURA_TRAIN_CACHE_BYTES,
 // 0 to recompute them every epoch; default 1 GiB).
 uint64_t cache_budget() {
@@ -261,11 +268,11 @@ int cache_prefix(Classifier& model, const Hyper& h, torch::Tensor& train, torch:
   for (int64_t i = 1; i < one.dim(); ++i) shape += " x " + std::to_string(one.size(i));
   const std::string what = "frozen prefix: " + std::to_string(stages) + " of " + std::to_string(model.stages()) +
                            " stages, " + std::to_string(count) + shape + " floats (" +
-                           std::to_string(bytes / 1000000) + " MB)";
+                           megabytes(bytes) + ")";
   const uint64_t budget = cache_budget();
   if (bytes > budget) {
-    log += what + ": over the cache budget of " + std::to_string(budget / 1000000) +
-           " MB (KURA_TRAIN_CACHE_BYTES), recomputed every epoch\n";
+    log += what + ": over the cache budget of " + megabytes(budget) +
+           " (KURA_TRAIN_CACHE_BYTES), recomputed every epoch\n";
     return 0;
   }
   const auto start = Clock::now();

@@ -174,9 +174,9 @@ TEST_CASE("an adapter run computes its frozen prefix once and gives the same bit
   CHECK(a["summary"]["validation_accuracy"] == b["summary"]["validation_accuracy"]);
   // The logs say which: conv1 and conv2 below the adapted conv3, 200
   // training and 100 validation digits of 64 x 8 x 8 floats.
-  CHECK(log_a.out.find("frozen prefix: 2 of 3 stages, 300 x 64 x 8 x 8 floats (4 MB), computed once") !=
+  CHECK(log_a.out.find("frozen prefix: 2 of 3 stages, 300 x 64 x 8 x 8 floats (4.9 MB), computed once") !=
         std::string::npos);
-  CHECK(log_b.out.find("frozen prefix: 2 of 3 stages, 300 x 64 x 8 x 8 floats (4 MB): over the cache budget of 0 MB "
+  CHECK(log_b.out.find("frozen prefix: 2 of 3 stages, 300 x 64 x 8 x 8 floats (4.9 MB): over the cache budget of 0.0 MB "
                        "(KURA_TRAIN_CACHE_BYTES), recomputed every epoch") != std::string::npos);
   // Full fine-tuning has no frozen prefix.
   const json full = train_json(dir.path(), {"--set", "epochs=1", "--init", (dir / "base.pt").string()});
