@@ -86,7 +86,7 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
   f.write("train.jsonl", text_rows(10, "word") + cmyk + "\n");
   REQUIRE_FALSE(check(f).ok());
 
-  auto changes = exclude(f.dir.path(), {{"train.jsonl", 11}}, "scanned in CMYK; re-scan pending");
+  auto changes = exclude(f.dir.path(), {{"train.jsonl", 11, {}}}, "scanned in CMYK; re-scan pending");
   REQUIRE(changes.size() == 1);
   REQUIRE(changes[0].action == "excluded");
   REQUIRE(changes[0].entry.row.size() == 64);
@@ -100,7 +100,7 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
       REQUIRE(x.severity != Severity::kError);
     }
   // Excluding it again changes nothing.
-  REQUIRE(exclude(f.dir.path(), {{"train.jsonl", 11}}, "again")[0].action == "already excluded");
+  REQUIRE(exclude(f.dir.path(), {{"train.jsonl", 11, {}}}, "again")[0].action == "already excluded");
 
   // A line inserted above: the exclusion moves with the row.
   f.write("train.jsonl", text_rows(1, "first") + text_rows(10, "word") + cmyk + "\n");
@@ -120,9 +120,9 @@ TEST_CASE("a hand exclusion follows its row, downgrades its findings, goes stale
   // include takes the line back; the file keeps what is left, in order.
   f.write("train.jsonl", text_rows(1, "first") + text_rows(10, "word") + cmyk + "\n");
   REQUIRE(check(f).ok());
-  REQUIRE(include(f.dir.path(), {{"train.jsonl", 12}})[0].action == "included");
+  REQUIRE(include(f.dir.path(), {{"train.jsonl", 12, {}}})[0].action == "included");
   REQUIRE_FALSE(check(f).ok());
-  REQUIRE(include(f.dir.path(), {{"train.jsonl", 12}})[0].action == "not excluded");
+  REQUIRE(include(f.dir.path(), {{"train.jsonl", 12, {}}})[0].action == "not excluded");
   REQUIRE(read_file(f.dir / kExclusionsFile).empty());
 }
 
@@ -131,17 +131,17 @@ TEST_CASE("exclusions: image files by path, bad targets refused, bad lines named
   f.write("train.jsonl", text_rows(10, "word"));
   f.write("photos/cmyk.jpg", check_image("cmyk.jpg"));
   REQUIRE_FALSE(check(f).ok());
-  exclude(f.dir.path(), {{"photos/cmyk.jpg", 0}}, "print scan");
+  exclude(f.dir.path(), {{"photos/cmyk.jpg", 0, {}}}, "print scan");
   CheckReport r = check(f);
   REQUIRE(r.ok());
   REQUIRE(r.excludes("photos/cmyk.jpg", 0));
 
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 0}}, "x"), Catch::Contains("train.jsonl:LINE"));
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 99}}, "x"), Catch::Contains("has 10 lines"));
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"nope.jsonl", 1}}, "x"), Catch::Contains("'nope.jsonl' does not exist"));
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"photos", 0}}, "x"), Catch::Contains("is a folder"));
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 1}}, " "), Catch::Contains("--reason"));
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"photos/cmyk.jpg", 3}}, "x"), Catch::Contains("not a JSONL file"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 0, {}}}, "x"), Catch::Contains("train.jsonl:LINE"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 99, {}}}, "x"), Catch::Contains("has 10 lines"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"nope.jsonl", 1, {}}}, "x"), Catch::Contains("'nope.jsonl' does not exist"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"photos", 0, {}}}, "x"), Catch::Contains("is a folder"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 1, {}}}, " "), Catch::Contains("--reason"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"photos/cmyk.jpg", 3, {}}}, "x"), Catch::Contains("not a JSONL file"));
   const std::string before = read_file(f.dir / kExclusionsFile);
 
   // Hand-edited lines: each bad one is an error naming line and field; the tools refuse to edit.
@@ -157,7 +157,7 @@ TEST_CASE("exclusions: image files by path, bad targets refused, bad lines named
   for (const auto& x : r.findings) messages += x.message + "\n";
   REQUIRE_THAT(messages, Catch::Contains("\"line\"") && Catch::Contains("\"path\"") && Catch::Contains("\"reason\"") &&
                              Catch::Contains("\"who\"") && Catch::Contains("not valid JSON"));
-  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 1}}, "x"), Catch::Contains("kura-exclusions.jsonl:2"));
+  REQUIRE_THROWS_WITH(exclude(f.dir.path(), {{"train.jsonl", 1, {}}}, "x"), Catch::Contains("kura-exclusions.jsonl:2"));
   REQUIRE(read_file(f.dir / kExclusionsFile).find("who") != std::string::npos);  // untouched
 }
 
@@ -168,7 +168,7 @@ TEST_CASE("a commit honours the staged exclusions, and the report stored with it
   CommitOptions o;
   o.message = "blocked";
   REQUIRE_THROWS(f.repo->commit(o));
-  exclude(f.dir.path(), {{"train.jsonl", 11}}, "CMYK scan");
+  exclude(f.dir.path(), {{"train.jsonl", 11, {}}}, "CMYK scan");
   REQUIRE_THROWS(f.repo->commit(o));  // not staged yet: the index has no exclusion
   commit(f, "cmyk excluded by hand");
   auto stored = f.repo->commit_report("HEAD");
