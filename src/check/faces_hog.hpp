@@ -66,11 +66,17 @@ class Features : public dlib::default_fhog_feature_extractor {
   mutable std::vector<int> ixp_;
   mutable std::vector<float> vx0_, vx1_;
 
-  // hist_ is kept bin-major within a row of cells (dlib keeps the 18 bins of
-  // a cell together): a pixel's votes into cells c and c + 1 of one bin are
-  // then two neighbouring floats, and one bin of eight neighbouring cells is
-  // one vector.
+#if defined(__AVX2__) && defined(__FMA__)
+  // The AVX2 build keeps hist_ bin-major within a row of cells (dlib keeps
+  // the 18 bins of a cell together): a pixel's votes into cells c and c + 1
+  // of one bin are then two neighbouring floats, and one bin of eight
+  // neighbouring cells is one vector.
   float& h(long r, long c, int o) const { return hist_[(r * 18 + o) * hist_nc_ + c]; }
+#else
+  // The generic build keeps dlib's layout, a cell's 18 bins together, which
+  // its cell-by-cell code reads fastest.
+  float& h(long r, long c, int o) const { return hist_[(r * hist_nc_ + c) * 18 + o]; }
+#endif
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -158,7 +164,6 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
     const unsigned char* down = &img_[y + 1][0];
     float* row0 = &h(iyp + 1, 0, 0);
     float* row1 = &h(iyp + 2, 0, 0);
-    const long bin_stride = hist_nc_;  // from one bin of a cell to the next
     for (int x = 1; x < vector_end; x += 8) {
       alignas(32) int best[8];
       alignas(32) float v11[8], v01[8], v10[8], v00[8];
@@ -182,12 +187,12 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
         v00[k] = vy0 * a0;
       }
       for (int k = 0; k < 8; ++k) {  // dlib's order of the votes
-        float* b0 = row0 + best[k] * bin_stride + ixp_[x + k];
-        float* b1 = row1 + best[k] * bin_stride + ixp_[x + k];
+        float* b0 = row0 + long(ixp_[x + k]) * 18 + best[k];
+        float* b1 = row1 + long(ixp_[x + k]) * 18 + best[k];
         b0[0] += v11[k];
         b1[0] += v01[k];
-        b0[1] += v10[k];
-        b1[1] += v00[k];
+        b0[18] += v10[k];
+        b1[18] += v00[k];
       }
     }
     // The columns that don't fill eight lanes: dlib's scalar code, as it is.
