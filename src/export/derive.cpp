@@ -97,7 +97,7 @@ class TableHash {
   const FileEntry& table_;
   const Output::File* file_;
   bool aligned_;
-  std::optional<StreamHash> hash_;
+  std::optional<Sha256> hash_;
   uint64_t size_ = 0;
   std::string scratch_;
 };

@@ -43,29 +43,6 @@ std::pair<std::string, std::string> type_of(std::string_view bytes) {
 
 }  // namespace
 
-StreamHash::StreamHash() : ctx_(EVP_MD_CTX_new()) {
-  // Only allocation failure can make these fail: a programming-level fault.
-  [[maybe_unused]] int ok = ctx_ && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
-  assert(ok == 1);
-}
-
-StreamHash::StreamHash(const StreamHash& other) : ctx_(EVP_MD_CTX_new()) {
-  [[maybe_unused]] int ok = ctx_ && EVP_MD_CTX_copy_ex(ctx_, other.ctx_);
-  assert(ok == 1);
-}
-
-StreamHash::~StreamHash() { EVP_MD_CTX_free(ctx_); }
-
-void StreamHash::update(std::string_view bytes) { EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()); }
-
-ObjectId StreamHash::finish() {
-  ObjectId id;
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, id.bytes.data(), &len);
-  assert(len == ObjectId::kSize);
-  return id;
-}
-
 Output::Output(fs::path root, Mode mode, const Store& store) : root_(std::move(root)), mode_(mode), store_(store) {}
 Output::~Output() = default;
 
@@ -140,8 +117,8 @@ void Output::File::write_base64(std::string_view raw) {
   }
 }
 
-StreamHash Output::File::hash_so_far() const {
-  StreamHash h(sha_);
+Sha256 Output::File::hash_so_far() const {
+  Sha256 h(sha_);
   h.update(buffer_);
   return h;
 }

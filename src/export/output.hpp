@@ -3,7 +3,6 @@
 // bytes in the same order.
 #pragma once
 
-#include <openssl/evp.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -20,23 +19,6 @@
 #include "kura/store.hpp"
 
 namespace kura::exporter {
-
-// SHA-256 whose state can be copied: the export hashes an output file once,
-// and when a table's rows start going out other than as committed, the hash
-// of what was written so far becomes the start of the committed bytes' hash
-// (TableHash, derive.cpp) instead of hashing the same bytes twice.
-class StreamHash {
- public:
-  StreamHash();
-  StreamHash(const StreamHash& other);
-  StreamHash& operator=(const StreamHash&) = delete;
-  ~StreamHash();
-  void update(std::string_view bytes);
-  ObjectId finish();
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 struct FileRecord {
   std::string sha256;  // hex
@@ -59,9 +41,10 @@ class Output {
     // Writes the base64 encoding of `raw`, encoded straight into the buffer.
     void write_base64(std::string_view raw);
     void close();
-    // Bytes written so far, and the SHA-256 state after them.
+    // Bytes written so far, and the SHA-256 state after them (a copy: the
+    // export's TableHash carries it on alone, derive.cpp).
     uint64_t size() const { return bytes_; }
-    StreamHash hash_so_far() const;
+    Sha256 hash_so_far() const;
     ~File();
 
    private:
@@ -73,7 +56,7 @@ class Output {
     std::string rel_;
     int fd_ = -1;
     std::string buffer_;
-    StreamHash sha_;
+    Sha256 sha_;
     uint64_t bytes_ = 0;
     bool closed_ = false;
   };

@@ -20,6 +20,35 @@ TEST_CASE("sha256 matches the known digest of 'abc'", "[util][fast]") {
   REQUIRE_FALSE(ObjectId::from_hex("xyz"));
 }
 
+TEST_CASE("a copy of a sha256 goes on from the state so far independently of the original", "[util][fast]") {
+  Sha256 h;
+  h.update("ab");
+  Sha256 copy(h);
+  h.update("c");
+  copy.update("d");
+  REQUIRE(h.finish() == sha256("abc"));
+  REQUIRE(copy.finish() == sha256("abd"));
+
+  Sha256 assigned;
+  assigned.update("unrelated bytes");
+  Sha256 source;
+  source.update("x");
+  assigned = source;
+  source.update("y");
+  assigned.update("z");
+  REQUIRE(assigned.finish() == sha256("xz"));
+  REQUIRE(source.finish() == sha256("xy"));
+
+  Sha256 moved_from;
+  moved_from.update("hello ");
+  Sha256 moved(std::move(moved_from));
+  moved.update("world");
+  REQUIRE(moved.finish() == sha256("hello world"));
+  moved_from = Sha256();  // a moved-from hasher takes a new state by assignment
+  moved_from.update("abc");
+  REQUIRE(moved_from.finish() == sha256("abc"));
+}
+
 TEST_CASE("base64 encodes every length and byte exactly as OpenSSL does", "[util][fast]") {
   std::mt19937 rng(7);
   std::string bytes;
