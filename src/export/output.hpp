@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "export/background.hpp"
 #include "kura/object_id.hpp"
 #include "kura/store.hpp"
 
@@ -34,7 +35,9 @@ class Output {
   // One file being written, buffered; close() records its SHA-256. Only one
   // text file is open at a time per writer, but images may be written while
   // it is open.
-  // Bytes are hashed a megabyte at a time as the buffer goes to disk.
+  // Bytes are hashed a megabyte at a time as the buffer goes to disk: a file
+  // that fills its buffer hands the full buffers to a thread of its own
+  // (WriteBehind), which hashes and writes them while the next is filled.
   class File {
    public:
     void write(std::string_view bytes);
@@ -51,12 +54,13 @@ class Output {
     friend class Output;
     File(Output& out, std::string rel, mode_t mode);
     void flush();
-    void put(std::string_view bytes);  // to the file, unbuffered
+    void drain() const;  // every byte so far hashed and written, or io_error
     Output& out_;
     std::string rel_;
     int fd_ = -1;
     std::string buffer_;
     Sha256 sha_;
+    std::unique_ptr<WriteBehind> behind_;  // from the first full buffer on
     uint64_t bytes_ = 0;
     bool closed_ = false;
   };
@@ -67,7 +71,9 @@ class Output {
 
   // Writes media object `media` as `dir`/<16 hex of its id>.<ext> once per
   // folder and returns that path; `mime` gets its sniffed type. Error(kCorrupt)
-  // when the stored bytes do not match their id.
+  // when the stored bytes do not match their id. The file is created and
+  // written by a small pool of threads (FilePool) while the caller goes on;
+  // a write that failed is reported by a later image() or by sync().
   std::string image(const std::string& dir, const ObjectId& media, std::string* mime = nullptr);
   // The sniffed extension and MIME type of a media object, read once.
   std::pair<std::string, std::string> image_type(const ObjectId& media);
@@ -97,14 +103,17 @@ class Output {
   uint64_t images() const { return images_; }
   uint64_t image_bytes_written() const { return image_bytes_; }
   const std::filesystem::path& root() const { return root_; }
-  // Makes everything written durable (syncfs) before the manifest seals it.
+  // Waits for the image files still being written, then makes everything
+  // written durable (syncfs) before the manifest seals it.
   void sync();
 
  private:
   friend class File;
   void make_parent(const std::string& rel);
-  int create(const std::string& rel, mode_t mode = 0644);
-  [[noreturn]] void io_error(const std::string& rel, int err);
+  int create(const std::string& rel, mode_t mode = 0644) const;
+  // The bytes of a media object and what keeps them alive (for FilePool jobs).
+  const std::string& image_bytes(const ObjectId& media, std::shared_ptr<const void>* keep);
+  [[noreturn]] void io_error(const std::string& rel, int err) const;
   void record(const std::string& rel, std::string sha, uint64_t bytes);
 
   std::filesystem::path root_;
@@ -115,8 +124,10 @@ class Output {
   std::unordered_map<ObjectId, std::pair<std::string, std::string>, ObjectIdHash> types_;  // id -> (ext, mime)
   std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
   std::set<std::string> names_;  // image paths taken
-  Prefetch prefetched_;
-  std::string read_now_;  // image_bytes() of one not prefetched
+  std::shared_ptr<const Prefetch> prefetched_;
+  std::shared_ptr<const std::string> read_now_;  // image_bytes() of one not prefetched
+  mode_t umask_;  // of the process, read once: a new file needs fchmod only when it clears bits
+  std::unique_ptr<FilePool> pool_;  // image files, from the first on
   uint64_t bytes_ = 0, images_ = 0, image_bytes_ = 0;
 };
 
