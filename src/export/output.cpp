@@ -273,9 +273,12 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
   const std::string& bytes = image_bytes(media, &keep);
   const auto& [ext, type] = types_.at(media);
   const std::string prefix = dir.empty() ? "" : dir + "/";
-  std::string rel = prefix + media.hex().substr(0, 16) + "." + ext;
-  if (names_.count(rel)) rel = prefix + media.hex() + "." + ext;  // two images share 64 bits of id
-  names_.insert(rel);
+  const std::string hex = media.hex();
+  std::string rel = prefix + hex.substr(0, 16) + "." + ext;
+  if (!names_.insert(rel).second) {  // two images share 64 bits of id
+    rel = prefix + hex + "." + ext;
+    names_.insert(rel);
+  }
   if (mode_ == Mode::kWrite) {
     make_parent(rel);
     if (!pool_) pool_ = std::make_unique<FilePool>(std::max(1u, std::thread::hardware_concurrency()));
@@ -288,7 +291,7 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
       if (::close(fd) != 0) io_error(rel, errno);
     });
   }
-  record(rel, media.hex(), bytes.size());
+  record(rel, hex, bytes.size());
   ++images_;
   image_bytes_ += bytes.size();
   if (mime) *mime = type;

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <set>
+#include <unordered_set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -120,10 +120,10 @@ class Output {
   Mode mode_;
   const Store& store_;
   std::map<std::string, FileRecord> files_;
-  std::set<std::string> dirs_;
+  std::unordered_set<std::string> dirs_;
   std::unordered_map<ObjectId, std::pair<std::string, std::string>, ObjectIdHash> types_;  // id -> (ext, mime)
-  std::map<std::string, std::map<ObjectId, std::string>> written_;     // dir -> id -> path
-  std::set<std::string> names_;  // image paths taken
+  std::unordered_map<std::string, std::unordered_map<ObjectId, std::string, ObjectIdHash>> written_;  // dir -> id -> path
+  std::unordered_set<std::string> names_;  // image paths taken
   std::shared_ptr<const Prefetch> prefetched_;
   std::shared_ptr<const std::string> read_now_;  // image_bytes() of one not prefetched
   mode_t umask_;  // of the process, read once: a new file needs fchmod only when it clears bits
