@@ -65,6 +65,26 @@ TEST_CASE("base64 encodes every length and byte exactly as OpenSSL does", "[util
   }
 }
 
+TEST_CASE("base64 of long inputs matches OpenSSL at every length around the 24-byte vector steps", "[util][fast]") {
+  std::mt19937 rng(11);
+  std::string bytes(70000, '\0');
+  for (auto& b : bytes) b = static_cast<char>(rng());
+  for (size_t n : {34, 35, 36, 57, 58, 59, 60, 1000, 1001, 1002, 1003, 4096, 65535, 65536, 65537, 69999, 70000}) {
+    INFO(n);
+    std::string want(4 * ((n + 2) / 3) + 1, '\0');
+    want.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(want.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(n)));
+    REQUIRE(base64_encode(std::string_view(bytes).substr(0, n)) == want);
+    // From an odd offset into the buffer, and after text already there.
+    std::string appended = "x";
+    base64_append(std::string_view(bytes).substr(1, n - 1), appended);
+    std::string want_off(4 * ((n + 1) / 3) + 1, '\0');
+    want_off.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(want_off.data()),
+                                    reinterpret_cast<const unsigned char*>(bytes.data() + 1), static_cast<int>(n - 1)));
+    REQUIRE(appended == "x" + want_off);
+  }
+}
+
 TEST_CASE("base64 decodes only canonical text", "[util][fast]") {
   REQUIRE(base64_encode("hello") == "aGVsbG8=");
   REQUIRE(base64_decode_canonical("aGVsbG8=") == std::optional<std::string>("hello"));
