@@ -112,17 +112,21 @@ void FilePool::submit(std::function<void()> job) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (workers_.empty())
       for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
+    ++waiting_;
     changed_.wait(lock, [this] { return queue_.size() < kQueued || error_; });
+    --waiting_;
     rethrow();
     queue_.push_back(std::move(job));
   }
-  changed_.notify_all();
+  changed_.notify_one();  // one worker (this thread is the only one that submits or drains)
 }
 
 void FilePool::drain() {
   std::unique_lock<std::mutex> lock(mutex_);
+  ++waiting_;
   changed_.wait(lock, [this] { return (queue_.empty() && running_ == 0) || error_; });
   if (error_) changed_.wait(lock, [this] { return running_ == 0; });  // no job outlives the error's report
+  --waiting_;
   rethrow();
 }
 
@@ -138,6 +142,7 @@ void FilePool::run() {
       ++running_;
     }
     std::exception_ptr failed;
+    bool wake = false;
     try {
       job();
     } catch (...) {
@@ -148,8 +153,11 @@ void FilePool::run() {
       --running_;
       if (failed && !error_) error_ = failed;
       if (error_) queue_.clear();
+      wake = waiting_ || error_;
     }
-    changed_.notify_all();
+    // Only the owner waits for a job to end (for room in the queue, or in
+    // drain()); the other workers wait for jobs, which notify_one brings.
+    if (wake) changed_.notify_all();
   }
 }
 

@@ -87,6 +87,7 @@ class FilePool {
   std::condition_variable changed_;
   std::deque<std::function<void()>> queue_;
   size_t running_ = 0;
+  unsigned waiting_ = 0;  // the owner, in submit() or drain()
   bool stop_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
