@@ -108,20 +108,28 @@ void FilePool::rethrow() {
 }
 
 void FilePool::submit(std::function<void()> job) {
+  pending_.push_back(std::move(job));
+  if (pending_.size() >= kBatch) hand_on();
+}
+
+void FilePool::hand_on() {
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (workers_.empty())
       for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
     ++waiting_;
-    changed_.wait(lock, [this] { return queue_.size() < kQueued || error_; });
+    changed_.wait(lock, [this] { return queue_.size() + pending_.size() <= kQueued || error_; });
     --waiting_;
+    if (error_) pending_.clear();
     rethrow();
-    queue_.push_back(std::move(job));
+    for (auto& job : pending_) queue_.push_back(std::move(job));
+    pending_.clear();
   }
-  changed_.notify_one();  // one worker (this thread is the only one that submits or drains)
+  changed_.notify_all();  // the workers (this thread is the only one that submits or drains)
 }
 
 void FilePool::drain() {
+  if (!pending_.empty()) hand_on();
   std::unique_lock<std::mutex> lock(mutex_);
   ++waiting_;
   changed_.wait(lock, [this] { return (queue_.empty() && running_ == 0) || error_; });
@@ -153,10 +161,10 @@ void FilePool::run() {
       --running_;
       if (failed && !error_) error_ = failed;
       if (error_) queue_.clear();
-      wake = waiting_ || error_;
+      // Only the owner waits for jobs to end: for room for a batch, or in
+      // drain() for none left (waking it sooner only puts it back to sleep).
+      wake = error_ || (waiting_ && (queue_.size() + kBatch <= kQueued || (queue_.empty() && running_ == 0)));
     }
-    // Only the owner waits for a job to end (for room in the queue, or in
-    // drain()); the other workers wait for jobs, which notify_one brings.
     if (wake) changed_.notify_all();
   }
 }

@@ -63,7 +63,9 @@ class WriteBehind {
 
 class FilePool {
  public:
-  // Jobs queued at most before submit() waits.
+  // Jobs handed to the workers at a time (one wake-up for that many small
+  // files), and queued at most before submit() waits.
+  static constexpr size_t kBatch = 16;
   static constexpr size_t kQueued = 64;
 
   // `threads` workers, started on the first submit().
@@ -73,16 +75,18 @@ class FilePool {
   FilePool(const FilePool&) = delete;
   FilePool& operator=(const FilePool&) = delete;
 
-  // Queues `job`; rethrows here the first exception a job threw (the jobs
-  // queued after it are dropped).
+  // Queues `job` (handed on with the next kBatch); rethrows here the first
+  // exception a job threw (the jobs queued after it are dropped).
   void submit(std::function<void()> job);
   // Waits until every job submitted has run; rethrows the first exception.
   void drain();
 
  private:
   void run();
+  void hand_on();  // pending_ to the queue
   void rethrow();  // with mutex_ held
   const unsigned threads_;
+  std::vector<std::function<void()>> pending_;  // the owner's, not yet queued
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::function<void()>> queue_;

@@ -281,7 +281,7 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
   }
   if (mode_ == Mode::kWrite) {
     make_parent(rel);
-    if (!pool_) pool_ = std::make_unique<FilePool>(std::max(1u, std::thread::hardware_concurrency()));
+    if (!pool_) pool_ = std::make_unique<FilePool>(1);
     pool_->submit([this, rel, data = std::string_view(bytes), keep = std::move(keep)] {
       const int fd = create(rel);
       if (int err = write_all(fd, data)) {
