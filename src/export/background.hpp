@@ -2,7 +2,8 @@
 // output never waits for the kernel: WriteBehind hashes and writes one
 // output file's full buffers, in order, while the next buffer is filled;
 // FilePool creates and writes small files (the images of hf-imagefolder,
-// llava, ...) on a few threads while rows go on being rendered.
+// llava, ...) on worker threads (the export uses one) while rows go on
+// being rendered.
 //
 // Both keep memory bounded (a few buffers, a bounded queue) and hand errors
 // back to the owning thread: nothing is reported from a worker.

@@ -72,7 +72,7 @@ class Output {
   // Writes media object `media` as `dir`/<16 hex of its id>.<ext> once per
   // folder and returns that path; `mime` gets its sniffed type. Error(kCorrupt)
   // when the stored bytes do not match their id. The file is created and
-  // written by a small pool of threads (FilePool) while the caller goes on;
+  // written by a worker thread (FilePool) while the caller goes on;
   // a write that failed is reported by a later image() or by sync().
   std::string image(const std::string& dir, const ObjectId& media, std::string* mime = nullptr);
   // The sniffed extension and MIME type of a media object, read once.
