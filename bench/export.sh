@@ -3,6 +3,7 @@
 # memory flat in the row count).
 #
 #   bench/export.sh            # BENCH_DIR (default /tmp/kura-bench) keeps the data between runs
+#   KURA_BEFORE=/path/to/older/kura bench/export.sh   # also that build's exports, in the same run
 #
 # Data: the table benchmark's 20,000-row vision JSONL (bench/gen_jsonl.py,
 # 10,000 small JPEGs inline, each used by two rows), committed once; and a
@@ -23,6 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 KURA=${KURA:-$ROOT/build/kura}
+KURA_BEFORE=${KURA_BEFORE:-}
 BENCH_DIR=${BENCH_DIR:-/tmp/kura-bench}
 DATA=$BENCH_DIR/data
 RUN=$BENCH_DIR/export
@@ -98,11 +100,15 @@ for rows in 20k 40k; do
     rm "$hf_src/kura-export.json" && touch "$hf_src/metadata-done"
   }
   echo "--- $rows rows, 10,000 images; $(du -sh "$repo-checkout" | cut -f1) checked out"
-  export repo hf_src KURA
+  export repo hf_src KURA KURA_BEFORE
   measure cp bash -c 'cp -r "$repo-checkout" "$OUT"'
   measure cp_sync bash -c 'cp -r "$repo-checkout" "$OUT" && sync -f "$OUT"'
   measure openai bash -c '"$KURA" -q -C "$repo" export --format openai "$OUT"'
   measure hf bash -c '"$KURA" -q -C "$repo" export --format hf-imagefolder "$OUT"'
+  if [ -n "$KURA_BEFORE" ]; then
+    measure openai_before bash -c '"$KURA_BEFORE" -q -C "$repo" export --format openai "$OUT"'
+    measure hf_before bash -c '"$KURA_BEFORE" -q -C "$repo" export --format hf-imagefolder "$OUT"'
+  fi
   measure cp_hf bash -c 'cp -r "$hf_src" "$OUT"'
   measure cp_hf_sync bash -c 'cp -r "$hf_src" "$OUT" && sync -f "$OUT"'
   cmp -s "$OUTS/$rows-openai-1/train.jsonl" "$repo-checkout/train.jsonl" && same="byte-identical to" || same="DIFFERS from"
@@ -111,6 +117,8 @@ for rows in 20k 40k; do
   awk -v o="$openai" -v h="$hf" -v c="$cp" -v cs="$cp_sync" -v ch="$cp_hf" -v chs="$cp_hf_sync" 'BEGIN {
     printf "openai / cp -r + sync:                   %.2fx   (/ cp -r: %.2fx)\n", o / cs, o / c
     printf "hf-imagefolder / cp -r of it + sync:     %.2fx   (/ cp -r: %.2fx)\n", h / chs, h / ch }'
+  [ -z "$KURA_BEFORE" ] || awk -v o="$openai_before" -v h="$hf_before" -v cs="$cp_sync" -v chs="$cp_hf_sync" 'BEGIN {
+    printf "before: openai / cp -r + sync %.2fx, hf-imagefolder / cp -r of it + sync %.2fx\n", o / cs, h / chs }'
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -rf "$OUTS"

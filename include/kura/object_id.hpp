@@ -3,7 +3,8 @@
 // this way, so identical content is stored once whatever its path.
 //
 // Sha256 is a streaming hasher (OpenSSL, which uses the CPU's SHA extensions).
-// Both types are values: cheap to copy, safe to use from any thread.
+// Both types are values, safe to use from any thread (one object from one
+// thread at a time); an ObjectId is cheap to copy, a Sha256 copies its state.
 #pragma once
 
 #include <array>
@@ -51,12 +52,18 @@ struct ObjectIdHash {
 ObjectId sha256(std::string_view data);
 
 // Incremental SHA-256: update() any number of times, then finish() once.
+// A copy carries the state so far and goes on independently: hashing a stream
+// once and also a prefix of it, or the same prefix followed by other bytes,
+// costs one pass over the shared prefix (the export's TableHash does this).
+// A moved-from Sha256 may only be assigned to or destroyed.
 class Sha256 {
  public:
   Sha256();
   ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
+  Sha256(const Sha256& other);
+  Sha256& operator=(const Sha256& other);
+  Sha256(Sha256&& other) noexcept;
+  Sha256& operator=(Sha256&& other) noexcept;
   void update(std::string_view data);
   ObjectId finish();
 

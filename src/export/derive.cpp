@@ -13,6 +13,7 @@
 #include "kura/store.hpp"
 #include "util/base64.hpp"
 #include "util/fs.hpp"
+#include "util/parallel.hpp"
 
 namespace kura::exporter {
 
@@ -97,10 +98,12 @@ class TableHash {
   const FileEntry& table_;
   const Output::File* file_;
   bool aligned_;
-  std::optional<StreamHash> hash_;
+  std::optional<Sha256> hash_;
   uint64_t size_ = 0;
   std::string scratch_;
 };
+
+bool blank(const Row& row) { return row.body.find_first_not_of(" \t\r") == std::string::npos; }
 
 nlohmann::json left_out_json(const std::vector<LeftOut>& list) {
   nlohmann::json j = nlohmann::json::array();
@@ -205,6 +208,12 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
     // new folder need it).
     const ObjectCheck check = inline_images ? ObjectCheck::kByCaller : ObjectCheck::kSha256;
     std::unordered_set<ObjectId, ObjectIdHash> fetched;  // only by load(), which never runs twice at once
+    auto image_tokens_of = [&tokens](const Example& ex) {
+      uint64_t t = 0;
+      for (const Image& img : ex.images)
+        if (img.remote_url.empty()) t += tokens.image_tokens(img.media, img.detail);
+      return t;
+    };
     for (const auto& split : splits) {
       SplitCounts& c = counts[split];
       writer->begin(split);
@@ -217,27 +226,51 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
         struct Loaded {
           std::vector<RowRef> refs;
           std::vector<Row> rows;
-          std::vector<uint64_t> text_tokens;  // of each row (TokenEstimator is thread-safe)
+          std::vector<uint64_t> text_tokens, image_tokens;  // of each row (TokenEstimator is thread-safe)
+          // Each row read as an example (nullopt and `why` when it is not
+          // one); `again`: it names an image by path, which this thread
+          // cannot look up (the lookup is the writing thread's), so the
+          // writing thread reads it once more.
+          std::vector<std::optional<Example>> examples;
+          std::vector<std::string> why;
+          std::vector<char> again;
           Output::Prefetch images;
         };
         const std::vector<ManifestChunk> chunks = read_manifest_chunks(store, table.pointer.object);
-        auto load = [&store, &out, &chunks, &fetched, &tokens, check, inline_images](size_t k) {
+        auto load = [&store, &out, &chunks, &fetched, &tokens, &image_tokens_of, &path, check, inline_images](size_t k) {
           Loaded l;
           l.refs = read_chunk(store, chunks[k]);
           std::vector<ObjectId> ids;
           ids.reserve(l.refs.size());
           for (const RowRef& r : l.refs) ids.push_back(r.row);
           std::vector<std::string> bytes = read_objects(store, ids, check);
-          l.rows.resize(l.refs.size());
-          std::vector<ObjectId> media;
-          for (size_t i = 0; i < l.refs.size(); ++i) {
+          const size_t n = l.refs.size();
+          l.rows.resize(n);
+          l.text_tokens.resize(n);
+          l.image_tokens.resize(n);
+          l.examples.resize(n);
+          l.why.resize(n);
+          l.again.resize(n);
+          // Each row on its own: decoded, its text tokens read from the
+          // checks' cache, parsed as an example and its images' tokens.
+          parallel_for(n, 0, [&](size_t i) {
             l.rows[i] = decode_row(bytes[i], l.refs[i].row);
-            for (const RowImage& img : l.rows[i].images)
+            l.text_tokens[i] = tokens.text_tokens(l.refs[i].row, l.rows[i]);
+            if (blank(l.rows[i])) return;
+            bool looked = false;
+            const FileLookup none = [&looked](const std::string&) -> std::optional<FileEntry> {
+              looked = true;
+              return std::nullopt;
+            };
+            l.examples[i] = read_example(store, l.rows[i], path, none, &l.why[i]);
+            l.again[i] = looked;
+            if (l.examples[i]) l.image_tokens[i] = image_tokens_of(*l.examples[i]);
+          });
+          std::vector<ObjectId> media;
+          for (const Row& row : l.rows)
+            for (const RowImage& img : row.images)
               if (inline_images || fetched.insert(img.media).second) media.push_back(img.media);
-          }
           l.images = out.fetch(media, check);
-          l.text_tokens.resize(l.rows.size());
-          for (size_t i = 0; i < l.rows.size(); ++i) l.text_tokens[i] = tokens.text_tokens(l.refs[i].row, l.rows[i]);
           return l;
         };
         std::optional<TableHash> table_hash;
@@ -258,7 +291,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
             };
             ++line, ++c.rows, ++ticker.p.done;
             ticker.tick(out);
-            if (row.body.find_first_not_of(" \t\r") == std::string::npos) {
+            if (blank(row)) {
               ++c.blank;
               not_as_is();
               continue;
@@ -278,8 +311,9 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
               }
               leave(rule, "excluded by the checks; kept (--include-excluded)", &kept_excluded);
             }
-            std::string why;
-            auto ex = read_example(store, row, path, lookup, &why);
+            std::string& why = loaded.why[i];
+            std::optional<Example>& ex = loaded.examples[i];
+            if (loaded.again[i]) ex = read_example(store, row, path, lookup, &why);
             if (!ex) {
               ++c.unreadable;
               leave("export.unreadable", why);
@@ -310,10 +344,7 @@ void derive(Repo& repo, const std::string& commit, const ExportOptions& given, O
               continue;
             }
             ++c.out;
-            uint64_t t = loaded.text_tokens[i];
-            for (const Image& img : ex->images)
-              if (img.remote_url.empty()) t += tokens.image_tokens(img.media, img.detail);
-            c.tokens += t;
+            c.tokens += loaded.text_tokens[i] + (loaded.again[i] ? image_tokens_of(*ex) : loaded.image_tokens[i]);
             if (std::string(format.name) != "openai")
               for (const auto& f : ex->fields) ++dropped[f];
           }

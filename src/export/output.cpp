@@ -8,6 +8,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "kura/error.hpp"
@@ -41,35 +42,36 @@ std::pair<std::string, std::string> type_of(std::string_view bytes) {
   }
 }
 
+// The process's umask, read without changing it (umask() would, for every
+// thread); all bits when it cannot be read, so that every file gets its fchmod.
+mode_t process_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  return 07777;
+}
+
+// Writes all of `bytes` to `fd`: 0, or the errno of the write that failed.
+int write_all(int fd, std::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
 }  // namespace
 
-StreamHash::StreamHash() : ctx_(EVP_MD_CTX_new()) {
-  // Only allocation failure can make these fail: a programming-level fault.
-  [[maybe_unused]] int ok = ctx_ && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
-  assert(ok == 1);
-}
+Output::Output(fs::path root, Mode mode, const Store& store)
+    : root_(std::move(root)), mode_(mode), store_(store), umask_(process_umask()) {}
 
-StreamHash::StreamHash(const StreamHash& other) : ctx_(EVP_MD_CTX_new()) {
-  [[maybe_unused]] int ok = ctx_ && EVP_MD_CTX_copy_ex(ctx_, other.ctx_);
-  assert(ok == 1);
-}
-
-StreamHash::~StreamHash() { EVP_MD_CTX_free(ctx_); }
-
-void StreamHash::update(std::string_view bytes) { EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()); }
-
-ObjectId StreamHash::finish() {
-  ObjectId id;
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, id.bytes.data(), &len);
-  assert(len == ObjectId::kSize);
-  return id;
-}
-
-Output::Output(fs::path root, Mode mode, const Store& store) : root_(std::move(root)), mode_(mode), store_(store) {}
 Output::~Output() = default;
 
-void Output::io_error(const std::string& rel, int err) {
+void Output::io_error(const std::string& rel, int err) const {
   fail(ErrorCode::kIo, "cannot write '" + (root_ / rel).string() + "': " + std::strerror(err) +
                            "; the export is incomplete and has no kura-export.json (free space or fix the "
                            "folder's permissions, then export again with --force)");
@@ -84,12 +86,24 @@ void Output::make_parent(const std::string& rel) {
   }
 }
 
-int Output::create(const std::string& rel, mode_t mode) {
-  if (mode_ == Mode::kHashOnly) return -1;
-  make_parent(rel);
-  int fd = ::open((root_ / rel).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+// Creates the file (its folder made beforehand by make_parent). A new file
+// has `mode` less the umask, so it needs no fchmod unless the umask clears
+// one of its bits; a file already there (--force over foreign files) is
+// truncated and given `mode`.
+int Output::create(const std::string& rel, mode_t mode) const {
+  const std::string path = (root_ / rel).string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  bool chmod = (mode & umask_) != 0;
+  if (fd < 0 && errno == EEXIST) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    chmod = true;
+  }
   if (fd < 0) io_error(rel, errno);
-  if (::fchmod(fd, mode) != 0) io_error(rel, errno);  // an earlier file's mode, or the umask
+  if (chmod && ::fchmod(fd, mode) != 0) {
+    const int err = errno;
+    ::close(fd);
+    io_error(rel, err);
+  }
   return fd;
 }
 
@@ -99,36 +113,40 @@ void Output::record(const std::string& rel, std::string sha, uint64_t bytes) {
 }
 
 Output::File::File(Output& out, std::string rel, mode_t mode) : out_(out), rel_(std::move(rel)) {
-  fd_ = out_.create(rel_, mode);
+  if (out_.mode_ == Mode::kWrite) {
+    out_.make_parent(rel_);
+    fd_ = out_.create(rel_, mode);
+  }
   buffer_.reserve(kBufferSize);
 }
 
 Output::File::~File() {
+  behind_.reset();  // its thread may be writing to fd_
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Output::File::put(std::string_view bytes) {
-  sha_.update(bytes);
-  if (fd_ < 0) return;
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) out_.io_error(rel_, errno);
-    done += static_cast<size_t>(n);
-  }
+void Output::File::flush() {
+  if (buffer_.empty()) return;
+  if (!behind_) behind_ = std::make_unique<WriteBehind>(fd_, sha_);
+  buffer_ = behind_->push(std::move(buffer_));
+  if (buffer_.capacity() < kBufferSize) buffer_.reserve(kBufferSize);
+  if (int err = behind_->error()) out_.io_error(rel_, err);
 }
 
-void Output::File::flush() {
-  put(buffer_);
-  buffer_.clear();
+void Output::File::drain() const {
+  if (!behind_) return;
+  behind_->drain();
+  if (int err = behind_->error()) out_.io_error(rel_, err);
 }
 
 void Output::File::write(std::string_view bytes) {
   bytes_ += bytes.size();
-  if (buffer_.size() + bytes.size() > kBufferSize) flush();
-  if (bytes.size() >= kBufferSize) put(bytes);
-  else buffer_.append(bytes);
+  while (!bytes.empty()) {
+    if (buffer_.size() == kBufferSize) flush();
+    const std::string_view piece = bytes.substr(0, kBufferSize - buffer_.size());
+    buffer_.append(piece);
+    bytes.remove_prefix(piece.size());
+  }
 }
 
 void Output::File::write_base64(std::string_view raw) {
@@ -140,15 +158,26 @@ void Output::File::write_base64(std::string_view raw) {
   }
 }
 
-StreamHash Output::File::hash_so_far() const {
-  StreamHash h(sha_);
+Sha256 Output::File::hash_so_far() const {
+  drain();
+  Sha256 h(sha_);
   h.update(buffer_);
   return h;
 }
 
 void Output::File::close() {
   if (closed_) return;
-  flush();
+  if (behind_) {
+    flush();
+    drain();
+    behind_.reset();
+  } else {
+    // A file that never filled its buffer is written here (no thread).
+    sha_.update(buffer_);
+    if (fd_ >= 0)
+      if (int err = write_all(fd_, buffer_)) out_.io_error(rel_, err);
+  }
+  buffer_.clear();
   if (fd_ >= 0 && ::close(fd_) != 0) {
     fd_ = -1;
     out_.io_error(rel_, errno);
@@ -202,17 +231,27 @@ Output::Prefetch Output::fetch(const std::vector<ObjectId>& media, ObjectCheck c
 }
 
 void Output::take(Prefetch batch) {
-  prefetched_ = std::move(batch);
-  for (const auto& [id, image] : prefetched_.images) types_.emplace(id, image.type);
+  // Shared with the FilePool jobs still writing images of the batch before.
+  auto taken = std::make_shared<Prefetch>(std::move(batch));
+  for (const auto& [id, image] : taken->images) types_.emplace(id, image.type);
+  prefetched_ = std::move(taken);
 }
 
-const std::string& Output::image_bytes(const ObjectId& media) {
-  auto pre = prefetched_.images.find(media);
-  if (pre != prefetched_.images.end()) return pre->second.bytes;
-  read_now_ = std::move(read_objects(store_, {media}, ObjectCheck::kSha256, 1)[0]);
-  if (!types_.count(media)) types_[media] = type_of(read_now_);
-  return read_now_;
+const std::string& Output::image_bytes(const ObjectId& media, std::shared_ptr<const void>* keep) {
+  if (prefetched_) {
+    auto pre = prefetched_->images.find(media);
+    if (pre != prefetched_->images.end()) {
+      if (keep) *keep = prefetched_;
+      return pre->second.bytes;
+    }
+  }
+  read_now_ = std::make_shared<const std::string>(std::move(read_objects(store_, {media}, ObjectCheck::kSha256, 1)[0]));
+  if (!types_.count(media)) types_[media] = type_of(*read_now_);
+  if (keep) *keep = read_now_;
+  return *read_now_;
 }
+
+const std::string& Output::image_bytes(const ObjectId& media) { return image_bytes(media, nullptr); }
 
 std::string Output::image_base64(const ObjectId& media) { return base64_encode(image_bytes(media)); }
 
@@ -230,28 +269,29 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
     if (mime) *mime = types_.at(media).second;
     return it->second;
   }
-  const std::string& bytes = image_bytes(media);
+  std::shared_ptr<const void> keep;
+  const std::string& bytes = image_bytes(media, &keep);
   const auto& [ext, type] = types_.at(media);
   const std::string prefix = dir.empty() ? "" : dir + "/";
-  std::string rel = prefix + media.hex().substr(0, 16) + "." + ext;
-  if (names_.count(rel)) rel = prefix + media.hex() + "." + ext;  // two images share 64 bits of id
-  names_.insert(rel);
-  int fd = create(rel);
-  if (fd >= 0) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
+  const std::string hex = media.hex();
+  std::string rel = prefix + hex.substr(0, 16) + "." + ext;
+  if (!names_.insert(rel).second) {  // two images share 64 bits of id
+    rel = prefix + hex + "." + ext;
+    names_.insert(rel);
+  }
+  if (mode_ == Mode::kWrite) {
+    make_parent(rel);
+    if (!pool_) pool_ = std::make_unique<FilePool>(1);
+    pool_->submit([this, rel, data = std::string_view(bytes), keep = std::move(keep)] {
+      const int fd = create(rel);
+      if (int err = write_all(fd, data)) {
         ::close(fd);
         io_error(rel, err);
       }
-      done += static_cast<size_t>(n);
-    }
-    if (::close(fd) != 0) io_error(rel, errno);
+      if (::close(fd) != 0) io_error(rel, errno);
+    });
   }
-  record(rel, media.hex(), bytes.size());
+  record(rel, hex, bytes.size());
   ++images_;
   image_bytes_ += bytes.size();
   if (mime) *mime = type;
@@ -260,6 +300,7 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
 
 void Output::sync() {
   if (mode_ == Mode::kHashOnly) return;
+  if (pool_) pool_->drain();
   int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) io_error(".", errno);
   if (::syncfs(fd) != 0) {

@@ -2,6 +2,9 @@
 // encoding is kura's own table lookup, 12 bits at a time, because OpenSSL's
 // EVP_EncodeBlock (6 bits at a time) was a sixth of 'kura show' of a JSONL
 // with inline images: 1.6x faster measured on 186 MB.
+// On a CPU with AVX2 it encodes 24 bytes at a time with vector instructions
+// (chosen at run time): base64 was 6% of the CPU of 'kura export --format
+// openai' of the bench's 248 MB JSONL.
 #pragma once
 
 #include <optional>

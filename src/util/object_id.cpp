@@ -61,6 +61,18 @@ Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
   assert(ok == 1);
 }
 
+Sha256::Sha256(const Sha256& other) : impl_(std::make_unique<Impl>()) {
+  [[maybe_unused]] int ok = EVP_MD_CTX_copy_ex(impl_->ctx, other.impl_->ctx);
+  assert(ok == 1);
+}
+
+Sha256& Sha256::operator=(const Sha256& other) {
+  if (this != &other) *this = Sha256(other);
+  return *this;
+}
+
+Sha256::Sha256(Sha256&& other) noexcept = default;
+Sha256& Sha256::operator=(Sha256&& other) noexcept = default;
 Sha256::~Sha256() = default;
 
 void Sha256::update(std::string_view data) {

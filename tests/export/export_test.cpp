@@ -11,27 +11,13 @@
 #include "kura/object_id.hpp"
 #include "kura/repo.hpp"
 #include "kura/store.hpp"
+#include "export/export_support.hpp"
 #include "support.hpp"
 
 using namespace kura::test;
 using nlohmann::json;
 
 namespace {
-
-std::string uri(const std::string& file, const std::string& mime) {
-  return "data:" + mime + ";base64," + base64(data_file(file));
-}
-
-std::string row(const std::string& text, const std::vector<std::string>& urls, const std::string& answer,
-                bool system = true) {
-  json content = json::array({{{"type", "text"}, {"text", text}}});
-  for (const auto& u : urls) content.push_back({{"type", "image_url"}, {"image_url", {{"url", u}}}});
-  json messages = json::array();
-  if (system) messages.push_back({{"role", "system"}, {"content", "Name the picture in one word."}});
-  messages.push_back({{"role", "user"}, {"content", content}});
-  messages.push_back({{"role", "assistant"}, {"content", answer}});
-  return json({{"messages", messages}}).dump() + "\n";
-}
 
 // train.jsonl: 11 single-image rows (inline JPEG, PNG, WEBP; one by path),
 // line 12 with two images, line 13 a repeat of line 1 (the policy excludes
@@ -75,21 +61,6 @@ struct Dataset {
 RunResult read_back(const std::string& format, const fs::path& out) {
   return run(out, {"python3", source_dir() + "/tests/export/read_export.py", format, out.string()});
 }
-
-// A tmpfs mounted for one test (the tests run as root here; a chmod'ed
-// folder would not stop root from writing).
-struct Mount {
-  fs::path at;
-  bool mounted = false;
-  Mount(const fs::path& where, const std::string& options) : at(where) {
-    fs::create_directories(at);
-    mounted = ::mount("tmpfs", at.c_str(), "tmpfs", options.find("ro") == 0 ? MS_RDONLY : 0,
-                      options.c_str()) == 0;
-  }
-  ~Mount() {
-    if (mounted) std::ignore = ::umount(at.c_str());
-  }
-};
 
 }  // namespace
 

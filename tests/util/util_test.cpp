@@ -20,6 +20,35 @@ TEST_CASE("sha256 matches the known digest of 'abc'", "[util][fast]") {
   REQUIRE_FALSE(ObjectId::from_hex("xyz"));
 }
 
+TEST_CASE("a copy of a sha256 goes on from the state so far independently of the original", "[util][fast]") {
+  Sha256 h;
+  h.update("ab");
+  Sha256 copy(h);
+  h.update("c");
+  copy.update("d");
+  REQUIRE(h.finish() == sha256("abc"));
+  REQUIRE(copy.finish() == sha256("abd"));
+
+  Sha256 assigned;
+  assigned.update("unrelated bytes");
+  Sha256 source;
+  source.update("x");
+  assigned = source;
+  source.update("y");
+  assigned.update("z");
+  REQUIRE(assigned.finish() == sha256("xz"));
+  REQUIRE(source.finish() == sha256("xy"));
+
+  Sha256 moved_from;
+  moved_from.update("hello ");
+  Sha256 moved(std::move(moved_from));
+  moved.update("world");
+  REQUIRE(moved.finish() == sha256("hello world"));
+  moved_from = Sha256();  // a moved-from hasher takes a new state by assignment
+  moved_from.update("abc");
+  REQUIRE(moved_from.finish() == sha256("abc"));
+}
+
 TEST_CASE("base64 encodes every length and byte exactly as OpenSSL does", "[util][fast]") {
   std::mt19937 rng(7);
   std::string bytes;
@@ -33,6 +62,26 @@ TEST_CASE("base64 encodes every length and byte exactly as OpenSSL does", "[util
     REQUIRE(appended == "prefix," + want);
     REQUIRE(base64_decode_canonical(want).value_or("?") == (n ? bytes : "?"));
     bytes.push_back(static_cast<char>(n < 256 ? n : rng()));  // every byte value, then random ones
+  }
+}
+
+TEST_CASE("base64 of long inputs matches OpenSSL at every length around the 24-byte vector steps", "[util][fast]") {
+  std::mt19937 rng(11);
+  std::string bytes(70000, '\0');
+  for (auto& b : bytes) b = static_cast<char>(rng());
+  for (size_t n : {34, 35, 36, 57, 58, 59, 60, 1000, 1001, 1002, 1003, 4096, 65535, 65536, 65537, 69999, 70000}) {
+    INFO(n);
+    std::string want(4 * ((n + 2) / 3) + 1, '\0');
+    want.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(want.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(n)));
+    REQUIRE(base64_encode(std::string_view(bytes).substr(0, n)) == want);
+    // From an odd offset into the buffer, and after text already there.
+    std::string appended = "x";
+    base64_append(std::string_view(bytes).substr(1, n - 1), appended);
+    std::string want_off(4 * ((n + 1) / 3) + 1, '\0');
+    want_off.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(want_off.data()),
+                                    reinterpret_cast<const unsigned char*>(bytes.data() + 1), static_cast<int>(n - 1)));
+    REQUIRE(appended == "x" + want_off);
   }
 }
 
