@@ -298,7 +298,7 @@ TEST_CASE("fix of one path leaves the images outside it alone", "[fix]") {
 TEST_CASE("a hand exclusion of a line whose inline image fix re-encodes follows the new row", "[fix]") {
   RepoFixture f;
   f.write("train.jsonl", text_rows(10) + image_row(data_url(cmyk_jpeg(), "jpeg"), "ink") + "\n");
-  const std::vector<ExclusionChange> excluded = exclude(f.dir.path(), {{"train.jsonl", 11}}, "a test");
+  const std::vector<ExclusionChange> excluded = exclude(f.dir.path(), {{"train.jsonl", 11, {}}}, "a test");
   REQUIRE(excluded.size() == 1);
   const std::string old_row = excluded[0].entry.row;
   REQUIRE(old_row.size() == 64);
