@@ -45,10 +45,12 @@ std::string list(const std::vector<std::string>& paths) {
 // their index entries with the stat of what was written.
 static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std::vector<FileEntry>& files,
                                             CheckoutResult& result) {
+  fs::path made;  // files come in path order: a folder's files are together
   for (const auto& f : files) {
     const fs::path parent = (I.root / f.path).parent_path();
     std::error_code ec;
-    fs::create_directories(parent, ec);
+    if (parent != made) fs::create_directories(parent, ec);
+    made = parent;
     if (ec) fail(ErrorCode::kConflict, "cannot create the folder for '" + f.path + "': " + ec.message() +
                                            " (a file may be in the way)");
     struct stat st;
