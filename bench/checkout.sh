@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # kura checkout benchmark: a version of FILES files (default 10,000 of 100 KB,
 # 1 GB, incompressible) written into the working folder by `kura switch`,
-# against `cp -r` of the same files, and against `cp -r` followed by `sync`
+# against `cp -r` of the same files (into a fresh folder, and right after
+# deleting the previous copy, as each switch comes right after its files were
+# deleted), and against `cp -r` followed by `sync`
 # (kura's checkout is durable before it returns: the files are on disk before
 # the index says they are clean). Whole processes, best of REPS, warm page
 # cache on both sides, in one run. Never fails on a missed target (1.5x cp -r).
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     --files) FILES=$2; shift ;;
     --kb) KB=$2; shift ;;
     --reps) REPS=$2; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
