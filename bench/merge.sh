@@ -6,7 +6,7 @@
 #   bench/merge.sh [--rows N] [--reps N] [--image-every N]
 #
 # Prints the row-level merge alone (merge_rows and storing its result, from the
-# test binary: target < 2 s), then the wall time and peak memory of the whole
+# test binary: target < 2 s), then the wall time, CPU time and peak memory of the whole
 # `kura merge --no-verify` and `kura merge` (checks on), best of REPS runs, each
 # in a fresh copy of the repository, with the merged file checked byte for byte
 # against bench/gen_merge.py's expected.jsonl. Never fails on a missed target.
@@ -51,7 +51,7 @@ cd "$RUN" || exit 1
 # run NAME FLAGS...: best of REPS merges, each in a fresh copy.
 run() {
   local name=$1; shift
-  local best="" peak=0
+  local best="" peak=0 cpu=""
   for r in $(seq "$REPS"); do
     rm -rf "$RUN/copy" && cp -a "$RUN/repo" "$RUN/copy"
     local t0 t1 rc
@@ -65,9 +65,10 @@ run() {
     if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then
       best=$t
       peak=$(awk '/Maximum resident/ {printf "%.0f", $6/1024}' "$LOGS/$name.time")
+      cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f s user %.2f s sys", u, s}' "$LOGS/$name.time")
     fi
   done
-  printf '%-34s %6.2f s  %5s MB peak  (merged file byte-identical to expected)\n' "$name" "$best" "$peak"
+  printf '%-34s %6.2f s wall (%s)  %5s MB peak  (merged file byte-identical to expected)\n' "$name" "$best" "$cpu" "$peak"
 }
 # The row-level merge alone (tests/repo/merge_bench_test.cpp, same shape of data).
 TESTS=${KURA_TESTS:-$ROOT/build/tests/kura_tests}

@@ -103,8 +103,12 @@ TableInfo store_table(Store& store, std::string_view file);
 // merge's result): the manifest store_table gives for the same bytes, whose
 // SHA-256 and size are computed by reading the rows as read_table does, each
 // row and image checked against its id, images on `threads` workers (0: one
-// per core); no row or image is stored again.
-TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads = 0);
+// per core); no row or image is stored again. `also`, when given, gets the
+// file's bytes as they are hashed, in order (a merge writes its working file
+// with them instead of rendering the rows a second time); they are the
+// bytes of the returned file_sha only once the call returns without error.
+TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads = 0,
+                           const std::function<void(std::string_view)>& also = {});
 // Stores the bytes of a media file; returns its id.
 ObjectId store_media(Store& store, std::string_view file);
 

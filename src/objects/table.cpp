@@ -273,7 +273,8 @@ void pump(TableReader& reader, const std::function<void(std::string_view)>& sink
 
 }  // namespace
 
-TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads) {
+TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsigned threads,
+                           const std::function<void(std::string_view)>& also) {
   TableInfo info;
   info.rows = rows.size();
   std::vector<ChunkRef> chunks;
@@ -294,6 +295,7 @@ TableInfo store_table_rows(Store& store, const std::vector<RowRef>& rows, unsign
   pump(reader, [&](std::string_view piece) {
     hash.update(piece);
     info.size += piece.size();
+    if (also) also(piece);
   });
   info.file_sha = hash.finish();
   info.manifest = store_manifest(store, chunks, info.rows, info.size);

@@ -44,11 +44,14 @@ std::string list(const std::vector<std::string>& paths) {
 // Writes `files` (already validated) into the working folder and returns
 // their index entries with the stat of what was written.
 static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std::vector<FileEntry>& files,
-                                            CheckoutResult& result) {
+                                            CheckoutResult& result,
+                                            const std::map<std::string, CheckoutRun::Prepared>& prepared = {}) {
+  fs::path made;  // files come in path order: a folder's files are together
   for (const auto& f : files) {
     const fs::path parent = (I.root / f.path).parent_path();
     std::error_code ec;
-    fs::create_directories(parent, ec);
+    if (parent != made) fs::create_directories(parent, ec);
+    made = parent;
     if (ec) fail(ErrorCode::kConflict, "cannot create the folder for '" + f.path + "': " + ec.message() +
                                            " (a file may be in the way)");
     struct stat st;
@@ -71,11 +74,17 @@ static std::vector<CachedEntry> write_files(Repo& repo, Repo::Impl& I, const std
             fail_errno("create link", f.path);
           }
         } else {
-          // The temporary lives in .kura/tmp/: a kill leaves nothing in the
-          // working folder, and a 255-byte name stays legal.
+          // Nameless until complete, or named only in .kura/tmp/: a kill
+          // leaves nothing in the working folder, and a 255-byte name stays legal.
           // Made durable below, all at once, before the index names it.
-          write_file_atomic(abs, f.mode == 0100755 ? 0755 : 0644, I.kura_dir / "tmp", Durable::kLater,
-                            [&](const auto& write) { repo.read_file(f, write); });
+          const mode_t mode = f.mode == 0100755 ? 0755 : 0644;
+          auto ready = prepared.find(f.path);
+          if (ready != prepared.end() && ready->second.file_sha == f.pointer.file_sha &&
+              ready->second.file->path() == abs && ready->second.file->size() == f.pointer.size)
+            ready->second.file->publish(mode, Durable::kLater);
+          else
+            write_file_atomic(abs, mode, I.kura_dir / "tmp", Durable::kLater,
+                              [&](const auto& write) { repo.read_file(f, write); });
         }
         struct stat st;
         if (::lstat(abs.c_str(), &st) != 0) fail_errno("stat", f.path);
@@ -205,7 +214,7 @@ CheckoutResult run_checkout(Repo& repo, Repo::Impl& I, const std::string& commit
     batch.erase(Table::kStatCache, path);
     ++result.files_removed;
   }
-  const auto written = write_files(repo, I, to_write, result);
+  const auto written = write_files(repo, I, to_write, result, run.prepared);
   // Files written before this instant are settled for the stat cache.
   const int64_t settled_before = fs_now_ns(I.kura_dir / "tmp");
   for (const auto& w : written) {

@@ -124,13 +124,20 @@ MergeResult Repo::merge_or_revert(const std::string& theirs, const std::string& 
     }
   }
 
+  // Merged tables written while they were hashed, named by the checkout.
+  std::map<std::string, std::unique_ptr<PendingFile>> pending;
+  std::map<std::string, CheckoutRun::Prepared> prepared;
   auto move_to = [&](const std::string& commit, const char* why) {
     // Files, index, branch, HEAD: one journaled checkout, so a kill at any
     // point is finished by the next command (src/repo/recover.cpp).
-    CheckoutOptions co;
-    co.update_ref = branch_ref;
-    co.reflog = std::string(why) + ": " + commit.substr(0, 10);
-    result.checkout = checkout(commit, co);  // refuses to overwrite local changes
+    CheckoutRun run;
+    run.rev = commit;
+    run.update_ref = branch_ref;
+    run.update_old = I.ref_target(branch_ref);
+    run.head = branch_ref;
+    run.reflog = std::string(why) + ": " + commit.substr(0, 10);
+    run.prepared = prepared;
+    result.checkout = run_checkout(*this, I, commit, run);  // refuses to overwrite local changes
     result.commit = commit;
   };
   if (!head) {
@@ -201,7 +208,21 @@ MergeResult Repo::merge_or_revert(const std::string& theirs, const std::string& 
             std::vector<RowRef> rows;
             rows.reserve(rm.rows.size());
             for (const MergedRow& m : rm.rows) rows.push_back(m.row);
-            info = store_table_rows(store, rows, I.threads());
+            // The working file is written as the rows are rendered for the
+            // hash, nameless until the journaled checkout names it: one
+            // rendering instead of two. Not for a merge that stops.
+            std::unique_ptr<PendingFile> file;
+            const std::filesystem::path abs = I.root / path;
+            if (options.commit && std::filesystem::is_directory(abs.parent_path()))
+              file = std::make_unique<PendingFile>(abs, I.kura_dir / "tmp");
+            info = store_table_rows(store, rows, I.threads(),
+                                    file ? std::function<void(std::string_view)>(
+                                               [&](std::string_view piece) { file->write(piece); })
+                                         : std::function<void(std::string_view)>());
+            if (file) {
+              prepared[path] = {info.file_sha, file.get()};
+              pending[path] = std::move(file);
+            }
           } else {
             info = store_table(store, render_merge(store, rm, &lines));
           }

@@ -15,6 +15,8 @@
 
 namespace kura {
 
+class PendingFile;  // util/fs.hpp
+
 struct TreeFile {
   uint32_t mode = 0;
   git_oid oid{};
@@ -103,6 +105,15 @@ struct CheckoutRun {
   std::string reflog;
   bool remove_staged_new = false;      // with force (reset --hard): files staged as new that neither commit has go
   bool resume = false;                 // recovery: finish what the journal names
+  // Files whose bytes are written already (a merge writes its merged tables
+  // while it hashes them), by repository path, with the SHA-256 of those
+  // bytes: published instead of rendered when the target's file has that
+  // hash. Not in the journal: a resumed checkout renders every file.
+  struct Prepared {
+    ObjectId file_sha;
+    PendingFile* file = nullptr;
+  };
+  std::map<std::string, Prepared> prepared;
 };
 CheckoutResult run_checkout(Repo& repo, Repo::Impl& impl, const std::string& commit_hex, const CheckoutRun& run);
 // reset --mixed's work, and restore()'s, as recovery runs them again (src/repo/checkout.cpp).

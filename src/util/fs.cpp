@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <cctype>
 #include <tuple>
 #include <cerrno>
@@ -146,44 +147,122 @@ void sync_file_systems(const std::vector<fs::path>& paths) {
   }
 }
 
-void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_dir, Durable durable,
-                       const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
-  fs::path tmp = (tmp_dir.empty() ? path.parent_path() : tmp_dir) / temporary_name();
+using Producer = std::function<void(const std::function<void(std::string_view)>&)>;
+
+namespace {
+
+// Small pieces (JSONL rows) are gathered into writes of up to 1 MiB; a large
+// one (a media file) is written as it is, without a copy into the buffer.
+void write_buffered(int fd, std::string& buffer, std::string_view piece, const fs::path& path) {
+  constexpr size_t kBuffer = 1 << 20, kDirect = 64 << 10;
+  if (piece.size() >= kDirect || buffer.size() + piece.size() > kBuffer) {
+    write_all(fd, buffer, path.string());
+    buffer.clear();
+  }
+  if (piece.size() >= kDirect) write_all(fd, piece, path.string());
+  else buffer.append(piece);
+}
+
+void finish_file(int fd, std::string& buffer, const fs::path& path, mode_t mode, Durable durable) {
+  write_all(fd, buffer, path.string());
+  buffer.clear();
+  if (::fchmod(fd, mode) != 0) fail_errno("chmod", path.string());
+  if (durable == Durable::kNow && checked_fsync(fd) != 0) fail_errno("fsync", path.string());
+  // Later: start writing the bytes to disk now, without waiting, so the
+  // caller's syncfs finds most of them written (a hint: errors show there).
+  if (durable == Durable::kLater) std::ignore = ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+// The temporary beside the file, then rename.
+void write_beside(const fs::path& path, mode_t mode, Durable durable, const Producer& produce) {
+  fs::path tmp = path.parent_path() / temporary_name();
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) fail_errno("create", tmp.string());
   try {
     std::string buffer;
-    buffer.reserve(1 << 20);
-    produce([&](std::string_view piece) {
-      if (buffer.size() + piece.size() > (1 << 20)) {
-        write_all(fd.get(), buffer, path.string());
-        buffer.clear();
-      }
-      if (piece.size() >= (1 << 20)) {
-        write_all(fd.get(), piece, path.string());
-      } else {
-        buffer.append(piece);
-      }
-    });
-    write_all(fd.get(), buffer, path.string());
-    if (::fchmod(fd.get(), mode) != 0) fail_errno("chmod", path.string());
-    if (durable == Durable::kNow && checked_fsync(fd.get()) != 0) fail_errno("fsync", path.string());
-    // Later: start writing the bytes to disk now, without waiting, so the
-    // caller's syncfs finds most of them written (a hint: errors show there).
-    if (durable == Durable::kLater) std::ignore = ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    produce([&](std::string_view piece) { write_buffered(fd.get(), buffer, piece, path); });
+    finish_file(fd.get(), buffer, path, mode, durable);
     if (::close(fd.release()) != 0) fail_errno("close", path.string());
-    if (rename_file(tmp.c_str(), path.c_str()) != 0) {
-      if (errno != EXDEV || tmp_dir.empty()) fail_errno("rename into place", path.string());
-      // The folder is on another file system than tmp_dir (a mount inside
-      // the working folder): copy once more, beside the file.
-      std::ignore = ::unlink(tmp.c_str());  // best effort: garbage now
-      tmp.clear();
-      write_file_atomic(path, mode, fs::path(), durable, produce);
-    }
+    if (rename_file(tmp.c_str(), path.c_str()) != 0) fail_errno("rename into place", path.string());
   } catch (...) {
-    if (!tmp.empty()) std::ignore = ::unlink(tmp.c_str());  // best effort: the temporary is garbage now
+    std::ignore = ::unlink(tmp.c_str());  // best effort: the temporary is garbage now
     throw;
   }
+}
+
+}  // namespace
+
+PendingFile::PendingFile(const fs::path& path, const fs::path& tmp_dir) : path_(path), tmp_dir_(tmp_dir) {
+  // The inode is allocated beside its folder, as cp's would be, not among
+  // every other file of a checkout in tmp_dir (on ext4 that one group's scan
+  // past recently deleted inodes was most of a checkout's time); a kill
+  // leaves nothing, and a new file needs no rename across folders (which the
+  // kernel serializes file system wide).
+  static const bool proc_fds = ::access("/proc/self/fd", X_OK) == 0;  // linkat names the inode through it
+  const fs::path folder = path.parent_path();
+  if (proc_fds) fd_ = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd_ >= 0) return;
+  // No O_TMPFILE here: a named temporary, beside the file when tmp_dir is
+  // on another file system (a mount inside the working folder).
+  struct stat a, b;
+  const bool same_fs = ::stat(folder.c_str(), &a) == 0 && ::stat(tmp_dir.c_str(), &b) == 0 && a.st_dev == b.st_dev;
+  const fs::path tmp = (same_fs ? tmp_dir : folder) / temporary_name();
+  fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail_errno("create", tmp.string());
+  tmp_ = tmp;
+}
+
+PendingFile::~PendingFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) std::ignore = ::unlink(tmp_.c_str());  // best effort: unpublished, so garbage
+}
+
+void PendingFile::write(std::string_view piece) {
+  assert(fd_ >= 0);
+  size_ += piece.size();
+  write_buffered(fd_, buffer_, piece, path_);
+}
+
+void PendingFile::publish(mode_t mode, Durable durable) {
+  assert(fd_ >= 0);
+  finish_file(fd_, buffer_, path_, mode, durable);
+  if (tmp_.empty()) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    auto link_as = [&](const fs::path& name) {
+      if (fault::point(fault::Op::kRename)) return errno = EIO, -1;
+      return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW);
+    };
+    // A new file is linked under its name; one already there is replaced
+    // by a rename, so a reader sees the old file or the new one.
+    if (link_as(path_) != 0) {
+      if (errno != EEXIST) fail_errno("create", path_.string());
+      fs::path tmp = tmp_dir_ / temporary_name();
+      if (link_as(tmp) != 0) {
+        if (errno != EXDEV) fail_errno("create", tmp.string());
+        tmp = path_.parent_path() / temporary_name();  // tmp_dir is on another file system
+        if (link_as(tmp) != 0) fail_errno("create", tmp.string());
+      }
+      tmp_ = tmp;
+    }
+  }
+  if (!tmp_.empty()) {
+    if (rename_file(tmp_.c_str(), path_.c_str()) != 0) fail_errno("rename into place", path_.string());
+    tmp_.clear();
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail_errno("close", path_.string());
+}
+
+void write_file_atomic(const fs::path& path, mode_t mode, const fs::path& tmp_dir, Durable durable,
+                       const Producer& produce) {
+  if (tmp_dir.empty()) {
+    write_beside(path, mode, durable, produce);
+    return;
+  }
+  PendingFile file(path, tmp_dir);
+  produce([&](std::string_view piece) { file.write(piece); });
+  file.publish(mode, durable);
 }
 
 void write_file_atomic(const fs::path& path, std::string_view bytes, mode_t mode) {

@@ -39,10 +39,9 @@ class MappedFile {
 // writer it may call any number of times. `mode` is applied before the rename.
 void write_file_atomic(const std::filesystem::path& path, mode_t mode,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce);
-// The same with the temporary in `tmp_dir` (checkout uses .kura/tmp/, so a
-// kill leaves nothing in the working folder); when the rename crosses file
-// systems (EXDEV), writes again through a temporary beside the file.
-// `produce` may then be called twice.
+// The same for a file of the working folder, where a kill must leave
+// nothing there: written as a PendingFile (below) with `tmp_dir` (checkout's
+// .kura/tmp/, emptied at every open).
 void write_file_atomic(const std::filesystem::path& path, mode_t mode, const std::filesystem::path& tmp_dir,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce);
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, mode_t mode = 0644);
@@ -54,6 +53,43 @@ enum class Durable { kNow, kLater };
 void write_file_atomic(const std::filesystem::path& path, mode_t mode, const std::filesystem::path& tmp_dir,
                        Durable durable,
                        const std::function<void(const std::function<void(std::string_view)>&)>& produce);
+
+// A working-folder file whose bytes are written before it is named: by
+// write_file_atomic() above, and by a merge, which writes its merged table
+// while it renders it to hash it, long before the journaled checkout that
+// names it (one rendering instead of two).
+//
+// Until publish(), the bytes are an unnamed inode of the file's folder
+// (O_TMPFILE), so a kill leaves nothing anywhere and a destroyed,
+// unpublished PendingFile nothing at all. publish() links it under its name
+// when no file is there, else links it as a temporary in `tmp_dir` and
+// renames it over the file, so readers see the old file or the new one.
+// Where the file system or kernel has no O_TMPFILE (or /proc is not
+// mounted), the bytes go to a named temporary in `tmp_dir` (beside the file
+// when `tmp_dir` is on another file system), renamed at publish(). Errors
+// are Error(kIo) naming the file. One thread at a time.
+class PendingFile {
+ public:
+  // `path`'s folder must exist.
+  PendingFile(const std::filesystem::path& path, const std::filesystem::path& tmp_dir);
+  ~PendingFile();
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // Appends `piece`; small pieces are gathered into large writes.
+  void write(std::string_view piece);
+  uint64_t size() const { return size_; }
+  // Sets `mode` (exactly: no umask), makes the bytes durable as `durable`
+  // says, then names the file `path`. Once; nothing may be written after.
+  void publish(mode_t mode, Durable durable);
+
+ private:
+  std::filesystem::path path_, tmp_dir_;
+  std::filesystem::path tmp_;  // the named temporary, while there is one
+  int fd_ = -1;
+  std::string buffer_;
+  uint64_t size_ = 0;
+};
 // syncfs(2) of each file system that holds one of `paths` (one call per
 // file system), behind the test seam as an fsync: every file written there
 // is then on disk, with its name.

@@ -1,12 +1,16 @@
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <random>
 
 #include "kura/error.hpp"
 #include "kura/object_id.hpp"
 #include "util/base64.hpp"
 #include "util/fs.hpp"
+#include "support.hpp"
 
 using namespace kura;
 
@@ -131,4 +135,70 @@ TEST_CASE("names a file system takes for .git or .kura are reserved", "[util][fa
     INFO(name);
     REQUIRE(reserved_name_reason(name, true).empty());
   }
+}
+
+namespace {
+
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+mode_t mode_of(const std::filesystem::path& p) {
+  struct stat st;
+  REQUIRE(::lstat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("a pending file has no name until published and leaves nothing when dropped", "[util][fast]") {
+  test::TempDir t;
+  std::filesystem::create_directories(t / "work/images");
+  std::filesystem::create_directories(t / "tmp");
+  const std::string image = test::data_file("fish.jpg");
+  std::string want;
+  {
+    PendingFile f(t / "work/images/fish.jpg", t / "tmp");
+    f.write(image);  // a large piece, written as it is
+    for (int i = 0; i < 1000; ++i) f.write("row " + std::to_string(i) + "\n");  // small ones, gathered
+    want = image;
+    for (int i = 0; i < 1000; ++i) want += "row " + std::to_string(i) + "\n";
+    REQUIRE(f.size() == want.size());
+    REQUIRE(names_in(t / "work/images").empty());
+    REQUIRE(names_in(t / "tmp").empty());
+    const mode_t old = ::umask(077);  // the mode is exact, whatever the umask
+    f.publish(0755, Durable::kLater);
+    ::umask(old);
+  }
+  REQUIRE(test::read_file(t / "work/images/fish.jpg") == want);
+  REQUIRE(mode_of(t / "work/images/fish.jpg") == 0755);
+  REQUIRE(names_in(t / "tmp").empty());
+  {
+    PendingFile dropped(t / "work/images/other.jpg", t / "tmp");
+    dropped.write(image);
+  }
+  REQUIRE(names_in(t / "work/images") == std::vector<std::string>{"fish.jpg"});
+  REQUIRE(names_in(t / "tmp").empty());
+}
+
+TEST_CASE("publishing a pending file over a file replaces it whole and leaves no temporary", "[util][fast]") {
+  test::TempDir t;
+  std::filesystem::create_directories(t / "tmp");
+  test::write_file(t / "train.jsonl", "old\n");
+  const std::string bytes = test::data_file("linux.jpg");
+  write_file_atomic(t / "train.jsonl", 0644, t / "tmp", Durable::kNow, [&](const auto& write) { write(bytes); });
+  REQUIRE(test::read_file(t / "train.jsonl") == bytes);
+  REQUIRE(mode_of(t / "train.jsonl") == 0644);
+  REQUIRE(names_in(t.path()).size() == 2);  // train.jsonl and tmp
+  REQUIRE(names_in(t / "tmp").empty());
+  // A folder in the way is an error naming the file, and nothing is left.
+  std::filesystem::create_directories(t / "dir");
+  REQUIRE_THROWS_WITH(write_file_atomic(t / "dir", 0644, t / "tmp", Durable::kLater,
+                                        [&](const auto& write) { write(bytes); }),
+                      Catch::Contains((t / "dir").string()));
+  REQUIRE(names_in(t / "tmp").empty());
+  REQUIRE(names_in(t / "dir").empty());
 }
