@@ -39,6 +39,15 @@ class Features : public dlib::default_fhog_feature_extractor {
   void extract(const dlib::array2d<unsigned char>& img_, dlib::array<dlib::array2d<float>>& hog, int cell_size,
                int filter_rows_padding, int filter_cols_padding) const;
   void histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr, int visible_nc) const;
+  int column_weights(int cell_size, int visible_nc) const;
+  // One pixel's vote as dlib's scalar code makes it.
+  struct Vote {
+    int o;      // orientation bin, 0 to 17
+    int ixp;    // floor of the column position, in cells
+    float v;    // gradient magnitude
+    float vx0, vx1;  // column weights
+  };
+  static Vote scalar_vote(const dlib::const_image_view<dlib::array2d<unsigned char>>& img, int y, int x, int cell_size);
 #if defined(__AVX2__) && defined(__FMA__)
   void histograms_avx2(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
                        int visible_nc) const;
@@ -130,18 +139,10 @@ inline const unsigned char* orientation_table() {
 }
 #endif
 
-inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
-                                 int visible_nc) const {
-#if defined(__AVX2__) && defined(__FMA__)
-  histograms_avx2(img_, cell_size, visible_nr, visible_nc);
-  return;
-#endif
-  const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
-  dlib::matrix<float, 2, 1> directions[9];
-  for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
-
-  // dlib's vector loop covers x = 1, 9, 17, ... while x < visible_nc - 7;
-  // its weights depend on the column only.
+// dlib's vector loop covers x = 1, 9, 17, ... while x < visible_nc - 7;
+// its weights depend on the column only: computed once here, into ixp_,
+// vx0_ and vx1_. Returns where the vector loop ends.
+inline int Features::column_weights(int cell_size, int visible_nc) const {
   int vector_end = 1;
   while (vector_end < visible_nc - 7) vector_end += 8;
   ixp_.resize(vector_end);
@@ -153,6 +154,46 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
     vx0_[x] = xp - float(ixp_[x]);
     vx1_[x] = 1.0f - vx0_[x];
   }
+  return vector_end;
+}
+
+// dlib's scalar code for a pixel its vector loop leaves, as it is: the
+// pixel's orientation, magnitude and column weights.
+inline Features::Vote Features::scalar_vote(const dlib::const_image_view<dlib::array2d<unsigned char>>& img, int y,
+                                            int x, int cell_size) {
+  dlib::matrix<float, 2, 1> directions[9];
+  for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
+  dlib::matrix<float, 2, 1> grad;
+  float v;
+  dlib::impl_fhog::get_gradient(y, x, img, grad, v);
+  float best_dot = 0;
+  int best_o = 0;
+  for (int o = 0; o < 9; o++) {
+    const float dot = dlib::dot(directions[o], grad);
+    if (dot > best_dot) {
+      best_dot = dot;
+      best_o = o;
+    } else if (-dot > best_dot) {
+      best_dot = -dot;
+      best_o = o + 9;
+    }
+  }
+  v = std::sqrt(v);
+  const float xp = ((double)x + 0.5) / (double)cell_size - 0.5;
+  const int ixp = (int)std::floor(xp);
+  const float vx0 = xp - ixp;
+  const float vx1 = 1.0 - vx0;
+  return {best_o, ixp, v, vx0, vx1};
+}
+
+inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int cell_size, int visible_nr,
+                                 int visible_nc) const {
+#if defined(__AVX2__) && defined(__FMA__)
+  histograms_avx2(img_, cell_size, visible_nr, visible_nc);
+  return;
+#endif
+  const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
+  const int vector_end = column_weights(cell_size, visible_nc);
 
   for (int y = 1; y < visible_nr; y++) {
     const float yp = ((float)y + 0.5) / (float)cell_size - 0.5;
@@ -197,30 +238,11 @@ inline void Features::histograms(const dlib::array2d<unsigned char>& img_, int c
     }
     // The columns that don't fill eight lanes: dlib's scalar code, as it is.
     for (int x = vector_end; x < visible_nc; x++) {
-      dlib::matrix<float, 2, 1> grad;
-      float v;
-      dlib::impl_fhog::get_gradient(y, x, img, grad, v);
-      float best_dot = 0;
-      int best_o = 0;
-      for (int o = 0; o < 9; o++) {
-        const float dot = dlib::dot(directions[o], grad);
-        if (dot > best_dot) {
-          best_dot = dot;
-          best_o = o;
-        } else if (-dot > best_dot) {
-          best_dot = -dot;
-          best_o = o + 9;
-        }
-      }
-      v = std::sqrt(v);
-      const float xp = ((double)x + 0.5) / (double)cell_size - 0.5;
-      const int ixp = (int)std::floor(xp);
-      const float vx0 = xp - ixp;
-      const float vx1 = 1.0 - vx0;
-      h(iyp + 1, ixp + 1, best_o) += vy1 * vx1 * v;
-      h(iyp + 1 + 1, ixp + 1, best_o) += vy0 * vx1 * v;
-      h(iyp + 1, ixp + 1 + 1, best_o) += vy1 * vx0 * v;
-      h(iyp + 1 + 1, ixp + 1 + 1, best_o) += vy0 * vx0 * v;
+      const Vote vote = scalar_vote(img, y, x, cell_size);
+      h(iyp + 1, vote.ixp + 1, vote.o) += vy1 * vote.vx1 * vote.v;
+      h(iyp + 1 + 1, vote.ixp + 1, vote.o) += vy0 * vote.vx1 * vote.v;
+      h(iyp + 1, vote.ixp + 1 + 1, vote.o) += vy1 * vote.vx0 * vote.v;
+      h(iyp + 1 + 1, vote.ixp + 1 + 1, vote.o) += vy0 * vote.vx0 * vote.v;
     }
   }
 }
@@ -240,22 +262,7 @@ inline void Features::histograms_avx2(const dlib::array2d<unsigned char>& img_, 
                                       int visible_nc) const {
   const dlib::const_image_view<dlib::array2d<unsigned char>> img(img_);
   const unsigned char* const orientations = orientation_table();
-  dlib::matrix<float, 2, 1> directions[9];
-  for (int o = 0; o < 9; ++o) directions[o] = kDx[o], kDy[o];
-
-  // dlib's vector loop covers x = 1, 9, 17, ... while x < visible_nc - 7;
-  // its weights depend on the column only.
-  int vector_end = 1;
-  while (vector_end < visible_nc - 7) vector_end += 8;
-  ixp_.resize(vector_end);
-  vx0_.resize(vector_end);
-  vx1_.resize(vector_end);
-  for (int x = 1; x < vector_end; ++x) {
-    const float xp = (float(x) + 0.5f) / float(cell_size) + 0.5f;
-    ixp_[x] = static_cast<int>(xp);
-    vx0_[x] = xp - float(ixp_[x]);
-    vx1_[x] = 1.0f - vx0_[x];
-  }
+  const int vector_end = column_weights(cell_size, visible_nc);
 
   const long cells = hist_nc_;  // cells in a row, with the border
   const size_t band_size = size_t(18) * cells * 2;
@@ -327,31 +334,12 @@ inline void Features::histograms_avx2(const dlib::array2d<unsigned char>& img_, 
     // The columns that don't fill eight lanes: dlib's scalar code, as it
     // is, voting into the band.
     for (int x = vector_end; x < visible_nc; x++) {
-      dlib::matrix<float, 2, 1> grad;
-      float v;
-      dlib::impl_fhog::get_gradient(y, x, img, grad, v);
-      float best_dot = 0;
-      int best_o = 0;
-      for (int o = 0; o < 9; o++) {
-        const float dot = dlib::dot(directions[o], grad);
-        if (dot > best_dot) {
-          best_dot = dot;
-          best_o = o;
-        } else if (-dot > best_dot) {
-          best_dot = -dot;
-          best_o = o + 9;
-        }
-      }
-      v = std::sqrt(v);
-      const float xp = ((double)x + 0.5) / (double)cell_size - 0.5;
-      const int ixp = (int)std::floor(xp);
-      const float vx0 = xp - ixp;
-      const float vx1 = 1.0 - vx0;
-      float* bins = band + (best_o * cells + ixp + 1) * 2;
-      bins[0] += vy1 * vx1 * v;
-      bins[1] += vy0 * vx1 * v;
-      bins[2] += vy1 * vx0 * v;
-      bins[3] += vy0 * vx0 * v;
+      const Vote vote = scalar_vote(img, y, x, cell_size);
+      float* bins = band + (vote.o * cells + vote.ixp + 1) * 2;
+      bins[0] += vy1 * vote.vx1 * vote.v;
+      bins[1] += vy0 * vote.vx1 * vote.v;
+      bins[2] += vy1 * vote.vx0 * vote.v;
+      bins[3] += vy0 * vote.vx0 * vote.v;
     }
   }
   if (started) flush(band_iyp, true);

@@ -13,21 +13,19 @@
 #include <sstream>
 #include <string>
 #include <vector>
-#include <vips/vips8>
 
 #define dlib kura_dlib_avx2_test
 #define KURA_FACES_NS avx2_test
 #include "check/faces_scan.hpp"
 #undef KURA_FACES_NS
 
-#include "kura/image_facts.hpp"
-#include "support.hpp"
 
 namespace kura::test {
-std::string face_model();  // faces_test.cpp: dlib's model, serialized
+// faces_test.cpp: dlib's model, serialized; a photo of tests/check/data in
+// 8-bit grey, its pixels row by row.
+std::string face_model();
+std::string face_photo(const std::string& name, long& width, long& height);
 }
-
-using vips::VImage;
 
 namespace {
 
@@ -36,15 +34,10 @@ namespace scan = kura::check::avx2_test;
 bool cpu_has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 dlib::array2d<unsigned char> grey(const std::string& name) {
-  kura::init_image_library();
-  const std::string bytes = kura::test::read_file(kura::test::data_path("../check/data/" + name));
-  VImage image = VImage::new_from_buffer(bytes.data(), bytes.size(), "");
-  image = image.colourspace(VIPS_INTERPRETATION_B_W).extract_band(0).cast(VIPS_FORMAT_UCHAR);
-  size_t size = 0;
-  std::unique_ptr<void, decltype(&g_free)> pixels(image.write_to_memory(&size), g_free);
-  dlib::array2d<unsigned char> out(image.height(), image.width());
-  REQUIRE(size == size_t(out.size()));
-  std::memcpy(&out[0][0], pixels.get(), size);
+  long width = 0, height = 0;
+  const std::string pixels = kura::test::face_photo(name, width, height);
+  dlib::array2d<unsigned char> out(height, width);
+  std::memcpy(&out[0][0], pixels.data(), pixels.size());
   return out;
 }
 

@@ -30,17 +30,26 @@ const char* const kLabelled[] = {"2007_007763", "2008_001009", "2008_001322", "2
 
 std::string data(const std::string& name) { return test::read_file(test::data_path("../check/data/" + name)); }
 
-// A photo in 8-bit grey, as dlib's image type.
-dlib::array2d<unsigned char> grey(const std::string& name) {
+// A photo of tests/check/data in 8-bit grey: its pixels, row by row.
+std::string grey_pixels(const std::string& name, long& width, long& height) {
   init_image_library();
   const std::string bytes = data(name);
   VImage image = VImage::new_from_buffer(bytes.data(), bytes.size(), "");
   image = image.colourspace(VIPS_INTERPRETATION_B_W).extract_band(0).cast(VIPS_FORMAT_UCHAR);
   size_t size = 0;
   std::unique_ptr<void, decltype(&g_free)> pixels(image.write_to_memory(&size), g_free);
-  dlib::array2d<unsigned char> out(image.height(), image.width());
-  REQUIRE(size == size_t(out.size()));
-  std::memcpy(&out[0][0], pixels.get(), size);
+  width = image.width();
+  height = image.height();
+  REQUIRE(size == size_t(width * height));
+  return std::string(static_cast<const char*>(pixels.get()), size);
+}
+
+// The same, as dlib's image type.
+dlib::array2d<unsigned char> grey(const std::string& name) {
+  long width = 0, height = 0;
+  const std::string pixels = grey_pixels(name, width, height);
+  dlib::array2d<unsigned char> out(height, width);
+  std::memcpy(&out[0][0], pixels.data(), pixels.size());
   return out;
 }
 
@@ -70,6 +79,7 @@ std::string model() {
 namespace kura::test {
 // For faces_avx2_test.cpp, where dlib is renamed and its library is not linked.
 std::string face_model() { return model(); }
+std::string face_photo(const std::string& name, long& width, long& height) { return grey_pixels(name, width, height); }
 }  // namespace kura::test
 
 TEST_CASE("kura's bilinear resize gives dlib's bytes", "[check][faces]") {
