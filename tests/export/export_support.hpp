@@ -5,6 +5,7 @@
 
 #include <sys/mount.h>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -14,6 +15,20 @@
 #include "support.hpp"
 
 namespace kura::test {
+
+// `repo` made a repository and its working folder committed, with the
+// export tests' policy: duplicate examples excluded, near-duplicates and
+// leakage off.
+inline void commit_for_export(const fs::path& repo) {
+  REQUIRE(run_kura(repo, {"init"}).exit_code == 0);
+  write_file(repo / ".kura/checks.json",
+             R"({"rules": {"jsonl.duplicate_example": "exclude", "image.near_duplicate": "off", "dataset.leakage": "off"}})");
+  let_clock_tick();
+  REQUIRE(run_kura(repo, {"add", "."}).exit_code == 0);
+  auto c = run_kura(repo, {"-q", "commit", "-m", "data"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+}
 
 // A data URI of tests/data/`file`.
 inline std::string uri(const std::string& file, const std::string& mime) {

@@ -41,14 +41,7 @@ struct Dataset {
     write_file(repo / "train.jsonl", train);
     write_file(repo / "validation.jsonl", row("And this?", {uri("windows.jpg", "image/jpeg")}, "windows", false) +
                                               row("And this one?", {"images/linux.jpg"}, "linux", false));
-    REQUIRE(run_kura(repo, {"init"}).exit_code == 0);
-    write_file(repo / ".kura/checks.json",
-               R"({"rules": {"jsonl.duplicate_example": "exclude", "image.near_duplicate": "off", "dataset.leakage": "off"}})");
-    let_clock_tick();
-    REQUIRE(run_kura(repo, {"add", "."}).exit_code == 0);
-    auto c = run_kura(repo, {"-q", "commit", "-m", "data"});
-    INFO(c.err);
-    REQUIRE(c.exit_code == 0);
+    commit_for_export(repo);
   }
   RunResult exp(const std::vector<std::string>& args) {
     std::vector<std::string> all = {"export"};

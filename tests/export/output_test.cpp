@@ -36,14 +36,7 @@ struct LargeTable {
       if (i != 250) expected += line;
     }
     write_file(repo / "train.jsonl", committed);
-    REQUIRE(run_kura(repo, {"init"}).exit_code == 0);
-    write_file(repo / ".kura/checks.json",
-               R"({"rules": {"jsonl.duplicate_example": "exclude", "image.near_duplicate": "off", "dataset.leakage": "off"}})");
-    let_clock_tick();
-    REQUIRE(run_kura(repo, {"add", "."}).exit_code == 0);
-    auto c = run_kura(repo, {"-q", "commit", "-m", "data"});
-    INFO(c.err);
-    REQUIRE(c.exit_code == 0);
+    commit_for_export(repo);
   }
 };
 
