@@ -1,5 +1,8 @@
 // The image module's entry point (see media_api.hpp): the table of functions
 // the kura library calls once it has loaded libkura-media.so.
+#include <new>
+#include <string>
+
 #include "check/media_api.hpp"
 #include "kura/error.hpp"
 
@@ -11,17 +14,25 @@ void carry(MediaError* error, ErrorCode code, const std::string& message) {
   error->message = message;
 }
 
-ImageFacts inspect(std::string_view bytes, const ImageOptions& options, MediaError* error) {
+// Runs `work` and gives back its result; an exception becomes *error
+// instead (the module's functions do not throw across the library
+// boundary), with "out of memory while <doing>" or "<failed> failed: ...".
+template <typename Work>
+auto guarded(MediaError* error, const char* doing, const char* failed, Work work) -> decltype(work()) {
   try {
-    return inspect_image(bytes, options);
+    return work();
   } catch (const Error& e) {
     carry(error, e.code(), e.what());
   } catch (const std::bad_alloc&) {
-    carry(error, ErrorCode::kIo, "out of memory while inspecting an image");
+    carry(error, ErrorCode::kIo, std::string("out of memory while ") + doing);
   } catch (const std::exception& e) {
-    carry(error, ErrorCode::kIo, std::string("image inspection failed: ") + e.what());
+    carry(error, ErrorCode::kIo, std::string(failed) + " failed: " + e.what());
   }
   return {};
+}
+
+ImageFacts inspect(std::string_view bytes, const ImageOptions& options, MediaError* error) {
+  return guarded(error, "inspecting an image", "image inspection", [&] { return inspect_image(bytes, options); });
 }
 
 void init(MediaError* error) {
@@ -35,42 +46,16 @@ void init(MediaError* error) {
 }
 
 Thumbnail thumbnail(std::string_view bytes, int max_side, uint64_t max_pixels, MediaError* error) {
-  try {
-    return make_thumbnail(bytes, max_side, max_pixels);
-  } catch (const Error& e) {
-    carry(error, e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    carry(error, ErrorCode::kIo, "out of memory while making a thumbnail");
-  } catch (const std::exception& e) {
-    carry(error, ErrorCode::kIo, std::string("thumbnail failed: ") + e.what());
-  }
-  return {};
+  return guarded(error, "making a thumbnail", "thumbnail",
+                 [&] { return make_thumbnail(bytes, max_side, max_pixels); });
 }
 
 RepairedImage repair(std::string_view bytes, const ImageRepair& what, MediaError* error) {
-  try {
-    return repair_image(bytes, what);
-  } catch (const Error& e) {
-    carry(error, e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    carry(error, ErrorCode::kIo, "out of memory while repairing an image");
-  } catch (const std::exception& e) {
-    carry(error, ErrorCode::kIo, std::string("image repair failed: ") + e.what());
-  }
-  return {};
+  return guarded(error, "repairing an image", "image repair", [&] { return repair_image(bytes, what); });
 }
 
 ImagePixels pixels(std::string_view bytes, int size, uint64_t max_pixels, MediaError* error) {
-  try {
-    return decode_pixels(bytes, size, max_pixels);
-  } catch (const Error& e) {
-    carry(error, e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    carry(error, ErrorCode::kIo, "out of memory while decoding an image");
-  } catch (const std::exception& e) {
-    carry(error, ErrorCode::kIo, std::string("image decoding failed: ") + e.what());
-  }
-  return {};
+  return guarded(error, "decoding an image", "image decoding", [&] { return decode_pixels(bytes, size, max_pixels); });
 }
 
 const MediaApi kApi{MediaAbi{}, KURA_VERSION, inspect, init, image_counters, thumbnail, repair, pixels};
