@@ -20,6 +20,7 @@
 #include "check/rules.hpp"
 #include "kura/image_facts.hpp"
 #include "kura/error.hpp"
+#include "kura/objects.hpp"
 #include "kura/store.hpp"
 #include "util/parallel.hpp"
 
@@ -382,19 +383,17 @@ CheckReport run_checks(Store& store, const std::vector<FileEntry>& files, const 
       std::vector<size_t> missed;
       for (size_t j = 0; j < n; ++j)
         if (!hit[j]) missed.push_back(j);
-      std::vector<std::optional<std::string>> bytes;
+      std::vector<std::string> bytes;
       if (!elements && !missed.empty()) {
         std::vector<ObjectId> ids;
         ids.reserve(missed.size());
         for (size_t j : missed) ids.push_back(refs[begin + j].row);
-        bytes = store.get_objects(ids, ObjectCheck::kSha256);
+        bytes = read_objects(store, ids, ObjectCheck::kSha256, options.threads);
       }
       std::vector<std::string> packed(missed.size());
       parallel_for(missed.size(), options.threads, [&](size_t m) {
         const size_t j = missed[m], i = begin + j;
-        if (!elements && !bytes[m])
-          fail(ErrorCode::kNotFound, "object " + refs[i].row.hex() + " not found in the store; run 'kura fsck'");
-        Row row = elements ? Row{(*elements)[i], {}} : decode_row(*bytes[m], refs[i].row);
+        Row row = elements ? Row{(*elements)[i], {}} : decode_row(bytes[m], refs[i].row);
         results[j] = check::check_row(store, row, policy);
         ++rows_parsed;
         auto msgpack = nlohmann::json::to_msgpack(results[j].to_json());
