@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <tuple>
 
+#include "util/fs.hpp"
+
 namespace kura::exporter {
 
 WriteBehind::WriteBehind(int fd, Sha256& sha) : fd_(fd), sha_(sha), thread_([this] { run(); }) {}
@@ -59,21 +61,12 @@ void WriteBehind::run() {
     sha_.update(buffer);
     int err = 0;
     if (fd_ >= 0 && !failed) {
-      size_t done = 0;
-      while (done < buffer.size()) {
-        ssize_t n = ::write(fd_, buffer.data() + done, buffer.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-          err = errno;
-          break;
-        }
-        done += static_cast<size_t>(n);
-      }
+      err = write_fully(fd_, buffer);
       // Starts the write-out of these pages now, while the export goes on,
       // instead of leaving all of it to the syncfs at the end (which still
       // waits for every byte): a hint, whose failure only loses the overlap.
-      if (!err) std::ignore = ::sync_file_range(fd_, offset_, static_cast<off_t>(done), SYNC_FILE_RANGE_WRITE);
-      offset_ += static_cast<off_t>(done);
+      if (!err) std::ignore = ::sync_file_range(fd_, offset_, static_cast<off_t>(buffer.size()), SYNC_FILE_RANGE_WRITE);
+      offset_ += static_cast<off_t>(buffer.size());
       failed = err != 0;
     }
     buffer.clear();

@@ -16,6 +16,7 @@
 #include "kura/objects.hpp"
 #include "kura/store.hpp"
 #include "util/base64.hpp"
+#include "util/fs.hpp"
 #include "util/parallel.hpp"
 
 namespace kura::exporter {
@@ -50,18 +51,6 @@ mode_t process_umask() {
   while (std::getline(status, line))
     if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
   return 07777;
-}
-
-// Writes all of `bytes` to `fd`: 0, or the errno of the write that failed.
-int write_all(int fd, std::string_view bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    done += static_cast<size_t>(n);
-  }
-  return 0;
 }
 
 }  // namespace
@@ -175,7 +164,7 @@ void Output::File::close() {
     // A file that never filled its buffer is written here (no thread).
     sha_.update(buffer_);
     if (fd_ >= 0)
-      if (int err = write_all(fd_, buffer_)) out_.io_error(rel_, err);
+      if (int err = write_fully(fd_, buffer_)) out_.io_error(rel_, err);
   }
   buffer_.clear();
   if (fd_ >= 0 && ::close(fd_) != 0) {
@@ -284,7 +273,7 @@ std::string Output::image(const std::string& dir, const ObjectId& media, std::st
     if (!pool_) pool_ = std::make_unique<FilePool>(1);
     pool_->submit([this, rel, data = std::string_view(bytes), keep = std::move(keep)] {
       const int fd = create(rel);
-      if (int err = write_all(fd, data)) {
+      if (int err = write_fully(fd, data)) {
         ::close(fd);
         io_error(rel, err);
       }

@@ -96,13 +96,9 @@ int checked_fsync(int fd) {
 }
 
 void write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = checked_write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_errno("write", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
+  if (const int err = write_fully(fd, data); err != 0) {
+    errno = err;
+    fail_errno("write", path);
   }
 }
 
@@ -111,6 +107,18 @@ void write_all(int fd, std::string_view data, const std::string& path) {
 int rename_file(const char* from, const char* to) {
   if (fault::point(fault::Op::kRename)) return errno = EIO, -1;
   return ::rename(from, to);
+}
+
+int write_fully(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = checked_write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
 }
 
 std::string temporary_name() {

@@ -96,6 +96,10 @@ class PendingFile {
 void sync_file_systems(const std::vector<std::filesystem::path>& paths);
 // rename(2) behind the test seam (util/fault.hpp): -1 with errno on failure.
 int rename_file(const char* from, const char* to);
+// Writes all of `bytes` to `fd` (retrying short and interrupted writes),
+// behind the same seam: 0, or the errno of the write that failed. For
+// callers that report the error themselves (a writer thread hands it on).
+int write_fully(int fd, std::string_view bytes);
 // A fresh temporary file name, ".kura-tmp-<pid>-<n>": short, so that it never
 // makes a legal name illegal, and never a part of any file's name.
 std::string temporary_name();
